@@ -1,0 +1,55 @@
+"""Set up a local virtual environment if needed, then run the main job or the tests.
+
+    python3 .ci/dev.py check [zoverify check options]   # every claim on the CPU, with a table
+    python3 .ci/dev.py test  [pytest options]           # the default test suite
+
+Uses only the Python standard library, so it works on a fresh machine.  torch is
+pinned to 2.13.0 (a CPU build on the dev and CI machines); set ZOVERIFY_TORCH to
+another requirement (e.g. "torch>=2.4") elsewhere.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+STAMP = VENV / ".zoverify-installed"
+
+
+def ensure_env() -> None:
+    torch_req = os.environ.get("ZOVERIFY_TORCH", "torch==2.13.0")
+    want = f"{torch_req}\n{(ROOT / 'pyproject.toml').read_text()}"
+    if STAMP.exists() and STAMP.read_text() == want:
+        return
+    if not (BIN / "python").exists():
+        print(f"creating {VENV}", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    pip = [str(BIN / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    # torch first and pinned, so the project's loose range never pulls a CUDA build.
+    subprocess.run([*pip, torch_req], check=True)
+    subprocess.run([*pip, "-e", f"{ROOT}[dev]"], check=True)
+    STAMP.write_text(want)
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in {"check", "test", "env"}:
+        print(__doc__)
+        return 2
+    ensure_env()
+    cmd, rest = argv[0], argv[1:]
+    if cmd == "env":
+        return 0
+    if cmd == "check":
+        return subprocess.call([str(BIN / "zoverify"), "check", *rest], cwd=ROOT)
+    env = dict(os.environ, PYTHONHASHSEED="0")
+    return subprocess.call([str(BIN / "python"), "-m", "pytest", "-q", *rest], cwd=ROOT, env=env)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

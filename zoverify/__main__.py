@@ -1,0 +1,5 @@
+"""``python -m zoverify``."""
+
+from zoverify.cli import run
+
+run()

@@ -1,0 +1,257 @@
+"""A claim binds a symbolic prediction to a numeric experiment and a decision rule."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+import zoverify
+from zoverify._device import resolve_device, resolve_dtype
+from zoverify._errors import (
+    InvalidParameterError,
+    MomentDoesNotExistError,
+    NotApplicableError,
+)
+from zoverify._rng import make_generator, make_numpy_generator, spawn_seeds
+from zoverify.claims._stats import BatchMeans, Decision
+from zoverify.perturbations import AbstractLaw, parse_law
+
+ALPHA = 1e-4  # default false-failure probability of one claim
+
+
+@dataclass(frozen=True)
+class Param:
+    """A claim parameter: default, valid range and what it means."""
+
+    default: Any
+    doc: str = ""
+    low: float | None = None
+    high: float | None = None
+    integer: bool = False
+
+    def validate(self, name: str, value: Any) -> Any:
+        if isinstance(self.default, (int, float)) and not isinstance(self.default, bool):
+            try:
+                value = float(value)
+            except (TypeError, ValueError):
+                raise InvalidParameterError(f"parameter {name} must be a number, got {value!r}") from None
+            if self.integer:
+                if not value.is_integer():
+                    raise InvalidParameterError(f"parameter {name} must be an integer, got {value}")
+                value = int(value)
+            if self.low is not None and value < self.low:
+                raise InvalidParameterError(f"parameter {name}={value} is below its minimum {self.low}")
+            if self.high is not None and value > self.high:
+                raise InvalidParameterError(f"parameter {name}={value} is above its maximum {self.high}")
+        return value
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a claim's predict/simulate functions see."""
+
+    law: AbstractLaw
+    params: Mapping[str, Any]
+    num_samples: int
+    seed: int
+    device: torch.device
+    dtype: torch.dtype
+
+    def instance_rng(self) -> np.random.Generator:
+        """Generator for the problem instance (data, Hessian, test vectors).
+
+        Seeded independently of the Monte Carlo stream, so the instance does not
+        change with ``num_samples`` or ``device``.
+        """
+        return make_numpy_generator(spawn_seeds(self.seed, 2)[0])
+
+    def mc_generator(self) -> torch.Generator:
+        """Generator for the Monte Carlo directions, on the run's device."""
+        return make_generator(spawn_seeds(self.seed, 2)[1], device=self.device)
+
+    def __getitem__(self, key: str) -> Any:
+        return self.params[key]
+
+
+def _always(_law: AbstractLaw) -> str | None:
+    return None
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A checkable statement.
+
+    ``predict(ctx)`` returns the symbolic layer's prediction as a float array of
+    k components; ``simulate(ctx)`` returns what ``test.summarize`` consumes (an
+    ``(n, k)`` tensor of iid replicates for :class:`BatchMeans`).  ``applies_to``
+    returns ``None`` or the reason the claim does not apply to a law.
+    """
+
+    name: str
+    statement: str
+    source: str
+    status: str
+    predict: Callable[[Context], Any]
+    simulate: Callable[[Context], Any]
+    test: Any = field(default_factory=BatchMeans)
+    params: Mapping[str, Param] = field(default_factory=dict)
+    laws: tuple[str, ...] = ("gaussian",)
+    num_samples: int = 100_000
+    applies_to: Callable[[AbstractLaw], str | None] = _always
+    bias_bound: Callable[[Context], Any] | None = None
+    variance: Callable[[Context], Any] | None = None
+    labels: Callable[[Context], list[str]] | None = None
+    negative_delta: float = 0.05
+
+    @property
+    def family(self) -> str:
+        return self.name.split(".", 1)[0]
+
+    def resolve_params(self, overrides: Mapping[str, Any] | None) -> dict[str, Any]:
+        params = {k: p.default for k, p in self.params.items()}
+        for key, value in (overrides or {}).items():
+            if key not in self.params:
+                accepted = ", ".join(self.params) or "none"
+                raise InvalidParameterError(f"claim {self.name} has no parameter {key!r}; accepted: {accepted}")
+            params[key] = self.params[key].validate(key, value)
+        return params
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    """Everything needed to report and reproduce one check."""
+
+    claim: str
+    law: str
+    params: dict[str, Any]
+    verdict: str  # "pass" | "fail" | "n/a"
+    prediction: list[float]
+    estimate: list[float]
+    ci_low: list[float]
+    ci_high: list[float]
+    p_value: float | None
+    alpha: float
+    method: str
+    seed: int
+    num_samples: int
+    device: str
+    dtype: str
+    elapsed_s: float
+    version: str
+    labels: list[str]
+    min_detectable_rel: float | None = None
+    negative_delta: float | None = None
+    negative_control_rejected: bool | None = None
+    message: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return self.verdict == "pass"
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ClaimResult:
+        return cls(**data)
+
+
+def check(
+    claim: Claim,
+    *,
+    law: str | AbstractLaw | None = None,
+    params: Mapping[str, Any] | None = None,
+    seed: int = 0,
+    num_samples: int | None = None,
+    device: str | torch.device = "cpu",
+    dtype: str | torch.dtype = torch.float64,
+    alpha: float = ALPHA,
+    scale: float = 1.0,
+) -> ClaimResult:
+    """Run one claim and decide it at false-failure probability ``alpha``.
+
+    ``scale`` multiplies the prediction (``1 + delta`` is the negative control).
+    """
+    if not 0 < alpha < 1:
+        raise InvalidParameterError(f"alpha must be in (0, 1), got {alpha}")
+    law_obj = parse_law(law if law is not None else claim.laws[0])
+    n = int(num_samples if num_samples is not None else claim.num_samples)
+    if n < 1:
+        raise InvalidParameterError(f"num_samples must be positive, got {n}")
+    ctx = Context(law_obj, claim.resolve_params(params), n, int(seed), resolve_device(device), resolve_dtype(dtype))
+    start = time.perf_counter()
+    reason = claim.applies_to(law_obj)
+    if reason is not None:
+        return _not_applicable(claim, ctx, reason, alpha, start)
+    try:
+        prediction = np.atleast_1d(np.asarray(claim.predict(ctx), dtype=float)) * scale
+    except (NotApplicableError, MomentDoesNotExistError) as exc:
+        return _not_applicable(claim, ctx, str(exc), alpha, start)
+    observed = claim.simulate(ctx)
+    variance = claim.variance(ctx) if claim.variance is not None else None
+    summary = claim.test.summarize(observed, variance=variance)
+    bias = claim.bias_bound(ctx) if claim.bias_bound is not None else None
+    decision = summary.decide(prediction, alpha=alpha, bias=bias)
+    negative = summary.decide(prediction * (1 + claim.negative_delta), alpha=alpha, bias=bias)
+    labels = claim.labels(ctx) if claim.labels is not None else [f"c{i}" for i in range(prediction.size)]
+    return ClaimResult(
+        claim=claim.name,
+        law=law_obj.spec,
+        params=dict(ctx.params),
+        verdict="pass" if decision.passed else "fail",
+        prediction=prediction.tolist(),
+        estimate=np.asarray(summary.estimate, float).ravel().tolist(),
+        ci_low=np.asarray(decision.ci_low, float).ravel().tolist(),
+        ci_high=np.asarray(decision.ci_high, float).ravel().tolist(),
+        p_value=decision.p_value,
+        alpha=alpha,
+        method=summary.method,
+        seed=ctx.seed,
+        num_samples=n,
+        device=str(ctx.device),
+        dtype=str(ctx.dtype).removeprefix("torch."),
+        elapsed_s=time.perf_counter() - start,
+        version=zoverify.__version__,
+        labels=list(labels),
+        min_detectable_rel=decision.min_detectable_rel,
+        negative_delta=claim.negative_delta,
+        negative_control_rejected=not negative.passed,
+        message=_describe(decision, summary, prediction, labels),
+    )
+
+
+def _describe(decision: Decision, summary, prediction, labels) -> str:
+    if decision.passed:
+        return ""
+    err = np.abs(np.asarray(summary.estimate) - prediction)
+    i = int(np.argmax(err / np.maximum(np.abs(decision.ci_high - decision.ci_low), 1e-300)))
+    return f"{labels[i]}: predicted {prediction[i]:.6g}, measured {summary.estimate[i]:.6g}"
+
+
+def _not_applicable(claim: Claim, ctx: Context, reason: str, alpha: float, start: float) -> ClaimResult:
+    return ClaimResult(
+        claim=claim.name,
+        law=ctx.law.spec,
+        params=dict(ctx.params),
+        verdict="n/a",
+        prediction=[],
+        estimate=[],
+        ci_low=[],
+        ci_high=[],
+        p_value=None,
+        alpha=alpha,
+        method="",
+        seed=ctx.seed,
+        num_samples=ctx.num_samples,
+        device=str(ctx.device),
+        dtype=str(ctx.dtype).removeprefix("torch."),
+        elapsed_s=time.perf_counter() - start,
+        version=zoverify.__version__,
+        labels=[],
+        message=reason,
+    )

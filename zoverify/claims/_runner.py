@@ -1,0 +1,93 @@
+"""Run a list of claims: plan (which law for which claim), execute, gate on moments."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from zoverify.claims._claim import ALPHA, Claim, ClaimResult, check
+from zoverify.claims._registry import REGISTRY
+from zoverify.perturbations import parse_law
+
+MOMENT_CLAIM = "moments.sampler"
+
+
+def plan_runs(claims: Sequence[Claim], *, law: str | None = None) -> list[tuple[Claim, str]]:
+    """(claim, law spec) pairs: each claim's default laws, or ``law`` for all.
+
+    With a law override the law's own moment check runs first, so a law whose
+    declared moments disagree with its sampler is caught before it is used.
+    """
+    if law is None:
+        return [(c, spec) for c in claims for spec in c.laws]
+    spec = parse_law(law).spec
+    ordered = list(claims)
+    moments = REGISTRY[MOMENT_CLAIM]
+    if moments in ordered:
+        ordered.remove(moments)
+    return [(moments, spec)] + [(c, spec) for c in ordered]
+
+
+def run_plan(
+    plan: Sequence[tuple[Claim, str]],
+    *,
+    seed: int = 0,
+    num_samples: int | None = None,
+    device: str = "cpu",
+    dtype: str = "float64",
+    alpha: float = ALPHA,
+    progress: bool = False,
+) -> list[ClaimResult]:
+    """Check every (claim, law) pair; later claims are skipped if a law's moments fail."""
+    results: list[ClaimResult] = []
+    bad_laws: set[str] = set()
+    bar = _progress(len(plan)) if progress else None
+    try:
+        for claim, spec in plan:
+            if bar is not None:
+                bar.update(bar.task_ids[0], description=f"{claim.name} [{spec}]")
+            if spec in bad_laws and claim.name != MOMENT_CLAIM:
+                result = _skipped(claim, spec, seed, alpha)
+            else:
+                result = check(
+                    claim, law=spec, seed=seed, num_samples=num_samples, device=device, dtype=dtype, alpha=alpha
+                )
+                if claim.name == MOMENT_CLAIM and result.verdict == "fail":
+                    bad_laws.add(spec)
+            results.append(result)
+            if bar is not None:
+                bar.advance(bar.task_ids[0])
+    finally:
+        if bar is not None:
+            bar.stop()
+    return results
+
+
+def _skipped(claim: Claim, spec: str, seed: int, alpha: float) -> ClaimResult:
+    return ClaimResult(
+        claim=claim.name, law=spec, params={}, verdict="skipped", prediction=[], estimate=[], ci_low=[],
+        ci_high=[], p_value=None, alpha=alpha, method="", seed=seed, num_samples=0, device="", dtype="",
+        elapsed_s=0.0, version="", labels=[],
+        message="not judged: the law's declared moments disagree with its own sampler",
+    )
+
+
+def _progress(total: int):
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    bar = Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=Console(stderr=True), transient=True,
+    )
+    bar.add_task("starting", total=total)
+    bar.start()
+    return bar
+
+
+__all__ = ["plan_runs", "run_plan"]

@@ -1,0 +1,1 @@
+"""Claims of the entk family (see its issue)."""

@@ -1,0 +1,1 @@
+"""Claims of the nzk family (see its issue)."""

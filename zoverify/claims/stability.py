@@ -1,0 +1,1 @@
+"""Claims of the stability family (see its issue)."""

@@ -1,0 +1,1 @@
+"""Claims of the structured family (see its issue)."""

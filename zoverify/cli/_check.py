@@ -1,0 +1,68 @@
+"""``zoverify list`` and ``zoverify check``."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+from zoverify.claims import ALPHA, REGISTRY, check, select
+from zoverify.claims._runner import plan_runs, run_plan
+from zoverify.cli._report import render_table, write_report
+
+
+def add_commands(sub) -> None:
+    p = sub.add_parser("list", help="list the registered claims")
+    p.add_argument("--format", choices=["text", "json"], default="text")
+    p.set_defaults(run=run_list)
+
+    p = sub.add_parser("check", help="check claims (all by default); exit 1 if one fails")
+    p.add_argument("names", nargs="*", metavar="NAME", help="claim names or families (e.g. nzk)")
+    p.add_argument("--law", default=None, help="check the claims with this law instead of their defaults")
+    p.add_argument("--device", default="cpu", help="auto | cpu | cuda (default cpu)")
+    p.add_argument("--dtype", default="float64", help="float64 | float32")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--samples", type=int, default=None, help="Monte Carlo samples for every claim")
+    p.add_argument("--alpha", type=float, default=ALPHA, help=f"false-failure probability per claim (default {ALPHA:g})")
+    p.add_argument("--format", choices=["text", "json"], default="text")
+    p.add_argument("--report", default=None, metavar="DIR", help="write results.json and report.md here")
+    p.set_defaults(run=run_check)
+
+
+def run_list(args) -> int:
+    if args.format == "json":
+        rows = [
+            {"name": c.name, "statement": c.statement, "source": c.source, "status": c.status, "laws": list(c.laws)}
+            for c in REGISTRY.values()
+        ]
+        print(json.dumps(rows, indent=2))
+        return 0
+    for c in REGISTRY.values():
+        print(f"{c.name}  [{c.status}]\n    {c.statement}\n    source: {c.source}")
+    return 0
+
+
+def run_check(args) -> int:
+    claims = select(args.names)
+    plan = plan_runs(claims, law=args.law)
+    start = time.perf_counter()
+    results = run_plan(
+        plan,
+        seed=args.seed,
+        num_samples=args.samples,
+        device=args.device,
+        dtype=args.dtype,
+        alpha=args.alpha,
+        progress=sys.stderr.isatty() or args.format == "text",
+    )
+    elapsed = time.perf_counter() - start
+    if args.report:
+        write_report(results, args.report, elapsed=elapsed)
+    if args.format == "json":
+        print(json.dumps({"results": [r.to_dict() for r in results], "elapsed_s": elapsed}, indent=2))
+    else:
+        render_table(results, elapsed=elapsed)
+    return 1 if any(r.verdict == "fail" for r in results) else 0
+
+
+__all__ = ["check"]

@@ -1,0 +1,83 @@
+"""Result tables (terminal) and reports (JSON + Markdown)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from rich.markup import escape
+
+from zoverify.claims import ClaimResult
+
+_STYLE = {"pass": "green", "fail": "bold red", "n/a": "yellow", "skipped": "yellow"}
+
+
+def worst_component(r: ClaimResult, *, markup: bool = False) -> str:
+    """'label: predicted vs measured' for the component farthest from its prediction."""
+    if not r.prediction:
+        return escape(r.message) if markup else r.message
+    pred, est = np.asarray(r.prediction), np.asarray(r.estimate)
+    half = (np.asarray(r.ci_high) - np.asarray(r.ci_low)) / 2
+    i = int(np.argmax(np.abs(est - pred) / np.maximum(half, 1e-300)))
+    text = f"{r.labels[i]}: {pred[i]:.5g} vs {est[i]:.5g} ± {half[i]:.2g}"
+    return escape(text) if markup else text
+
+
+def summary_line(results: Sequence[ClaimResult], elapsed: float) -> str:
+    counts = {v: sum(r.verdict == v for r in results) for v in ("pass", "fail", "n/a", "skipped")}
+    decided = counts["pass"] + counts["fail"]
+    alpha = results[0].alpha if results else 0.0
+    parts = ", ".join(f"{n} {v}" for v, n in counts.items() if n)
+    return (
+        f"{len(results)} checks: {parts} in {elapsed:.1f} s. Each decided check has false-failure "
+        f"probability <= {alpha:g}; for the run, <= {decided * alpha:.2g} (Bonferroni)."
+    )
+
+
+def render_table(results: Sequence[ClaimResult], *, elapsed: float) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(show_lines=False)
+    for col in ("claim", "law", "verdict", "worst component: predicted vs measured", "p", "MDE", "neg. ctrl", "n", "s"):
+        table.add_column(col, overflow="fold")
+    for r in results:
+        neg = "" if r.negative_control_rejected is None else ("rejected" if r.negative_control_rejected else "NOT rejected")
+        table.add_row(
+            r.claim,
+            escape(r.law),
+            f"[{_STYLE.get(r.verdict, '')}]{r.verdict}[/]",
+            worst_component(r, markup=True),
+            "" if r.p_value is None else f"{r.p_value:.2g}",
+            "" if r.min_detectable_rel is None else f"{100 * r.min_detectable_rel:.2g}%",
+            neg,
+            f"{r.num_samples:,}" if r.num_samples else "",
+            f"{r.elapsed_s:.1f}",
+        )
+    console = Console(width=max(Console().width, 160))
+    console.print(table)
+    console.print(summary_line(results, elapsed))
+    if results:
+        r = results[0]
+        console.print(f"seed {r.seed}, device {r.device}, dtype {r.dtype}, zoverify {r.version}. "
+                      "MDE: relative error detected with 90% power; neg. ctrl: prediction x (1 + delta) rejected.")
+
+
+def write_report(results: Sequence[ClaimResult], directory: str, *, elapsed: float) -> None:
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps([r.to_dict() for r in results], indent=2))
+    lines = ["# zoverify check report", "", summary_line(results, elapsed), "",
+             "| claim | law | verdict | worst component | p | MDE | neg. ctrl | n | seed | device | dtype |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in results:
+        lines.append(
+            f"| {r.claim} | `{r.law}` | {r.verdict} | {worst_component(r)} | "
+            f"{'' if r.p_value is None else f'{r.p_value:.2g}'} | "
+            f"{'' if r.min_detectable_rel is None else f'{100 * r.min_detectable_rel:.2g}%'} | "
+            f"{'' if r.negative_control_rejected is None else r.negative_control_rejected} | "
+            f"{r.num_samples} | {r.seed} | {r.device} | {r.dtype} |"
+        )
+    (out / "report.md").write_text("\n".join(lines) + "\n")

@@ -1,0 +1,141 @@
+"""Law specs: the strings that name a law in the CLI, reports and claims.
+
+Grammar: ``name`` | ``name(key=value, ...)`` with literal values (numbers, lists,
+strings, booleans) | ``iid(Dist(args))`` for a sympy.stats distribution |
+``path/to/file.py:ClassName`` | ``package.module:name``.  A loaded object may be
+a law instance, a law class (instantiated without arguments) or a callable
+returning a law.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import importlib.util
+import inspect
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import sympy.stats as st
+
+from zoverify._errors import InvalidParameterError, UnknownNameError, ZoverifyError
+from zoverify.perturbations._base import AbstractLaw
+
+LAWS: dict[str, Callable[..., AbstractLaw]] = {}
+
+
+def register_law(name: str, factory: Callable[..., AbstractLaw]) -> None:
+    """Make ``factory`` available under ``name`` in law specs."""
+    LAWS[name] = factory
+
+
+def law_names() -> list[str]:
+    """The registered family names, in registration order."""
+    return list(LAWS)
+
+
+def parse_law(spec: str | AbstractLaw) -> AbstractLaw:
+    """Turn a law spec (or a law) into a law object, with a clear error if it is bad."""
+    if isinstance(spec, AbstractLaw):
+        return spec
+    if not isinstance(spec, str) or not spec.strip():
+        raise InvalidParameterError(f"a law spec must be a non-empty string, got {spec!r}")
+    spec = spec.strip()
+    if ":" in spec and "(" not in spec.split(":", 1)[0]:
+        return _load_user_law(spec)
+    try:
+        node = ast.parse(spec, mode="eval").body
+    except SyntaxError:
+        raise InvalidParameterError(f"cannot parse law spec {spec!r}; {_accepted()}") from None
+    if isinstance(node, ast.Name):
+        return _build(node.id, [], {}, spec)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+        if node.func.id == "iid":
+            return _build_sympy_law(node, spec)
+        args = [_literal(a, spec) for a in node.args]
+        kwargs = {k.arg: _literal(k.value, spec) for k in node.keywords}
+        return _build(node.func.id, args, kwargs, spec)
+    raise InvalidParameterError(f"cannot parse law spec {spec!r}; {_accepted()}")
+
+
+def _accepted() -> str:
+    return (
+        "accepted: " + ", ".join(LAWS) + ", iid(Dist(...)) for a sympy.stats distribution, "
+        "path/to/file.py:ClassName or package.module:name"
+    )
+
+
+def _literal(node: ast.AST, spec: str):
+    try:
+        return ast.literal_eval(node)
+    except ValueError:
+        raise InvalidParameterError(
+            f"law spec {spec!r}: parameter values must be literals (numbers, lists, strings)"
+        ) from None
+
+
+def _build(name: str, args: list, kwargs: dict, spec: str) -> AbstractLaw:
+    if name not in LAWS:
+        raise UnknownNameError(f"unknown law {name!r}; {_accepted()}")
+    factory = LAWS[name]
+    try:
+        inspect.signature(factory).bind(*args, **kwargs)
+    except TypeError as exc:
+        params = ", ".join(inspect.signature(factory).parameters) or "none"
+        raise InvalidParameterError(f"law spec {spec!r}: {exc}; parameters of {name}: {params}") from None
+    return factory(*args, **kwargs)
+
+
+def _build_sympy_law(node: ast.Call, spec: str) -> AbstractLaw:
+    from zoverify.perturbations._sympy_law import SympyIIDLaw
+
+    inner = node.args[0] if len(node.args) == 1 and not node.keywords else None
+    if not (isinstance(inner, ast.Call) and isinstance(inner.func, ast.Name)):
+        raise InvalidParameterError(f"law spec {spec!r}: write iid(Dist(args)), e.g. iid(Logistic(0, 1))")
+    dist = getattr(st, inner.func.id, None)
+    if dist is None or not callable(dist):
+        raise UnknownNameError(f"law spec {spec!r}: sympy.stats has no distribution {inner.func.id!r}")
+    args = [_literal(a, spec) for a in inner.args]
+    kwargs = {k.arg: _literal(k.value, spec) for k in inner.keywords}
+    try:
+        rv = dist("x", *args, **kwargs)
+    except (TypeError, ValueError) as exc:
+        raise InvalidParameterError(f"law spec {spec!r}: sympy.stats.{inner.func.id} refused the parameters: {exc}") from None
+    label = ast.unparse(inner)
+    return SympyIIDLaw(rv, label=label)
+
+
+def _load_user_law(spec: str) -> AbstractLaw:
+    target, _, attr = spec.rpartition(":")
+    try:
+        if target.endswith(".py") or "/" in target:
+            path = Path(target)
+            if not path.is_file():
+                raise InvalidParameterError(f"law spec {spec!r}: file {target} does not exist")
+            module_name = f"zoverify_user_{abs(hash(path.resolve()))}"
+            loader_spec = importlib.util.spec_from_file_location(module_name, path)
+            module = importlib.util.module_from_spec(loader_spec)
+            sys.modules[module_name] = module
+            loader_spec.loader.exec_module(module)
+        else:
+            module = importlib.import_module(target)
+    except ZoverifyError:
+        raise
+    except Exception as exc:  # noqa: BLE001 (any failure of user code is reported as one line)
+        raise InvalidParameterError(f"law spec {spec!r}: cannot load {target}: {type(exc).__name__}: {exc}") from None
+    if not hasattr(module, attr):
+        raise InvalidParameterError(f"law spec {spec!r}: {target} has no attribute {attr!r}")
+    obj = getattr(module, attr)
+    if isinstance(obj, AbstractLaw):
+        return obj
+    if callable(obj):
+        try:
+            law = obj()
+        except Exception as exc:  # noqa: BLE001
+            raise InvalidParameterError(f"law spec {spec!r}: calling {attr}() failed: {type(exc).__name__}: {exc}") from None
+        if isinstance(law, AbstractLaw):
+            return law
+    raise InvalidParameterError(
+        f"law spec {spec!r}: {attr} is not a zoverify law (subclass zoverify.perturbations.AbstractLaw)"
+    )

@@ -1,0 +1,99 @@
+"""Uniform on the sphere of radius sqrt(d), and the coordinate law sqrt(d) e_I."""
+
+from __future__ import annotations
+
+import math
+
+import sympy as sp
+import torch
+from sympy import DiagMatrix, Identity, OneMatrix, Trace, ZeroMatrix
+
+from zoverify.perturbations._base import AbstractLaw
+from zoverify.perturbations._iid import diagonal_part
+from zoverify.symbolic import _symbols as S
+
+
+class Sphere(AbstractLaw):
+    """z uniform on the sphere of radius sqrt(d): E[z z^T] = I, ||z||^2 = d exactly.
+
+    By rotation invariance E[z z^T A z z^T] = c (tr(A) I + 2A); taking the trace
+    with A = I gives c d (d + 2) = E||z||^4 = d^2, so c = d / (d + 2).
+    """
+
+    name = "sphere"
+    rotation_invariant = True
+
+    def parameters(self):
+        return {}
+
+    def mean(self, d=S.d):
+        self.check_dim(d)
+        return ZeroMatrix(d, 1)
+
+    def second_moment(self, d=S.d):
+        self.check_dim(d)
+        return Identity(d)
+
+    def third_moment(self, v, d=S.d):
+        self.check_dim(d)
+        return ZeroMatrix(d, d)
+
+    def fourth_moment(self, A, d=S.d):
+        self.check_dim(d)
+        return d / (d + 2) * (Trace(A) * Identity(d) + 2 * A)
+
+    def sample(self, num_samples, dim, *, generator, dtype=torch.float64, device=None):
+        self.check_dim(dim)
+        g = torch.randn((int(num_samples), int(dim)), generator=generator, dtype=dtype, device=generator.device)
+        out = math.sqrt(dim) * g / torch.linalg.vector_norm(g, dim=1, keepdim=True)
+        return out.to(self._device(generator, device))
+
+
+class Coordinate(AbstractLaw):
+    """z = sqrt(d) e_I with I uniform on {1..d} (no random sign).
+
+    E[z] = d^(-1/2) 1 is not zero; E[z z^T] = I; E[(v^T z) z z^T] = sqrt(d) diag(v);
+    E[z z^T A z z^T] = d Diag(A).  With ``signed=True``, z = +-sqrt(d) e_I and the
+    odd moments vanish.
+    """
+
+    name = "coordinate"
+
+    def __init__(self, signed: bool = False):
+        self.signed = bool(signed)
+
+    def parameters(self):
+        return {"signed": True} if self.signed else {}
+
+    def mean(self, d=S.d):
+        self.check_dim(d)
+        return ZeroMatrix(d, 1) if self.signed else (1 / sp.sqrt(d)) * OneMatrix(d, 1)
+
+    def second_moment(self, d=S.d):
+        self.check_dim(d)
+        return Identity(d)
+
+    def third_moment(self, v, d=S.d):
+        self.check_dim(d)
+        return ZeroMatrix(d, d) if self.signed else sp.sqrt(d) * DiagMatrix(v)
+
+    def fourth_moment(self, A, d=S.d):
+        self.check_dim(d)
+        return d * diagonal_part(A)
+
+    def enumerate_outcomes(self, dim):
+        eye = math.sqrt(dim) * torch.eye(dim, dtype=torch.float64)
+        outcomes = torch.cat([eye, -eye]) if self.signed else eye
+        return outcomes, torch.full((outcomes.shape[0],), 1.0 / outcomes.shape[0], dtype=torch.float64)
+
+    def sample(self, num_samples, dim, *, generator, dtype=torch.float64, device=None):
+        self.check_dim(dim)
+        n, dim = int(num_samples), int(dim)
+        idx = torch.randint(0, dim, (n,), generator=generator, device=generator.device)
+        out = torch.zeros((n, dim), dtype=dtype, device=generator.device)
+        value = torch.full((n,), math.sqrt(dim), dtype=dtype, device=generator.device)
+        if self.signed:
+            signs = torch.randint(0, 2, (n,), generator=generator, device=generator.device)
+            value = value * (2 * signs - 1).to(dtype)
+        out[torch.arange(n, device=generator.device), idx] = value
+        return out.to(self._device(generator, device))

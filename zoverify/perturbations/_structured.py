@@ -1,0 +1,1 @@
+"""Structured (non-iid) laws: block-coordinate, sparse, low-rank (issue 6)."""
