@@ -1,6 +1,5 @@
-"""Family-specific sub-commands (nzk, stability, entk-variance, jl, ...).
+"""Family-specific sub-commands; each module defines ``add_commands(subparsers)``."""
 
-Each family's module defines ``add_commands(subparsers)``; list it here.
-"""
+from zoverify.cli import _entk, _nzk, _stability
 
-MODULES: tuple = ()
+MODULES = (_nzk, _stability, _entk)
