@@ -7,7 +7,6 @@ must also parse as a jupytext py:percent notebook.
 
 from __future__ import annotations
 
-import os
 import runpy
 from pathlib import Path
 

@@ -1,8 +1,20 @@
-"""zoverify: verify claims about zeroth-order (ZO) training dynamics."""
+"""zoverify: verify claims about zeroth-order (ZO) training dynamics.
+
+Sub-packages: ``perturbations`` (laws), ``symbolic`` (sympy, no torch),
+``numeric`` (torch Monte Carlo), ``claims`` (prediction + experiment + test).
+"""
 
 __version__ = "0.1.0"
 
 from zoverify._errors import ZoverifyError as ZoverifyError  # noqa: E402
-from zoverify.perturbations import parse_law as parse_law  # noqa: E402
+
+
+def __getattr__(name):  # lazy, so `import zoverify.symbolic` does not pull in torch
+    if name == "parse_law":
+        from zoverify.perturbations import parse_law
+
+        return parse_law
+    raise AttributeError(f"module 'zoverify' has no attribute {name!r}")
+
 
 __all__ = ["ZoverifyError", "__version__", "parse_law"]

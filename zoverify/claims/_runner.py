@@ -4,31 +4,33 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rich.markup import escape
+
 from zoverify.claims._claim import ALPHA, Claim, ClaimResult, check
 from zoverify.claims._registry import REGISTRY
-from zoverify.perturbations import parse_law
+from zoverify.perturbations import AbstractLaw, parse_law
 
 MOMENT_CLAIM = "moments.sampler"
 
 
-def plan_runs(claims: Sequence[Claim], *, law: str | None = None) -> list[tuple[Claim, str]]:
+def plan_runs(claims: Sequence[Claim], *, law: str | AbstractLaw | None = None) -> list[tuple[Claim, AbstractLaw]]:
     """(claim, law spec) pairs: each claim's default laws, or ``law`` for all.
 
     With a law override the law's own moment check runs first, so a law whose
     declared moments disagree with its sampler is caught before it is used.
     """
     if law is None:
-        return [(c, spec) for c in claims for spec in c.laws]
-    spec = parse_law(law).spec
+        return [(c, parse_law(spec)) for c in claims for spec in c.laws]
+    law_obj = parse_law(law)
     ordered = list(claims)
     moments = REGISTRY[MOMENT_CLAIM]
     if moments in ordered:
         ordered.remove(moments)
-    return [(moments, spec)] + [(c, spec) for c in ordered]
+    return [(moments, law_obj)] + [(c, law_obj) for c in ordered]
 
 
 def run_plan(
-    plan: Sequence[tuple[Claim, str]],
+    plan: Sequence[tuple[Claim, AbstractLaw]],
     *,
     seed: int = 0,
     num_samples: int | None = None,
@@ -42,14 +44,15 @@ def run_plan(
     bad_laws: set[str] = set()
     bar = _progress(len(plan)) if progress else None
     try:
-        for claim, spec in plan:
+        for claim, law in plan:
+            spec = law.spec
             if bar is not None:
-                bar.update(bar.task_ids[0], description=f"{claim.name} [{spec}]")
+                bar.update(bar.task_ids[0], description=escape(f"{claim.name} [{spec}]"))
             if spec in bad_laws and claim.name != MOMENT_CLAIM:
                 result = _skipped(claim, spec, seed, alpha)
             else:
                 result = check(
-                    claim, law=spec, seed=seed, num_samples=num_samples, device=device, dtype=dtype, alpha=alpha
+                    claim, law=law, seed=seed, num_samples=num_samples, device=device, dtype=dtype, alpha=alpha
                 )
                 if claim.name == MOMENT_CLAIM and result.verdict == "fail":
                     bad_laws.add(spec)

@@ -6,7 +6,8 @@ import json
 import sys
 import time
 
-from zoverify.claims import ALPHA, REGISTRY, check, select
+from zoverify._device import resolve_device, resolve_dtype
+from zoverify.claims import ALPHA, REGISTRY, select
 from zoverify.claims._runner import plan_runs, run_plan
 from zoverify.cli._report import render_table, write_report
 
@@ -43,6 +44,8 @@ def run_list(args) -> int:
 
 
 def run_check(args) -> int:
+    resolve_device(args.device)  # refuse a bad device before any work starts
+    resolve_dtype(args.dtype)
     claims = select(args.names)
     plan = plan_runs(claims, law=args.law)
     start = time.perf_counter()
@@ -64,5 +67,3 @@ def run_check(args) -> int:
         render_table(results, elapsed=elapsed)
     return 1 if any(r.verdict == "fail" for r in results) else 0
 
-
-__all__ = ["check"]

@@ -54,9 +54,14 @@ class AbstractLaw(abc.ABC):
     def parameters(self) -> Mapping[str, Any]:
         """The law's parameters as plain Python values (for specs and reports)."""
 
+    #: set when loaded from ``file.py:Class`` / ``module:name``, so reports name the source
+    source_spec: str | None = None
+
     @property
     def spec(self) -> str:
         """A law spec string that :func:`zoverify.perturbations.parse_law` maps back."""
+        if self.source_spec is not None:
+            return self.source_spec
         params = self.parameters()
         if not params:
             return self.name

@@ -143,6 +143,8 @@ def diagonal_part(A: sp.MatrixExpr) -> sp.MatrixExpr:
 
 def positive_number(name: str, value: Any, *, law: str) -> sp.Expr:
     """Validate a positive parameter (numeric or a positive sympy symbol)."""
+    if isinstance(value, (str, bool)) or value is None:
+        raise InvalidParameterError(f"{law}: {name} must be a positive number, got {value!r}")
     expr = sp.sympify(value)
     if expr.is_number:
         if not expr.is_real or not expr > 0:
@@ -170,6 +172,8 @@ class Gaussian(AbstractIIDLaw):
 
     def __init__(self, mean: Any = 0, std: Any = 1):
         self.std = positive_number("std", std, law="gaussian")
+        if isinstance(mean, (str, bool)) or mean is None:
+            raise InvalidParameterError(f"gaussian: mean must be a real number or a list of numbers, got {mean!r}")
         self._vector_mean: sp.MatrixBase | sp.MatrixSymbol | None = None
         if isinstance(mean, sp.MatrixSymbol):
             self._vector_mean = mean

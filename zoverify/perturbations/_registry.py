@@ -128,6 +128,7 @@ def _load_user_law(spec: str) -> AbstractLaw:
         raise InvalidParameterError(f"law spec {spec!r}: {target} has no attribute {attr!r}")
     obj = getattr(module, attr)
     if isinstance(obj, AbstractLaw):
+        obj.source_spec = spec
         return obj
     if callable(obj):
         try:
@@ -135,6 +136,7 @@ def _load_user_law(spec: str) -> AbstractLaw:
         except Exception as exc:  # noqa: BLE001
             raise InvalidParameterError(f"law spec {spec!r}: calling {attr}() failed: {type(exc).__name__}: {exc}") from None
         if isinstance(law, AbstractLaw):
+            law.source_spec = spec  # reports name the file and class, which parse back
             return law
     raise InvalidParameterError(
         f"law spec {spec!r}: {attr} is not a zoverify law (subclass zoverify.perturbations.AbstractLaw)"

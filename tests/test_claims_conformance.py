@@ -1,0 +1,37 @@
+"""Every registered claim, at its defaults, for each of its default laws:
+
+* holds (false-failure probability ALPHA per (claim, law), Bonferroni over k
+  components inside the claim), and
+* its negative control, the prediction scaled by (1 + negative_delta), is
+  rejected on the same data, with the minimum detectable relative error below
+  negative_delta (so rejection is not luck).
+
+The number of (claim, law) pairs times ALPHA is this file's false-failure budget
+(see tests/README.md).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from zoverify.claims import REGISTRY, check
+
+PAIRS = [(c.name, law) for c in REGISTRY.values() for law in c.laws]
+
+
+@pytest.mark.parametrize("name, law", PAIRS, ids=[f"{n}[{law}]" for n, law in PAIRS])
+def test_claim_holds_and_negative_control_is_rejected(name, law):
+    claim = REGISTRY[name]
+    result = check(claim, law=law, seed=0)
+    assert result.verdict == "pass", f"{name} [{law}]: {result.message} (seed 0, n={result.num_samples})"
+    if result.negative_control_rejected is None:
+        pytest.skip("no numeric prediction")
+    assert result.negative_control_rejected, f"{name} [{law}]: prediction x {1 + claim.negative_delta} not rejected"
+    assert result.min_detectable_rel is not None and result.min_detectable_rel < claim.negative_delta
+
+
+def test_claim_metadata_is_complete():
+    for claim in REGISTRY.values():
+        assert claim.statement and claim.source and claim.status
+        assert claim.laws, claim.name
+        assert "." in claim.name

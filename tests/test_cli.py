@@ -1,0 +1,89 @@
+"""The command line: tables, reports, exit codes, and one-line errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from zoverify.cli import main
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_list_names_every_claim(capsys):
+    code, out, _ = run(capsys, "list", "--format", "json")
+    rows = json.loads(out)
+    assert code == 0 and any(r["name"] == "moments.sampler" for r in rows)
+    assert all(r["statement"] and r["source"] for r in rows)
+
+
+def test_moments_text_latex_json(capsys):
+    code, out, _ = run(capsys, "moments", "--law", "laplace(b=0.6)")
+    assert code == 0 and "E[z z^T A z z^T]" in out and "DiagonalMatrix(A)" in out
+    code, out, _ = run(capsys, "moments", "--law", "sphere", "--format", "latex")
+    assert code == 0 and r"\frac{d}{d + 2}" in out
+    code, out, _ = run(capsys, "moments", "--law", "gaussian(mean=[1,0], std=1)", "--format", "json")
+    payload = json.loads(out)
+    # E||z||^2 z z^T for N(mu, I), mu = e1, d = 2: ((d+2) + 1) I + ((d+4) + 1) e1 e1^T
+    assert payload["numeric"]["E[||z||^2 z z^T]"] == [[12.0, 0.0], [0.0, 5.0]]
+
+
+def test_check_one_law_passes_and_writes_report(capsys, tmp_path):
+    code, out, err = run(capsys, "check", "moments.sampler", "--law", "rademacher", "--samples", "16384",
+                         "--format", "json", "--report", str(tmp_path))
+    payload = json.loads(out)
+    assert code == 0
+    assert payload["results"][0]["verdict"] == "pass" and payload["results"][0]["seed"] == 0
+    assert json.loads((tmp_path / "results.json").read_text())[0]["claim"] == "moments.sampler"
+    assert "| moments.sampler |" in (tmp_path / "report.md").read_text()
+
+
+def test_check_text_table(capsys):
+    code, out, _ = run(capsys, "check", "moments", "--law", "uniform", "--samples", "16384")
+    assert code == 0 and "moments.sampler" in out and "pass" in out and "false-failure" in out
+
+
+def test_law_with_wrong_moments_fails_and_blocks_other_claims(capsys, tmp_path):
+    path = tmp_path / "badlaw.py"
+    path.write_text(
+        "import sympy as sp, torch\n"
+        "from zoverify.perturbations import AbstractIIDLaw\n"
+        "class Wrong(AbstractIIDLaw):\n"
+        "    name = 'wrong'\n"
+        "    def parameters(self): return {}\n"
+        "    def centred_moments(self):  # claims unit variance, samples variance 4\n"
+        "        return {'var': sp.Integer(1), 'm3': sp.Integer(0), 'm4': sp.Integer(3)}\n"
+        "    def _sample_centred(self, shape, generator, dtype):\n"
+        "        return 2 * torch.randn(shape, generator=generator, dtype=dtype, device=generator.device)\n"
+    )
+    code, out, _ = run(capsys, "check", "--law", f"{path}:Wrong", "--samples", "16384", "--format", "json")
+    results = json.loads(out)["results"]
+    assert code == 1
+    assert results[0]["claim"] == "moments.sampler" and results[0]["verdict"] == "fail"
+    assert all(r["verdict"] in ("skipped", "n/a") for r in results[1:])
+
+
+@pytest.mark.parametrize(
+    "argv, fragment",
+    [
+        (["check", "--law", "nosuch"], "unknown law 'nosuch'"),
+        (["check", "no.such.claim"], "unknown claim"),
+        (["moments", "--law", "laplace(b=-1)"], "b must be a positive number"),
+        (["moments", "--law", "student_t(nu=3)"], "no finite moment of order"),
+        (["moments", "--law", "nofile.py:X"], "does not exist"),
+        (["check", "--device", "tpu"], "unknown device"),
+        (["check", "--bogus"], "unrecognized arguments"),
+        (["frobnicate"], "invalid choice"),
+        ([], "required"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(capsys, argv, fragment):
+    code, out, err = run(capsys, *argv)
+    assert code == 2
+    assert out == ""
+    assert err.count("\n") == 1 and fragment in err and "Traceback" not in err
