@@ -12,8 +12,6 @@ import math
 import sympy as sp
 import torch
 
-from zoverify._errors import InvalidParameterError, MomentDoesNotExistError
-from zoverify.perturbations._base import AbstractLaw
 from zoverify.perturbations._iid import (
     AbstractIIDLaw,
     _float_param,
@@ -111,16 +109,3 @@ class StudentT(AbstractIIDLaw):
         normal = torch.randn(shape, generator=generator, dtype=dtype, device=generator.device)
         chi2 = 2.0 * standard_gamma(nu / 2.0, shape, generator=generator, dtype=dtype)
         return normal / torch.sqrt(chi2 / nu)
-
-
-def require_finite(law: AbstractLaw, value: sp.Expr, what: str) -> sp.Expr:
-    """Raise a clear error when a symbolic moment is infinite or undefined."""
-    if value.has(sp.oo, -sp.oo, sp.zoo, sp.nan):
-        raise MomentDoesNotExistError(f"law {law.spec}: {what} does not exist")
-    return value
-
-
-def _check_nonnegative_int(name: str, value, law: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InvalidParameterError(f"{law}: {name} must be a positive integer, got {value!r}")
-    return value
