@@ -245,14 +245,16 @@ def one_step_change(law, H, g, eta, d=S.d) -> sp.Expr:
 # Schemes: stable rank, effective overlap and rate constant.  P has orthonormal
 # columns (||P||_2 = 1) for all three, so sr(P) = rank.
 # ---------------------------------------------------------------------------
-def scheme_quantities(scheme: str, *, d=S.d, rank=r, blocks=B) -> dict[str, sp.Expr]:
-    """{sr, alpha, rate_constant} for scheme "mezo" | "bcd" | "subspace" [INFERRED definitions].
+def scheme_quantities(scheme: str, *, d=S.d, rank=r, blocks=B, p=None) -> dict[str, sp.Expr | None]:
+    """{sr, alpha, rate_constant} for scheme "mezo" | "bcd" | "subspace" | "sparse" [INFERRED definitions].
 
     mezo: P = I_d, sr = d, alpha = 1.  bcd: P = the columns of one of ``blocks``
     equal blocks, chosen uniformly, sr = d/B, alpha = E||g_b||^2/||g||^2 = 1/B
     (for any partition, since the blocks' energies sum to ||g||^2).  subspace: P an
     orthonormal basis of a Haar-random r-dim subspace, sr = r, alpha = r/d
-    (E[P P^T] = (r/d) I by rotation invariance).
+    (E[P P^T] = (r/d) I by rotation invariance).  sparse: P = the identity columns
+    of a Bernoulli(p) mask, alpha = p; sr = |mask| is random, so sr and the rate
+    constant are None.
     """
     if scheme == "mezo":
         sr, alpha = d, sp.Integer(1)
@@ -260,8 +262,12 @@ def scheme_quantities(scheme: str, *, d=S.d, rank=r, blocks=B) -> dict[str, sp.E
         sr, alpha = d / blocks, 1 / blocks
     elif scheme == "subspace":
         sr, alpha = rank, rank / d
+    elif scheme == "sparse":
+        if p is None:
+            raise ValueError("scheme 'sparse' needs the keep probability p")
+        return {"sr": None, "alpha": sp.sympify(p), "rate_constant": None}
     else:
-        raise ValueError(f"unknown scheme {scheme!r}; accepted: mezo, bcd, subspace")
+        raise ValueError(f"unknown scheme {scheme!r}; accepted: mezo, bcd, subspace, sparse")
     return {"sr": sr, "alpha": alpha, "rate_constant": sp.simplify((sr + 2) / alpha)}
 
 
