@@ -256,6 +256,7 @@ def scheme_quantities(scheme: str, *, d=S.d, rank=r, blocks=B, p=None) -> dict[s
     of a Bernoulli(p) mask, alpha = p; sr = |mask| is random, so sr and the rate
     constant are None.
     """
+    d, rank, blocks = sp.sympify(d), sp.sympify(rank), sp.sympify(blocks)
     if scheme == "mezo":
         sr, alpha = d, sp.Integer(1)
     elif scheme == "bcd":
