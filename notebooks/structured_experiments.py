@@ -28,7 +28,7 @@ from zoverify.numeric.mezo import ZOStep, run_zo_sgd
 from zoverify.symbolic.structured import predicted_iteration_ratio
 
 QUICK = quick()
-NUM_SEEDS = 3 if QUICK else 8
+NUM_SEEDS = 3 if QUICK else 16
 torch.set_num_threads(1)
 
 
@@ -101,35 +101,46 @@ def per_iteration_seconds(problem, *, block_counts, repeats, rounds=5):
 
 
 # %%
+def bootstrap_ratio(num, den, rng, *, draws=2000):
+    """90 % bootstrap interval of median(num)/median(den) over seeds."""
+    a = rng.choice(num, (draws, num.size)), rng.choice(den, (draws, den.size))
+    return np.quantile(np.nanmedian(a[0], axis=1) / np.nanmedian(a[1], axis=1), [0.05, 0.95])
+
+
 rng = np.random.default_rng(0)
 problems = [
-    (quadratic_problem(24 if QUICK else 64, rng), 4, 1.0, 6000 if QUICK else 40000),
-    (logistic_problem(), 5, 1.0, 6000 if QUICK else 60000),
+    (quadratic_problem(24 if QUICK else 64, rng), (4,) if QUICK else (4, 16), 1.0, 6000 if QUICK else 40000),
+    (logistic_problem(), (5,) if QUICK else (5, 13), 1.0, 6000 if QUICK else 60000),
 ]
 if not QUICK:
-    problems.append((network_problem(8, rng), 4, 2.0, 100000))
+    net_problem = network_problem(16, rng)
+    net_problem["tol"] = 0.25
+    problems.append((net_problem, (4, 16), 2.0, 200000))
 
 rows, curves = [], {}
-for problem, B, c, max_steps in problems:
+boot = np.random.default_rng(1)
+for problem, block_counts, c, max_steps in problems:
     d = problem["x0"].numel()
-    seeds = spawn_seeds(hash(problem["name"]) % 2**31, NUM_SEEDS)
+    seeds = spawn_seeds(sum(map(ord, problem["name"])), NUM_SEEDS)
     res = {}
-    for label, nb in (("MeZO", 1), (f"BCD (B={B})", B)):
+    for nb in (1, *block_counts):
         its, hists = zip(*(iterations_to_tol(problem, num_blocks=nb, c=c, seed=s, max_steps=max_steps) for s in seeds))
-        res[label] = np.array(its, dtype=float)
-        curves[(problem["name"], label)] = hists[0]
-    times = per_iteration_seconds(problem, block_counts=(1, B), repeats=100 if QUICK else 1000)
-    measured = np.nanmedian(res[f"BCD (B={B})"]) / np.nanmedian(res["MeZO"])
-    predicted = float(predicted_iteration_ratio(d=d, blocks=B))
-    rows.append({"problem": problem["name"], "d": d, "B": B, "mezo_iters": np.nanmedian(res["MeZO"]),
-                 "bcd_iters": np.nanmedian(res[f"BCD (B={B})"]), "measured_ratio": measured,
-                 "predicted_ratio": predicted, "unreached": int(sum(np.isnan(v).sum() for v in res.values())),
-                 "mezo_ms": 1e3 * times[1], "bcd_ms": 1e3 * times[B], "speedup": times[1] / times[B]})
+        res[nb] = np.array(its, dtype=float)
+        curves[(problem["name"], nb)] = hists[0]
+    times = per_iteration_seconds(problem, block_counts=(1, *block_counts), repeats=100 if QUICK else 1000)
+    for B in block_counts:
+        lo, hi = bootstrap_ratio(res[B], res[1], boot)
+        rows.append({"problem": problem["name"], "d": d, "B": B, "mezo_iters": np.nanmedian(res[1]),
+                     "bcd_iters": np.nanmedian(res[B]), "measured_ratio": np.nanmedian(res[B]) / np.nanmedian(res[1]),
+                     "ratio_90": (lo, hi), "predicted_ratio": float(predicted_iteration_ratio(d=d, blocks=B)),
+                     "unreached": int(np.isnan(res[B]).sum() + np.isnan(res[1]).sum()),
+                     "mezo_ms": 1e3 * times[1], "bcd_ms": 1e3 * times[B], "speedup": times[1] / times[B]})
 
 for row in rows:
-    print(f"{row['problem']:>22}: d={row['d']:4d} B={row['B']}  iterations MeZO {row['mezo_iters']:.0f}, "
-          f"BCD {row['bcd_iters']:.0f}; ratio measured {row['measured_ratio']:.3f} vs predicted "
-          f"(d+2B)/(d+2) = {row['predicted_ratio']:.3f} (runs not reaching tol: {row['unreached']}); "
+    print(f"{row['problem']:>22}: d={row['d']:4d} B={row['B']:2d}  iterations MeZO {row['mezo_iters']:.0f}, "
+          f"BCD {row['bcd_iters']:.0f}; ratio measured {row['measured_ratio']:.3f} "
+          f"[90% {row['ratio_90'][0]:.3f}, {row['ratio_90'][1]:.3f}] vs predicted (d+2B)/(d+2) = "
+          f"{row['predicted_ratio']:.3f} (runs not reaching tol: {row['unreached']}); "
           f"ms/iter MeZO {row['mezo_ms']:.3f}, BCD {row['bcd_ms']:.3f}, speed-up {row['speedup']:.2f}x")
 
 # %% [markdown]
@@ -137,10 +148,10 @@ for row in rows:
 
 # %%
 fig, axes = plt.subplots(1, len(problems), figsize=(5 * len(problems), 3.6))
-for ax, (problem, B, _c, _m) in zip(np.atleast_1d(axes), problems):
-    for label in ("MeZO", f"BCD (B={B})"):
-        h = curves[(problem["name"], label)]
-        ax.semilogy(np.arange(len(h)), np.asarray(h) - (0 if problem["name"] == "quadratic" else 0), label=label)
+for ax, (problem, block_counts, _c, _m) in zip(np.atleast_1d(axes), problems):
+    for nb in (1, *block_counts):
+        h = curves[(problem["name"], nb)]
+        ax.semilogy(np.arange(len(h)), h, label="MeZO" if nb == 1 else f"BCD (B={nb})")
     ax.axhline(problem["tol"], color="k", ls=":", lw=1, label="tolerance")
     ax.set(title=problem["name"], xlabel="iteration", ylabel="loss")
     ax.legend()
@@ -148,9 +159,10 @@ fig.tight_layout()
 fig.savefig(figure_dir() / "structured_mezo_vs_bcd_curves.png", dpi=120)
 
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.6))
-names = [row["problem"] for row in rows]
+names = [f"{row['problem']}\nB={row['B']}" for row in rows]
 xs = np.arange(len(rows))
-ax1.bar(xs - 0.2, [row["measured_ratio"] for row in rows], 0.4, label="measured (median iterations)")
+err = np.array([[row["measured_ratio"] - row["ratio_90"][0], row["ratio_90"][1] - row["measured_ratio"]] for row in rows]).T
+ax1.bar(xs - 0.2, [row["measured_ratio"] for row in rows], 0.4, yerr=err, label="measured (median, 90% bootstrap)")
 ax1.bar(xs + 0.2, [row["predicted_ratio"] for row in rows], 0.4, label="(d+2B)/(d+2)")
 ax1.set(xticks=xs, xticklabels=names, ylabel="BCD / MeZO iterations to tol")
 ax1.legend()
