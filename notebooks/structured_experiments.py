@@ -62,7 +62,7 @@ def network_problem(hidden, rng):
     numel = [int(np.prod(s)) for s in sizes]
     def unpack(theta):
         parts, at = [], 0
-        for s, n in zip(sizes, numel):
+        for s, n in zip(sizes, numel, strict=True):
             parts.append(theta[at : at + n].reshape(s))
             at += n
         return parts
@@ -124,7 +124,7 @@ for problem, block_counts, c, max_steps in problems:
     seeds = spawn_seeds(sum(map(ord, problem["name"])), NUM_SEEDS)
     res = {}
     for nb in (1, *block_counts):
-        its, hists = zip(*(iterations_to_tol(problem, num_blocks=nb, c=c, seed=s, max_steps=max_steps) for s in seeds))
+        its, hists = zip(*(iterations_to_tol(problem, num_blocks=nb, c=c, seed=s, max_steps=max_steps) for s in seeds), strict=True)
         res[nb] = np.array(its, dtype=float)
         curves[(problem["name"], nb)] = hists[0]
     times = per_iteration_seconds(problem, block_counts=(1, *block_counts), repeats=100 if QUICK else 1000)
@@ -148,7 +148,7 @@ for row in rows:
 
 # %%
 fig, axes = plt.subplots(1, len(problems), figsize=(5 * len(problems), 3.6))
-for ax, (problem, block_counts, _c, _m) in zip(np.atleast_1d(axes), problems):
+for ax, (problem, block_counts, _c, _m) in zip(np.atleast_1d(axes), problems, strict=True):
     for nb in (1, *block_counts):
         h = curves[(problem["name"], nb)]
         ax.semilogy(np.arange(len(h)), h, label="MeZO" if nb == 1 else f"BCD (B={nb})")

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-import sympy as sp
 
 from zoverify.claims import REGISTRY, check
 from zoverify.perturbations._structured import Block
+from zoverify.symbolic import symbols as S
 
 STRUCTURED = [name for name in REGISTRY if name.startswith("structured.")]
 CASES = [(name, spec) for name in STRUCTURED for spec in REGISTRY[name].laws]
@@ -34,7 +34,7 @@ def test_claim_passes_at_defaults_and_negative_control_is_rejected(name, spec):
 class _BlockWithoutCrossTerm(Block):
     """A mutant: drops the factor 2 on the block-diagonal part (the '2A' Isserlis term)."""
 
-    def fourth_moment(self, A, d=sp.Symbol("d", integer=True, positive=True)):
+    def fourth_moment(self, A, d=S.d):
         from zoverify.symbolic.structured import BlockDiagonalPart, BlockTraceDiagonal
 
         return self.scale_sq**2 / self.blocks * (BlockTraceDiagonal(A, self.blocks) + BlockDiagonalPart(A, self.blocks))

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import sympy as sp
 import torch
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from zoverify._errors import InvalidParameterError
@@ -137,7 +137,7 @@ def test_lowrank_fourth_moment_equals_brute_force_isserlis(m, n, rank):
         ij = [divmod(x, n) for x in (a, b, c, e)]
         total = 0.0
         for ks in itertools.product(range(rank), repeat=4):
-            total += _isserlis([(i, k) for (i, _), k in zip(ij, ks)]) * _isserlis([(j, k) for (_, j), k in zip(ij, ks)])
+            total += _isserlis([(i, k) for (i, _), k in zip(ij, ks, strict=True)]) * _isserlis([(j, k) for (_, j), k in zip(ij, ks, strict=True)])
         T[a, b, c, e] = total / rank**2
     want = np.einsum("abce,ce->ab", T, A)
     np.testing.assert_allclose(_maps(law, d, A, np.zeros(d))[3], want, rtol=RTOL, atol=1e-12)
@@ -254,3 +254,14 @@ def test_draw_projection_reproduces_the_law_scale():
         assert P.shape[0] == dim
         if not spec.startswith("lowrank"):  # orthonormal columns
             torch.testing.assert_close(P.T @ P, torch.eye(P.shape[1], dtype=P.dtype), rtol=0, atol=1e-12)
+
+
+@settings(max_examples=15)
+@given(dim=st.integers(1, 7), blocks=st.integers(1, 7), scaled=st.booleans(), seed=st.integers(0, 2**32 - 1))
+def test_rademacher_block_maps_equal_enumeration_for_any_partition(dim, blocks, scaled, seed):
+    if blocks > dim:
+        return
+    law = parse_law(f"block(blocks={blocks}, scaled={scaled}, base='rademacher')")
+    A, v = _objects(dim, seed=seed)
+    for got, want in zip(_maps(law, dim, A, v), _enumerated(law, dim, A, v), strict=True):
+        np.testing.assert_allclose(got, want, rtol=RTOL, atol=1e-12)

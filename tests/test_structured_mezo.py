@@ -11,7 +11,13 @@ from hypothesis import strategies as st
 from zoverify._errors import InvalidParameterError
 from zoverify._rng import make_generator
 from zoverify.claims._stats import BatchMeans
-from zoverify.numeric.mezo import ZOStep, _direction, block_schedule, partition_parameters, run_zo_sgd
+from zoverify.numeric.mezo import (
+    ZOStep,
+    _direction,
+    block_schedule,
+    partition_parameters,
+    run_zo_sgd,
+)
 from zoverify.symbolic.structured import block_sizes
 
 DTYPES = [torch.float64, torch.float32, torch.bfloat16, torch.float16]
