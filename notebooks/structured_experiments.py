@@ -158,18 +158,20 @@ for ax, (problem, block_counts, _c, _m) in zip(np.atleast_1d(axes), problems, st
 fig.tight_layout()
 fig.savefig(figure_dir() / "structured_mezo_vs_bcd_curves.png", dpi=120)
 
-fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.6))
-names = [f"{row['problem']}\nB={row['B']}" for row in rows]
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 4.2))
+names = [f"{row['problem'].split()[0]}\nd={row['d']}, B={row['B']}" for row in rows]
 xs = np.arange(len(rows))
 err = np.array([[row["measured_ratio"] - row["ratio_90"][0], row["ratio_90"][1] - row["measured_ratio"]] for row in rows]).T
 ax1.bar(xs - 0.2, [row["measured_ratio"] for row in rows], 0.4, yerr=err, label="measured (median, 90% bootstrap)")
 ax1.bar(xs + 0.2, [row["predicted_ratio"] for row in rows], 0.4, label="(d+2B)/(d+2)")
-ax1.set(xticks=xs, xticklabels=names, ylabel="BCD / MeZO iterations to tol")
-ax1.legend()
+ax1.set(xticks=xs, ylabel="BCD / MeZO iterations to tol", ylim=(0.8, None))
+ax1.set_xticklabels(names, fontsize=8)
+ax1.legend(loc="upper left", fontsize=8)
 ax2.bar(xs - 0.2, [row["mezo_ms"] for row in rows], 0.4, label="MeZO")
 ax2.bar(xs + 0.2, [row["bcd_ms"] for row in rows], 0.4, label="BCD")
-ax2.set(xticks=xs, xticklabels=names, ylabel="ms per iteration (CPU, 1 thread)")
-ax2.legend()
+ax2.set(xticks=xs, ylabel="ms per iteration (CPU, 1 thread)")
+ax2.set_xticklabels(names, fontsize=8)
+ax2.legend(fontsize=8)
 fig.tight_layout()
 fig.savefig(figure_dir() / "structured_iteration_ratio_and_time.png", dpi=120)
 
