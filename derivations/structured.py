@@ -90,6 +90,26 @@ assert sp.expand(law.fourth_moment(sp.ImmutableMatrix(A), d0).doit() - expected)
 print("block(blocks=3) fourth moment at d = 4 (blocks of sizes 2, 1, 1): checked")
 
 # %% [markdown]
+# ## Low-rank law moments
+#
+# $z=\mathrm{vec}(UV^\top)/\sqrt r$ (row-major), $U\in\mathbb R^{m\times r}$, $V\in\mathbb R^{n\times r}$ iid $\mathcal N(0,1)$.
+# Isserlis on $U$ and on $V$ separately: equal pairings give the Gaussian term, each of the six unequal
+# pairs of pairings a $1/r$ term, so
+# $\mathbb E[zz^\top Azz^\top]=\mathrm{tr}(A)I+2A+\frac2r\big(\mathrm{Tr}_{cols}(A)\otimes I_n+I_m\otimes\mathrm{Tr}_{rows}(A)+R(A)\big)$
+# with $R$ the partial transpose. Check at $m=n=2$, $r=1$ (where the $1/r$ terms weigh most) with a symbolic $A$:
+
+# %%
+m0, n0 = 2, 2
+A4 = sp.Matrix(4, 4, lambda i, j: sp.Symbol(f"b{min(i, j)}{max(i, j)}", real=True))
+Uv, Vv = sp.symbols("U0:2", real=True), sp.symbols("V0:2", real=True)
+zl = sp.Matrix([Uv[i] * Vv[j] for i in range(m0) for j in range(n0)])
+quad = sp.expand((zl.T * A4 * zl)[0, 0])
+expected_lr = (zl * zl.T).applyfunc(lambda e: gaussian_expectation(quad * e, Uv + Vv))
+law_lr = parse_law("lowrank(rank=1, shape=[2,2])")
+assert sp.expand(law_lr.fourth_moment(sp.ImmutableMatrix(A4), 4).as_explicit() - expected_lr) == sp.zeros(4, 4)
+print("lowrank(rank=1, shape=[2,2]) fourth moment: checked")
+
+# %% [markdown]
 # ## P4-2: effective overlap
 #
 # $\alpha = \mathbb E_P\|P^\top g\|^2/\|g\|^2$. Uniform blocks: $\frac1B\sum_b\|g_b\|^2/\|g\|^2 = 1/B$ for
