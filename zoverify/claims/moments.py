@@ -103,6 +103,10 @@ DEFAULT_LAWS = (
     "laplace(b=0.6)",
     "student_t(nu=10)",
     "iid(Exponential(1))",
+    "block(blocks=4)",
+    "sparse(p=0.3)",
+    "lowrank(rank=2)",
+    "subspace(rank=2)",
 )
 
 MOMENTS = register(
