@@ -21,6 +21,8 @@ central finite differences (f(theta + mu u) - f(theta - mu u)) / (2 mu).
 
 from __future__ import annotations
 
+import functools
+import warnings
 from collections.abc import Callable
 
 import torch
@@ -30,6 +32,20 @@ from zoverify._errors import InvalidParameterError
 from zoverify.numeric._batching import block_generators
 
 DEFAULT_MEMORY_BUDGET = 1 << 30  # bytes for the Jacobian route under "auto"
+
+
+@functools.cache
+def _warm_forward_mode() -> None:
+    """Run one tiny jvp with DeprecationWarnings silenced.
+
+    torch 2.13 compiles its forward-mode decompositions with ``torch.jit.script``
+    on first use, which emits a DeprecationWarning (an error under the test
+    suite's filterwarnings); doing it once here keeps that out of user code.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        one = torch.ones(1, dtype=torch.float64)
+        jvp(torch.tanh, (one,), (one,))
 
 
 def parameters_of(model: torch.nn.Module) -> dict[str, torch.Tensor]:
@@ -117,6 +133,7 @@ def empirical_ntk(
 
 
 def _ntk_by_products(model, params, x1, x2, *, chunk_size: int) -> torch.Tensor:
+    _warm_forward_mode()
     f = _output_fn(model)
     out2, pullback = vjp(lambda p: f(p, x2), params)
     n2, v = out2.shape
@@ -136,6 +153,7 @@ def _directional_outputs(model, params, x, directions, *, method: str, mu: float
     f = _output_fn(model)
     tangents = _unflatten(directions, params)
     if method == "jvp":
+        _warm_forward_mode()
         return vmap(lambda t: jvp(lambda p: f(p, x), (params,), (t,))[1])(tangents)
     if method == "finite_difference":
         def shifted(t, sign):
