@@ -83,8 +83,12 @@ def test_chunked_zo_entk_equals_dense_reference(seed, P, chunk, law):
     chunked = N.zo_entk(model, x1, x2, law=law_obj, num_directions=P, generator=make_generator(seed + 1),
                         chunk_size=chunk)
     U = N.zo_directions(law_obj, P, d, generator=make_generator(seed + 1), chunk_size=chunk)
-    dense = N.zo_entk_from_jacobians(N.jacobian(model, x1), N.jacobian(model, x2), U)
+    j1, j2 = N.jacobian(model, x1), N.jacobian(model, x2)
+    dense = N.zo_entk_from_jacobians(j1, j2, U)
     _close(chunked, dense)
+    stored = N.zo_entk_jacobian_chunks(j1, j2, law=law_obj, num_directions=P, generator=make_generator(seed + 1),
+                                       chunk_size=chunk)
+    _close(stored, dense)
 
 
 def test_finite_differences_converge_at_second_order():

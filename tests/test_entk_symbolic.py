@@ -204,3 +204,15 @@ def test_jl_constant_is_established_only_for_gaussian_and_rademacher():
     assert E.jl_constant_reason(parse_law("rademacher")) is None
     for spec in ["sphere", "coordinate", "uniform", "gaussian(std=2)"]:
         assert "not" in E.jl_constant_reason(parse_law(spec)) or "only" in E.jl_constant_reason(parse_law(spec))
+
+
+@pytest.mark.parametrize("spec", ["gaussian", "rademacher", "uniform", "laplace(b=0.6)", "student_t(nu=10)",
+                                  "sphere", "coordinate", "gaussian(mean=0.5)"])
+def test_frobenius_value_override_matches_general_map(spec):
+    law = parse_law(spec)
+    rng = np.random.default_rng(5)
+    A, B = rng.standard_normal((3, 7)), rng.standard_normal((3, 7))
+    As, Bs = E.jacobians()
+    general = evaluate(E.entk_frobenius_error(law, As, Bs), {S.d: 7, E.V: 3, As: A, Bs: B, S.P: 5})
+    fast = E.frobenius_error_value(law, A, B, P=5)
+    assert abs(fast - general) <= 1e-12 * abs(general)  # float64 sums of ~100 O(1) terms: rounding ~1e-14 relative

@@ -207,6 +207,30 @@ def zo_directions(law, num_directions: int, dim: int, *, generator: torch.Genera
     return torch.cat(parts)
 
 
+def zo_entk_jacobian_chunks(
+    j1: torch.Tensor,
+    j2: torch.Tensor,
+    *,
+    law,
+    num_directions: int,
+    generator: torch.Generator,
+    chunk_size: int = 32,
+) -> torch.Tensor:
+    """ZO eNTK from stored ``(N, V, d)`` Jacobians, directions drawn chunk by chunk.
+
+    Same directions (same generator, same chunk_size) as :func:`zo_entk`, so the
+    two agree to rounding; this route is cheaper when the Jacobians are at hand.
+    """
+    if num_directions < 1:
+        raise InvalidParameterError(f"num_directions must be positive, got {num_directions}")
+    total = None
+    for count, gen in block_generators(num_directions, generator=generator, block_size=chunk_size):
+        u = law.sample(count, j1.shape[-1], generator=gen, dtype=j1.dtype, device=j1.device)
+        part = torch.einsum("pav,pbw->abvw", torch.einsum("avd,pd->pav", j1, u), torch.einsum("bwd,pd->pbw", j2, u))
+        total = part if total is None else total + part
+    return total / num_directions
+
+
 def zo_entk_from_jacobians(j1: torch.Tensor, j2: torch.Tensor, directions: torch.Tensor) -> torch.Tensor:
     """Dense reference (1/P) (J1 U^T)(J2 U^T)^T for ``(N, V, d)`` Jacobians, ``(N1, N2, V, V)``."""
     p1 = torch.einsum("avd,pd->pav", j1, directions)
@@ -223,4 +247,5 @@ __all__ = [
     "zo_directions",
     "zo_entk",
     "zo_entk_from_jacobians",
+    "zo_entk_jacobian_chunks",
 ]

@@ -100,6 +100,32 @@ def entk_frobenius_error(law, A: sp.MatrixExpr, B: sp.MatrixExpr, *, d=S.d, P=S.
     return (Trace(A * law.fourth_moment(B.T * B, dd) * A.T) - Trace(mean * mean.T)) / P
 
 
+def frobenius_error_value(law, A, B, *, P: int) -> float:
+    """E||K_hat - E K_hat||_F^2 for numeric ``A``, ``B`` (V x d numpy arrays).
+
+    Closed-form override for zero-mean iid laws (cost O(V d), so d = 10^6 is
+    fine): (s2^2 (||A||^2 ||B||^2 + ||A B^T||^2) + (m4 - 3 s2^2) sum_k
+    ||A_:k||^2 ||B_:k||^2) / P, which is the general map with
+    F(M) = s2^2 (tr(M) I + 2M) + (m4 - 3 s2^2) Diag(M); tests check the two agree.
+    Other laws fall back to evaluating the general map (O(d^2) memory).
+    """
+    import numpy as np
+
+    from zoverify.symbolic._evaluate import evaluate
+
+    A, B = np.asarray(A, float), np.asarray(B, float)
+    moments = law.scalar_moments()
+    if moments is not None and moments["mean"] == 0:
+        s2, m4 = float(moments["var"]), float(moments["m4"])
+        cols = (A**2).sum(axis=0) @ (B**2).sum(axis=0)
+        value = s2**2 * ((A**2).sum() * (B**2).sum() + ((A @ B.T) ** 2).sum()) + (m4 - 3 * s2**2) * cols
+        return float(value / P)
+    d = law.fixed_dim or S.d
+    As, Bs = jacobians(d, A.shape[0])
+    env = {S.d: A.shape[1], V: A.shape[0], As: A, Bs: B, S.P: P}
+    return float(evaluate(entk_frobenius_error(law, As, Bs, d=d), env))
+
+
 def second_moment_scale(law, d=S.d) -> sp.Expr | None:
     """s with E[u u^T] = s I, or None when E[u u^T] is not a multiple of I.
 
@@ -228,6 +254,7 @@ __all__ = [
     "entk_kernel_mean",
     "entk_row_vectors",
     "explicit_value",
+    "frobenius_error_value",
     "gradient_estimator_mean",
     "gradient_estimator_second_moment",
     "jacobians",
