@@ -307,8 +307,9 @@ def _slope_simulate(ctx: Context):
 register(Claim(
     name="entk.dimension_free",
     statement="P2-5: at fixed Jacobian Gram structure the RMS relative kernel error scales as d^0 and P^(-1/2) "
-              "(log-log slope test; for non-Gaussian laws the exact predicted slope in d, from the "
-              "Frobenius formula on the same grid, is <= 0).",
+              "(log-log slope test).  Gaussian: exactly d^0.  Other iid laws: the predicted exponent in d is the "
+              "slope of the exact Frobenius formula on the same grid (Rademacher: slightly positive at small d, "
+              "as the (m4-3) column term fades and the error rises to the Gaussian value, which bounds it).",
     source=SOURCE, status="DERIVED+CHECKED",
     predict=_slope_predict, simulate=_slope_simulate, test=LogLogSlope(exponent_of_root=True),
     params={"dim_min": Param(16, "smallest d of the grid (grid: dim_min * 8^k)", low=4, high=4096, integer=True),
