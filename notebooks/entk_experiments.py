@@ -121,6 +121,7 @@ axes[0].loglog(dims, rms_d, "o", label="measured (JVP ZO eNTK)")
 axes[0].loglog(dims, np.sqrt(pred_d), "-", label="exact formula")
 axes[0].set(xlabel="parameter count d", ylabel=f"RMS relative error, P = {P_fixed}",
             title=f"exponent in d: {summary.estimate[0]:+.3f} ± {tcrit * summary.stderr[0]:.3f}")
+axes[0].set_ylim(0.5 * min(rms_d), 2 * max(rms_d))  # a factor-4 window, so a flat line looks flat
 axes[0].legend()
 axes[1].loglog(P_grid, [np.sqrt(v.mean()) for v in y_p], "o", label="measured")
 axes[1].loglog(P_grid, np.sqrt(pred_p), "-", label="exact formula ∝ P^-1/2")

@@ -116,3 +116,16 @@ def test_bad_method_names():
         N.zo_entk(model, x, x, law=parse_law("gaussian"), num_directions=2, generator=make_generator(0), method="x")
     with pytest.raises(InvalidParameterError):
         N.zo_entk(model, x, x, law=parse_law("gaussian"), num_directions=0, generator=make_generator(0))
+
+
+@pytest.mark.gpu
+def test_cuda_routes_match_cpu_in_float64():
+    torch.backends.cuda.matmul.allow_tf32 = False  # float64 is unaffected; guard float32 callers
+    model = _mlp(3)
+    gen = make_generator(6)
+    x1, x2 = torch.randn(3, 5, generator=gen, dtype=torch.float64), torch.randn(2, 5, generator=gen,
+                                                                                    dtype=torch.float64)
+    cpu = N.empirical_ntk(model, x1, x2, method="direct")
+    gpu_model = model.to("cuda")
+    for method in ("jacobian", "ntk_vp"):
+        _close(N.empirical_ntk(gpu_model, x1.cuda(), x2.cuda(), method=method).cpu(), cpu)
