@@ -45,7 +45,7 @@ variance_by_hand = sp.expand(second_moment - (a.T * b)[0] ** 2)
 paper_form = sp.expand((a.T * a)[0] * (b.T * b)[0] + (a.T * b)[0] ** 2
                        + (m4 - 3) * sum(a[k] ** 2 * b[k] ** 2 for k in range(dim)))
 assert sp.expand(variance_by_hand - paper_form) == 0
-paper_form
+print("Var K_hat_ab * P =", paper_form)
 
 # %% [markdown]
 # The library's general map, for each unit-variance iid law, gives the same with its own $m_4$

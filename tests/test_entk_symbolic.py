@@ -32,12 +32,12 @@ IID_SYMPY = {
 }
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _raw_moment(spec: str, k: int) -> sp.Expr:
     return sp.simplify(st.E(IID_SYMPY[spec]() ** k))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _sphere_monomial(exponents: tuple[int, ...]) -> sp.Expr:
     d = len(exponents)
     r = sp.sqrt(d)
