@@ -46,3 +46,15 @@ def test_scaled_law_fails_the_unscaled_prediction():
     # Negative control of the 'scaled version': with E[u u^T] = 4 I the kernel is 4 A B^T, not A B^T
     result = check(REGISTRY["entk.unbiased"], law="gaussian(std=2)", scale=0.25)
     assert result.verdict == "fail"
+
+
+def test_jl_claim_at_another_epsilon_and_delta():
+    result = check(REGISTRY["entk.jl_bounds"], law="rademacher", params={"epsilon": 0.8, "delta": 0.3},
+                   num_samples=500)
+    assert result.verdict == "pass", result.message
+
+
+def test_jl_claim_fails_with_too_few_directions():
+    # 2 % of the JL count: the entrywise bound at eps = 0.5 is violated in most draws
+    result = check(REGISTRY["entk.jl_bounds"], law="gaussian", params={"p_scale": 0.02}, num_samples=500)
+    assert result.verdict == "fail"

@@ -149,14 +149,23 @@ class BoundSummary:
 
 @dataclass(frozen=True)
 class QuantileBound:
-    """Exact binomial test of "T >= t with probability >= 1 - delta"; ``observed`` is ``(n, k)``."""
+    """Exact binomial test of "T >= t with probability >= 1 - delta".
 
-    delta: float
+    ``observed`` is the ``(n, k)`` draws of T, or ``(draws, delta)`` when the
+    experiment sets delta (it then overrides the default given here).
+    """
+
+    delta: float | None = None
 
     def summarize(self, observed, *, variance=None) -> BoundSummary:
+        delta = self.delta
+        if isinstance(observed, tuple):
+            observed, delta = observed
+        if delta is None or not 0 < float(delta) < 1:
+            raise ValueError(f"QuantileBound needs a violation rate delta in (0, 1), got {delta}")
         draws = _as_array(observed)
         draws = draws[:, None] if draws.ndim == 1 else draws
-        return BoundSummary(draws, float(self.delta), f"binomial violation count (delta={self.delta:g})")
+        return BoundSummary(draws, float(delta), f"binomial violation count (delta={float(delta):g})")
 
 
 def _as_array(values) -> np.ndarray:
