@@ -360,8 +360,10 @@ def _similarity_simulate(ctx: Context) -> torch.Tensor:
 register(Claim(
     name="entk.similarity",
     statement="P2-6: E||dK||_F^2/||K||_F^2 = (||A||^2||B||^2 + ||AB^T||^2 + (m4-3)...)/(P ||AB^T||^2) "
-              "(Gaussian: (1 + ||A||^2||B||^2/||AB^T||^2)/P), larger for dissimilar inputs; Jacobians of a "
-              "random tanh MLP at scikit-learn digits (4, 9) and (0, 1).",
+              "(Gaussian: (1 + ||A||^2||B||^2/||AB^T||^2)/P): larger when the two inputs' Jacobians are less "
+              "aligned (the paper's 'dissimilar pairs'); Jacobians of a random tanh MLP at scikit-learn digits "
+              "(4, 9) and (0, 1) (here (0, 1) is less aligned and errs more; the alignment, not the digit "
+              "labels, sets the error: see notebooks/entk_experiments.py).",
     source=SOURCE, status="DERIVED; READ-2nd",
     predict=_similarity_predict, simulate=_similarity_simulate,
     params={"width": Param(8, "hidden width of the MLP", low=1, high=512, integer=True),
