@@ -1,0 +1,60 @@
+"""Every entk.* claim passes at its defaults and its negative control is rejected."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as hst
+
+from zoverify.claims import REGISTRY, check
+
+ENTK = [(name, law) for name, c in REGISTRY.items() if name.startswith("entk.") for law in c.laws]
+
+
+def test_all_paper_claims_are_registered():
+    names = {n for n in REGISTRY if n.startswith("entk.")}
+    assert names == {"entk.unbiased", "entk.entry_variance", "entk.frobenius_error", "entk.jl_bounds",
+                     "entk.dimension_free", "entk.similarity", "entk.gradient_second_moment"}
+
+
+@pytest.mark.parametrize(("name", "law"), ENTK, ids=[f"{n}[{law}]" for n, law in ENTK])
+def test_claim_passes_and_negative_control_is_rejected(name, law):
+    claim = REGISTRY[name]
+    result = check(claim, law=law)  # false-failure probability alpha = 1e-4 per (claim, law)
+    if result.verdict == "n/a":
+        assert law == "sphere" and name == "entk.jl_bounds", result.message
+        assert "not proven" in result.message
+        return
+    assert result.verdict == "pass", result.message
+    assert result.negative_control_rejected, (name, law, result.min_detectable_rel)
+    assert result.min_detectable_rel < claim.negative_delta
+
+
+MC_LAWS = ["uniform", "laplace(b=0.6)", "sphere", "coordinate(signed=True)", "gaussian(mean=0.3, std=1.5)"]
+
+
+@settings(max_examples=6)
+@given(law=hst.sampled_from(MC_LAWS), dim=hst.integers(2, 12), P=hst.integers(1, 6), seed=hst.integers(0, 2**31))
+def test_variance_formula_matches_monte_carlo_at_random_settings(law, dim, P, seed):
+    # alpha split over the 6 examples: total false-failure probability <= 1e-4
+    result = check(REGISTRY["entk.entry_variance"], law=law, params={"dim": dim, "P": P}, seed=seed,
+                   num_samples=1 << 15, alpha=1e-4 / 6)
+    assert result.verdict == "pass", result.message
+
+
+def test_scaled_law_fails_the_unscaled_prediction():
+    # Negative control of the 'scaled version': with E[u u^T] = 4 I the kernel is 4 A B^T, not A B^T
+    result = check(REGISTRY["entk.unbiased"], law="gaussian(std=2)", scale=0.25)
+    assert result.verdict == "fail"
+
+
+def test_jl_claim_at_another_epsilon_and_delta():
+    result = check(REGISTRY["entk.jl_bounds"], law="rademacher", params={"epsilon": 0.8, "delta": 0.3},
+                   num_samples=500)
+    assert result.verdict == "pass", result.message
+
+
+def test_jl_claim_fails_with_too_few_directions():
+    # 2 % of the JL count: the entrywise bound at eps = 0.5 is violated in most draws
+    result = check(REGISTRY["entk.jl_bounds"], law="gaussian", params={"p_scale": 0.02}, num_samples=500)
+    assert result.verdict == "fail"
