@@ -238,7 +238,7 @@ register(Claim(
             "epsilon": Param(0.5, "JL distortion", low=1e-3, high=1.499),
             "delta": Param(0.1, "failure probability delta", low=1e-3, high=0.5),
             "p_scale": Param(1.0, "multiplier of the JL direction count (1: the statement's P)", low=1e-3, high=10)},
-    laws=("gaussian", "rademacher", "sphere"),
+    laws=("gaussian", "rademacher"),
     applies_to=E.jl_constant_reason, num_samples=2000,
     labels=lambda ctx: ["1/eps_eff entrywise", "1/eps_eff Frobenius"],
     # The bounds are conservative: the negative control tightens them 4-fold (see the report's

@@ -40,6 +40,7 @@ class Sphere(AbstractLaw):
 
     def fourth_moment(self, A, d=S.d):
         self.check_dim(d)
+        d = sp.sympify(d)  # keep d/(d+2) exact when d is a Python int
         return d / (d + 2) * (Trace(A) * Identity(d) + 2 * A)
 
     def sample(self, num_samples, dim, *, generator, dtype=torch.float64, device=None):
