@@ -230,8 +230,8 @@ def _safe_eta(ctx: Context, X: np.ndarray, M: np.ndarray, fraction: float) -> fl
 
 
 # -- P1-5: time invariance ---------------------------------------------------------------------------
-TI_STEPS = (0, 5, 20)
-TI_DRAWS = 16  # fresh pairs per recorded theta_t, averaged within a trajectory
+TI_STEPS = (0, 4, 12)
+TI_DRAWS = 32  # fresh pairs per recorded theta_t, averaged within a trajectory
 
 
 def _ti_instance(ctx):
@@ -281,7 +281,7 @@ register(
             "step_fraction": Param(0.2, "training step as a fraction of 2N/lambda_max(Kbar)", low=1e-6, high=0.9),
         },
         laws=("gaussian",),
-        num_samples=1 << 15,
+        num_samples=1 << 14,
         applies_to=lambda law: _needs_moments(8, law),
         # float64 rounding of a difference quotient at eps = 1e-3 with |f| <= ~1e2: ~1e-11 relative
         bias_bound=lambda ctx: 1e-9 * np.abs(_ti_predict(ctx)),
@@ -327,7 +327,7 @@ def _me_simulate(ctx):
             cols += [change[:, i] for i in ME_POINTS]
         return torch.stack(cols, dim=1)
 
-    return map_blocks(block, ctx.num_samples, generator=ctx.mc_generator(), block_size=1 << 15)
+    return map_blocks(block, ctx.num_samples, generator=ctx.mc_generator(), block_size=1 << 14)
 
 
 register(
@@ -345,7 +345,7 @@ register(
             "zeta_law": Param("", "law of zeta for independent pairs (default: z's law)"),
         },
         laws=("gaussian",),
-        num_samples=1 << 15,
+        num_samples=1 << 14,
         applies_to=lambda law: _needs_moments(4, law),
         labels=lambda ctx: [f"E[f_t - f_0](x{i}) {k}" for k in ("shared", "indep") for i in ME_POINTS],
     )
@@ -484,6 +484,9 @@ def _ln_instance(ctx):
 def _ln_applies(law):
     if law.fixed_dim is not None:
         return f"{law.spec} has a fixed dimension {law.fixed_dim}; the network has 711 parameters"
+    if law.name == "coordinate":
+        # one coordinate of 711 per draw: relative variance ~d, MDE ~0.4 at the default sample size
+        return "coordinate: at d = 711 its Monte Carlo variance is too large to judge at the default sample size"
     return _needs_moments(8, law)
 
 

@@ -8,6 +8,7 @@ parameter count (theory.md §1.7); the FFN 64 -> 10 -> 5 -> 1 has 711 parameters
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 
 import torch
@@ -75,7 +76,10 @@ def directional_derivatives(
     def one(z):
         return jvp(lambda th: network_output(model, th, X), (theta0,), (z,))[1]
 
-    return vmap(one)(directions)
+    with warnings.catch_warnings():
+        # torch's first forward-mode call loads jit decompositions that warn about torch.jit.script
+        warnings.filterwarnings("ignore", message=r".*torch\.jit\.script.*", category=DeprecationWarning)
+        return vmap(one)(directions)
 
 
 __all__ = ["directional_derivatives", "flatten_parameters", "jacobian_features", "make_mlp", "network_output"]
