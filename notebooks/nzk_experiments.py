@@ -218,7 +218,7 @@ ax.plot(rec_i, curves["kernel-gradient ZO shared, eta (closed form)"], "r-", lab
 for (name, (m, lo, hi)), color in zip(list(mc.items())[:2], ("tab:red", "tab:gray"), strict=True):
     ax.fill_between(rec_i, capped(lo), capped(hi), color=color, alpha=0.2, lw=0)
     ax.plot(rec_i, capped(m), "o", ms=2.5, color=color, label=name + f" (MC mean of {n_i}; capped = diverged)")
-ax.set(xscale="log", yscale="log", xlabel="iteration", ylabel="training loss", title="Digits 3 vs 5, linearized FFN, eta = 1e-3")
+ax.set(xscale="log", yscale="log", xlabel="iteration", ylabel="training loss", title="Digits 3 vs 5, linearized FFN, eta=1e-3")
 ax.legend(fontsize=7)
 ax = axes[1]
 ax.plot(rec_i, curves[f"FO, matched step {c713:.0f} eta"], "k--", lw=2, label=f"FO, step {c713:.0f} eta")
@@ -226,7 +226,7 @@ ax.plot(rec_i, curves["kernel-gradient ZO shared, eta (closed form)"], "r-", lw=
 for (name, (m, lo, hi)), color in zip([list(mc.items())[0], list(mc.items())[2]], ("tab:red", "tab:blue"), strict=True):
     ax.fill_between(rec_i, capped(lo), capped(hi), color=color, alpha=0.15, lw=0)
     ax.plot(rec_i, capped(m), "o", ms=2.5, color=color, label=name)
-ax.set(xscale="log", xlabel="iteration", title="Step-size matched: the speed-up is a rescaled learning rate")
+ax.set(xscale="log", xlabel="iteration", title="Matched step: a rescaled learning rate")
 ax.legend(fontsize=7)
 ax = axes[2]
 ax.plot(rec_i, curves["FO (NTK), eta"], "k-", lw=2, label="FO (NTK), eta = 1e-3")
@@ -235,7 +235,7 @@ ax.plot(rec_i, curves["FO at half its own threshold"], "b-", lw=2, label=f"FO at
 m, lo, hi = mc[f"shared ZO, stable step {eta_ms:.2g}"]
 ax.fill_between(rec_i, capped(lo), capped(hi), color="tab:green", alpha=0.2, lw=0)
 ax.plot(rec_i, capped(m), "o", ms=2.5, color="tab:green", label=f"shared ZO at eta = {eta_ms:.2g} (single runs stable)")
-ax.set(xscale="log", xlabel="iteration", title="Stochastic shared ZO at a step where single runs converge")
+ax.set(xscale="log", xlabel="iteration", title="Single-run-stable shared ZO vs FO")
 ax.legend(fontsize=7)
 fig.tight_layout()
 fig.savefig(OUT / "nzk_digits_linearized.png", dpi=150)
