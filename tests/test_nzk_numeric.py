@@ -8,7 +8,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as hs
 
-from zoverify._errors import InvalidParameterError
+from zoverify._errors import InvalidParameterError, NotApplicableError
 from zoverify._rng import make_generator
 from zoverify.claims._stats import BatchMeans
 from zoverify.numeric.linearize import (
@@ -22,6 +22,7 @@ from zoverify.numeric.zo_training import (
     simulate_zo_training,
     zo_step,
 )
+from zoverify.perturbations import parse_law
 from zoverify.symbolic import nzk as sym
 
 U = np.finfo(np.float64).eps
@@ -168,3 +169,49 @@ def test_make_mlp_is_seeded():
     assert torch.equal(a, b)
     with pytest.raises(InvalidParameterError):
         make_mlp((3,), generator=make_generator(0))
+
+
+# -- function-space sampler ----------------------------------------------------------------------------
+
+
+def _two_sample_ok(a: np.ndarray, b: np.ndarray, alpha: float) -> bool:
+    """Welch z-test per column on iid samples, Bonferroni over columns, false-failure <= alpha."""
+    from scipy import stats
+
+    se = np.sqrt(a.var(0, ddof=1) / len(a) + b.var(0, ddof=1) / len(b))
+    z = np.abs(a.mean(0) - b.mean(0)) / se
+    return bool(np.all(z < stats.norm.isf(alpha / (2 * a.shape[1]))))
+
+
+@pytest.mark.parametrize(("law", "method"), [("gaussian(mean=0.3, std=0.8)", "shared"), ("sphere", "shared"),
+                                              ("gaussian", "zo_gd")])
+def test_function_space_matches_parameter_space_in_law(law, method):
+    """Two independent engines, same dynamics: first and second moments of r_t agree (alpha = 1e-6)."""
+    from zoverify.numeric.function_space import simulate_function_space
+
+    rng = np.random.default_rng(0)
+    X = torch.as_tensor(rng.uniform(0, 1, (4, 40)))
+    r0 = torch.as_tensor(rng.standard_normal(4))
+    K = X.numpy() @ sym.evaluate_middle_matrix(sym.nzk_middle_matrix(law), 40) @ X.numpy().T
+    eta = 0.05 * sym.kernel_gd_threshold(K)
+    kw = dict(law=law, method=method, eta=eta, steps=3, num_trajectories=1 << 13, eps=1e-3)
+    a = simulate_function_space(X, r0, generator=make_generator(1), **kw).residuals[:, -1].numpy()
+    b = simulate_zo_training(X, r0, generator=make_generator(2), **kw).residuals[:, -1].numpy()
+    assert _two_sample_ok(np.hstack([a, a**2]), np.hstack([b, b**2]), 1e-6)
+    # and a 20 % change of the step is detected by the same test
+    c = simulate_zo_training(X, r0, generator=make_generator(3), **(kw | {"eta": 1.2 * eta})).residuals[:, -1].numpy()
+    assert not _two_sample_ok(np.hstack([a, a**2]), np.hstack([c, c**2]), 1e-6)
+
+
+def test_function_space_norm_moments():
+    """E||z||^2 = d sigma^2 + |mu|^2 through the reduced draw (non-central chi^2 part included)."""
+    from zoverify.numeric.function_space import _Reduced
+
+    X = torch.as_tensor(np.random.default_rng(1).standard_normal((3, 200)))
+    red = _Reduced(X, parse_law("gaussian(mean=0.5, std=2)"))
+    _, n2 = red.draw(1 << 15, make_generator(0))
+    expected, var = 200 * 4 + 200 * 0.25, 2 * 200 * 16 + 4 * 4 * 200 * 0.25  # mean and variance of ||z||^2
+    se = np.sqrt(var / (1 << 15))
+    assert abs(float(n2.mean()) - expected) < 4.9 * se  # two-sided normal quantile at alpha = 1e-6
+    with pytest.raises(NotApplicableError, match="function-space"):
+        _Reduced(X, parse_law("rademacher"))
