@@ -22,8 +22,7 @@ import numpy as np
 import sympy as sp
 
 from zoverify.perturbations import AbstractIIDLaw, Gaussian, Laplace
-from zoverify.symbolic import evaluate
-from zoverify.symbolic import nzk
+from zoverify.symbolic import evaluate, nzk
 from zoverify.symbolic import symbols as S
 
 # %% [markdown]
@@ -61,7 +60,7 @@ mu = sp.Matrix(mus)
 M_ind = nzk.nzk_middle_matrix(Gaussian(mean=list(mus), std=S.sigma), pairing="independent")
 stated = S.sigma**4 * sp.eye(3) + (2 * S.sigma**2 + (mu.T * mu)[0]) * mu * mu.T
 assert (sp.Matrix(M_ind.as_explicit()) - stated).expand() == sp.zeros(3, 3)
-M_ind
+print(M_ind)
 
 # %% [markdown]
 # **P1-2** (shared Gaussian, vector mean, $d$ symbolic): expanding the law's fourth moment gives
@@ -86,7 +85,7 @@ assert (sp.Matrix(M3.as_explicit()) - sp.Matrix(nzk.shared_gaussian_statement(mu
 # %%
 c_gauss = nzk.kernel_factor(Gaussian(std=S.sigma))
 assert sp.simplify(c_gauss - nzk.corollary2_statement()) == 0
-c_gauss
+print(c_gauss)
 
 
 # %% [markdown]
@@ -109,7 +108,7 @@ assert sp.simplify(c_iid - nzk.iid_shared_statement(S.m4, S.sigma**2)) == 0
 assert sp.simplify(nzk.kernel_factor(Laplace(b=S.b)) - (20 + 4 * S.d) * S.b**4) == 0
 assert nzk.kernel_factor("rademacher") == S.d
 assert sp.simplify(nzk.kernel_factor(f"student_t(nu={10})") - (25 * S.d / 16 + sp.Rational(75, 16))) == 0
-c_iid
+print(c_iid)
 
 # %% [markdown]
 # ## 3. Which laws give the same kernel
@@ -135,7 +134,7 @@ zo_gd_step = -(S.eta * (zz.T * zz)[0]) * zz * (zz.T * g)[0]
 assert (shared_step - zo_gd_step).expand() == sp.zeros(3, 1)
 speed = nzk.zo_gd_speedup(Gaussian(std=S.sigma))
 assert sp.simplify(speed - (S.d + 2) * S.sigma**2) == 0
-speed
+print(speed)
 
 # %% [markdown]
 # ## 5. P1-5, P1-6: time invariance and the closed-form mean

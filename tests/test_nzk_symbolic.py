@@ -19,8 +19,7 @@ from hypothesis import strategies as hs
 
 from zoverify._errors import InvalidParameterError, MomentDoesNotExistError
 from zoverify.perturbations import Gaussian, Laplace, parse_law
-from zoverify.symbolic import nzk
-from zoverify.symbolic import evaluate
+from zoverify.symbolic import evaluate, nzk
 from zoverify.symbolic import symbols as S
 
 # -- an independent expectation engine: sympy.stats univariate moments + independence ----
@@ -39,7 +38,7 @@ def expect_polynomial(poly: sp.Expr, coords: list[sp.Symbol], moment) -> sp.Expr
     return sp.expand(total)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _rv_moment(rv, k):
     return sp.expand(st.E(rv**k))
 
@@ -288,3 +287,11 @@ def test_threshold_expression():
     # Corollary 2's threshold 2N / ((d+2) sigma^4 lambda_max(X X^T))
     thr = nzk.stability_threshold_expr(lam_max=c * S.lam)
     assert sp.simplify(thr - 2 * S.N / ((S.d + 2) * S.sigma**4 * S.lam)) == 0
+
+
+def test_independent_zero_mean_is_product_of_variances():
+    """P1-1 zero-mean isotropic case: E K = sigma_zeta^2 sigma_z^2 X X^T (= the NTK at sigma = 1)."""
+    c = nzk.kernel_factor(Gaussian(std=S.sigma), pairing="independent", zeta_law=Gaussian(std=2))
+    assert sp.simplify(c - 4 * S.sigma**2) == 0
+    assert nzk.kernel_factor("gaussian", pairing="independent") == 1
+    assert nzk.kernel_factor("laplace(b=0.6)", pairing="independent", zeta_law="uniform") == sp.Rational(18, 25)

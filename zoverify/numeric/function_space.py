@@ -24,7 +24,12 @@ import torch
 
 from zoverify._errors import InvalidParameterError, NotApplicableError
 from zoverify.numeric._batching import block_generators
-from zoverify.numeric.zo_training import DEFAULT_BLOCK, ZOTrace, _directional, _output_direction
+from zoverify.numeric.zo_training import (
+    DEFAULT_BLOCK,
+    ZOTrace,
+    _directional,
+    _output_direction,
+)
 from zoverify.perturbations import AbstractLaw, Gaussian, Sphere, parse_law
 from zoverify.perturbations._sampling import standard_gamma
 
