@@ -21,8 +21,9 @@ NZK's output direction X zeta is likewise the difference quotient
 
 Randomness: trajectories are split into fixed blocks, each with its own
 generator (zoverify.numeric.block_generators); ``max_batch`` only decides how
-many blocks run at once, so results do not depend on it.  All tensors live on
-the generator's device.
+many blocks run at once, so the random draws do not depend on it (the numbers
+agree to rounding: BLAS may sum in a shape-dependent order).  All tensors live
+on the generator's device.
 """
 
 from __future__ import annotations
