@@ -340,7 +340,7 @@ register(
         simulate=_me_simulate,
         params={
             "dim": Param(2, "parameter dimension d", low=1, high=32, integer=True),
-            "steps": Param(20, "training steps t", low=1, high=500, integer=True),
+            "steps": Param(12, "training steps t", low=1, high=500, integer=True),
             "step_fraction": Param(0.05, "eta as a fraction of 2N/lambda_max(Kbar)", low=1e-6, high=0.9),
             "zeta_law": Param("", "law of zeta for independent pairs (default: z's law)"),
         },
