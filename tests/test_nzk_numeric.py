@@ -205,9 +205,9 @@ def test_function_space_matches_parameter_space_in_law(law, method):
 
 def test_function_space_norm_moments():
     """E||z||^2 = d sigma^2 + |mu|^2 through the reduced draw (non-central chi^2 part included)."""
-    from zoverify.numeric.function_space import _Reduced
+    from zoverify.numeric.function_space import RowSpace, _Reduced
 
-    X = torch.as_tensor(np.random.default_rng(1).standard_normal((3, 200)))
+    X = RowSpace.from_matrix(torch.as_tensor(np.random.default_rng(1).standard_normal((3, 200))))
     red = _Reduced(X, parse_law("gaussian(mean=0.5, std=2)"))
     _, n2 = red.draw(1 << 15, make_generator(0))
     expected, var = 200 * 4 + 200 * 0.25, 2 * 200 * 16 + 4 * 4 * 200 * 0.25  # mean and variance of ||z||^2
@@ -215,3 +215,19 @@ def test_function_space_norm_moments():
     assert abs(float(n2.mean()) - expected) < 4.9 * se  # two-sided normal quantile at alpha = 1e-6
     with pytest.raises(NotApplicableError, match="function-space"):
         _Reduced(X, parse_law("rademacher"))
+    with pytest.raises(InvalidParameterError, match="needs X itself"):
+        _Reduced(RowSpace(X.US, 200), parse_law("gaussian(mean=0.5, std=2)"))
+
+
+def test_function_space_from_gram_factor_equals_from_matrix():
+    """A RowSpace given by any Gram factor gives the same law of trajectories (same draws here:
+    U S from the SVD), so X never has to be materialised at huge d."""
+    from zoverify.numeric.function_space import RowSpace, simulate_function_space
+
+    X = torch.as_tensor(np.random.default_rng(2).standard_normal((4, 50)))
+    space = RowSpace.from_matrix(X)
+    r0 = torch.ones(4, dtype=X.dtype)
+    kw = dict(law="gaussian", method="shared", eta=1e-3, steps=5, num_trajectories=64)
+    a = simulate_function_space(X, r0, generator=make_generator(0), **kw).residuals
+    b = simulate_function_space(RowSpace(space.US, 50), r0, generator=make_generator(0), **kw).residuals
+    torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)

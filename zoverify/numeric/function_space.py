@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import torch
 
@@ -34,21 +35,52 @@ from zoverify.perturbations import AbstractLaw, Gaussian, Sphere, parse_law
 from zoverify.perturbations._sampling import standard_gamma
 
 
+@dataclass(frozen=True)
+class RowSpace:
+    """X through its row space: a factor ``US`` (N x r) with X X^T = US US^T, and d.
+
+    Built from X by a thin SVD (``from_matrix``, which also keeps V for laws with
+    a mean), or given directly when X is too large to hold: the zero-mean
+    dynamics depend on X only through X X^T and d.
+    """
+
+    US: torch.Tensor
+    dim: int
+    V: torch.Tensor | None = None
+
+    @classmethod
+    def from_matrix(cls, X: torch.Tensor) -> RowSpace:
+        U, s, Vh = torch.linalg.svd(X, full_matrices=False)
+        keep = s > s.max() * max(X.shape) * torch.finfo(X.dtype).eps
+        return cls(U[:, keep] * s[keep], X.shape[1], Vh[keep].T)
+
+    @property
+    def rank(self) -> int:
+        return self.US.shape[1]
+
+
 class _Reduced:
     """X's row-space coordinates and the law's reduced description."""
 
-    def __init__(self, X: torch.Tensor, law: AbstractLaw):
-        U, s, Vh = torch.linalg.svd(X, full_matrices=False)
-        keep = s > s.max() * max(X.shape) * torch.finfo(X.dtype).eps
-        self.US = U[:, keep] * s[keep]  # (N, r)
-        self.V = Vh[keep].T  # (d, r)
-        self.d, self.r = X.shape[1], int(keep.sum())
+    def __init__(self, space: RowSpace, law: AbstractLaw):
+        self.US, self.V = space.US, space.V
+        self.d, self.r = space.dim, space.rank
+        if self.r > self.d:
+            raise InvalidParameterError(f"row space of rank {self.r} cannot live in dimension {self.d}")
         self.law = law
         if isinstance(law, Gaussian):
-            mu = law._mean_tensor(self.d, X.dtype, X.device)
             self.sigma = float(law.std)
-            self.mu_w = self.V.T @ mu
-            self.mu_perp2 = float(((mu - self.V @ self.mu_w) ** 2).sum())
+            if self.V is None:
+                if law.scalar_moments() is None or law.scalar_moments()["mean"] != 0:
+                    raise InvalidParameterError(
+                        f"{law.spec}: a law with a mean needs X itself (RowSpace.from_matrix), not only its Gram factor"
+                    )
+                self.mu_w = torch.zeros(self.r, dtype=self.US.dtype, device=self.US.device)
+                self.mu_perp2 = 0.0
+            else:
+                mu = law.mean_tensor(self.d, dtype=self.US.dtype, device=self.US.device)
+                self.mu_w = self.V.T @ mu
+                self.mu_perp2 = float(((mu - self.V @ self.mu_w) ** 2).sum())
         elif not isinstance(law, Sphere):
             raise NotApplicableError(
                 f"{law.spec}: the function-space sampler covers Gaussian and sphere laws; use simulate_zo_training"
@@ -79,7 +111,7 @@ def _chi2(k: int, n: int, gen, dtype, device, *, noncentrality: float = 0.0) -> 
 
 
 def simulate_function_space(
-    X: torch.Tensor,
+    X: torch.Tensor | RowSpace,
     residual0: torch.Tensor,
     *,
     law: AbstractLaw | str,
@@ -93,16 +125,19 @@ def simulate_function_space(
     block_size: int = DEFAULT_BLOCK,
 ) -> ZOTrace:
     """Same dynamics and output as :func:`~zoverify.numeric.zo_training.simulate_zo_training`
-    (``method`` "shared" or "zo_gd"), drawn in function space: per-step cost O(N r)."""
+    (``method`` "shared" or "zo_gd"), drawn in function space: per-step cost O(N r).
+
+    ``X`` is the feature matrix or a :class:`RowSpace` (its Gram factor and d).
+    """
     law = parse_law(law)
     if method not in ("shared", "zo_gd"):
         raise InvalidParameterError(f"function-space sampling supports methods 'shared' and 'zo_gd', got {method!r}")
     if not eta > 0 or steps < 0 or num_trajectories < 1:
         raise InvalidParameterError("eta > 0, steps >= 0 and num_trajectories >= 1 are required")
     record = (steps,) if record is None else tuple(int(s) for s in record)
-    X = X.to(generator.device)
-    red = _Reduced(X, law)
-    r0 = residual0.to(X).reshape(1, -1)
+    space = X if isinstance(X, RowSpace) else RowSpace.from_matrix(X.to(generator.device))
+    red = _Reduced(space, law)
+    r0 = residual0.to(space.US).reshape(1, -1)
     parts = []
     for n, gen in block_generators(num_trajectories, generator=generator, block_size=block_size):
         r = r0.expand(n, -1).clone()
@@ -119,4 +154,4 @@ def simulate_function_space(
     return ZOTrace(record, torch.cat(parts))
 
 
-__all__ = ["simulate_function_space"]
+__all__ = ["RowSpace", "simulate_function_space"]

@@ -123,6 +123,11 @@ class AbstractIIDLaw(AbstractLaw):
         out = noise + self._mean_tensor(int(dim), dtype, generator.device)
         return out.to(self._device(generator, device))
 
+    def mean_tensor(self, dim: int, *, dtype=torch.float64, device=None) -> torch.Tensor:
+        """E[z] as a length-``dim`` tensor (for samplers and reduced simulators)."""
+        self.check_dim(dim)
+        return self._mean_tensor(int(dim), dtype, device)
+
     def _mean_tensor(self, dim: int, dtype, device) -> torch.Tensor:
         return torch.full((dim,), float(self.scalar_mean()), dtype=dtype, device=device)
 
