@@ -76,18 +76,27 @@ def zo_step(
     method: str,
     eta: float,
     eps: float | None,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """One step for a batch: returns (new residual, parameter increment)."""
+    increment: bool = True,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """One step for a batch: returns (new residual, parameter increment or None).
+
+    ``increment=False`` skips the (batch x d) parameter update when only outputs
+    are tracked: it is a full pass over d per trajectory that the residual
+    recursion does not need.
+    """
     u = z @ X.T
     g = _directional(r, u, eps)
     if method == "shared":
         coef = -eta * (z * z).sum(dim=1) * g
-        return r + coef[:, None] * _output_direction(r, u, eps), coef[:, None] * z
-    if method == "independent":
+        direction, v = z, _output_direction(r, u, eps)
+    elif method == "independent":
         coef = -eta * (zeta * z).sum(dim=1) * g
-        return r + coef[:, None] * _output_direction(r, zeta @ X.T, eps), coef[:, None] * zeta
-    coef = -eta * g
-    return r + coef[:, None] * u, coef[:, None] * z
+        direction, v = zeta, _output_direction(r, zeta @ X.T, eps)
+    else:
+        coef = -eta * g
+        direction, v = z, u
+    r_new = torch.addcmul(r, coef[:, None], v)
+    return r_new, (coef[:, None] * direction if increment else None)
 
 
 def simulate_zo_training(
@@ -159,7 +168,7 @@ def _run_group(X, r0, group, law, zeta_law, method, eta, steps, eps, record, the
             r = r - eta * grad_r
         else:
             z, zt = _draw(group, law, zeta_law, method, d, X)
-            r, dtheta = zo_step(r, X, z, zt, method=method, eta=eta, eps=eps)
+            r, dtheta = zo_step(r, X, z, zt, method=method, eta=eta, eps=eps, increment=theta is not None)
             if theta is not None:
                 theta = theta + dtheta
         keep(t)

@@ -119,9 +119,13 @@ class AbstractIIDLaw(AbstractLaw):
     # -- sampling -------------------------------------------------------------
     def sample(self, num_samples, dim, *, generator, dtype=torch.float64, device=None):
         self.check_dim(dim)
-        noise = self._sample_centred((int(num_samples), int(dim)), generator, dtype)
-        out = noise + self._mean_tensor(int(dim), dtype, generator.device)
+        out = self._sample_centred((int(num_samples), int(dim)), generator, dtype)
+        if not self._has_zero_mean():  # skip a full pass over the samples when E z = 0
+            out = out + self._mean_tensor(int(dim), dtype, generator.device)
         return out.to(self._device(generator, device))
+
+    def _has_zero_mean(self) -> bool:
+        return _is_zero(self.mean_vector(S.d)) if self.fixed_dim is None else False
 
     def mean_tensor(self, dim: int, *, dtype=torch.float64, device=None) -> torch.Tensor:
         """E[z] as a length-``dim`` tensor (for samplers and reduced simulators)."""
@@ -241,7 +245,8 @@ class Gaussian(AbstractIIDLaw):
 
     def _sample_centred(self, shape, generator, dtype):
         std = _float_param(self.std, "std", self)
-        return std * torch.randn(shape, generator=generator, dtype=dtype, device=generator.device)
+        noise = torch.randn(shape, generator=generator, dtype=dtype, device=generator.device)
+        return noise if std == 1.0 else noise.mul_(std)
 
 
 def _float_param(value: sp.Expr, name: str, law: AbstractLaw) -> float:
