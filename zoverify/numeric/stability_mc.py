@@ -59,7 +59,7 @@ def chain_second_moments(
     mu: float = 1e-3,
     difference: str = "central",
     dtype: torch.dtype = torch.float64,
-    block_size: int = 1 << 14,
+    block_size: int = 1 << 16,
 ) -> torch.Tensor:
     """||x_t||^2 at the steps in ``record`` for ``num_chains`` independent chains: (num_chains, len(record))."""
     device = generator.device

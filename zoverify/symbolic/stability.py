@@ -35,7 +35,7 @@ from zoverify._errors import InvalidParameterError, NotApplicableError
 from zoverify.symbolic import _symbols as S
 
 METHODS = ("gd", "gdm", "adam")
-_ETA_DPS = 40  # mpmath digits for the spectral root (the table is checked to 1e-9)
+_ETA_DPS = 30  # mpmath digits for the spectral root (the table is checked to 1e-9)
 
 
 # --------------------------------------------------------------------------- operator
