@@ -40,6 +40,7 @@ from zoverify.symbolic.stability import (
 
 RANGE_TOL = 1e-12  # eigenvalues below this x lambda_max count as zero (null space)
 SYM_TOL = 1e-10  # relative asymmetry / negativity accepted as rounding
+EXPLICIT_MAX_DIM = 48  # below this the coupling matrix Phi is formed explicitly (d matvecs)
 
 
 # ------------------------------------------------------------------------ input checks
@@ -307,6 +308,12 @@ class StructuredOperator:
             return alpha * float(np.trace(L)) - 1.0
         phi = self._phi(L)
         d = self.H.shape[0]
+        if d <= EXPLICIT_MAX_DIM:  # G = Phi M explicitly: its largest real eigenvalue reaches 1 first
+            Phi = np.stack([phi(col) for col in np.eye(d)], axis=1)
+            G = Phi @ (alpha * np.ones((d, d)) + eps * np.eye(d))
+            ev = np.linalg.eigvals(G)
+            real = ev.real[np.abs(ev.imag) <= 1e-12 * max(1.0, np.abs(ev).max())]
+            return float(real.max()) - 1.0 if real.size else -1.0
         op = LinearOperator((d, d), matvec=phi, dtype=float)
         if alpha == 0.0:
             top = eigsh(op, k=1, which="LA", return_eigenvectors=False, tol=1e-14)[0]
