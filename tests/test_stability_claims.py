@@ -10,7 +10,7 @@ from zoverify.claims._runner import plan_runs, run_plan
 NAMES = sorted(n for n in REGISTRY if n.startswith("stability."))
 SPECTRUM_ONLY = ["stability.gd_threshold", "stability.gdm_threshold", "stability.q_query_gd",
                  "stability.whole_spectrum", "stability.tightness", "stability.adam_threshold"]
-CARRY_OVER = ["stability.mean_threshold", "stability.other_laws", "stability.mc_decay", "stability.gd_bounds"]
+CARRY_OVER = ["stability.mean_threshold", "stability.other_laws", "stability.gd_bounds"]  # mc_decay: rademacher is a default law
 
 
 def test_p3_1_to_15_registered():
