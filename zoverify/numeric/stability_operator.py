@@ -258,8 +258,12 @@ class StructuredOperator:
         self.bp = (1 - 1 / self.q) * self.c**2 + self.b / self.q
 
     # -- per-pair responses ---------------------------------------------------
-    def responses(self, eta: float, mu: float = 1.0) -> np.ndarray | None:
-        """R_ij = X_ij response to a unit coupling, or None where a pair block is not below mu."""
+    def responses(self, eta: float, mu: float = 1.0, *, check_pairs: bool = True) -> np.ndarray | None:
+        """R_ij = X_ij response to a unit coupling, or None where a pair block is not below mu.
+
+        For momentum the 4x4 eigenvalue check costs more than the solve; the root search skips it
+        (``check_pairs=False``) and :meth:`_check_edge` applies it once at the root.
+        """
         lam, k = self.eig.lam, self.k
         if self.beta == 0.0:
             D = 1 - eta * self.s * self.c * (k * lam)[:, None] - eta * self.s * self.c * (k * lam)[None, :]
@@ -269,7 +273,7 @@ class StructuredOperator:
             return eta**2 * self.s**2 * np.outer(k, k) / (mu - D)
         iu = np.triu_indices(lam.size)
         A, v = self._pair_arrays(eta, iu)
-        if np.max(np.abs(np.linalg.eigvals(A))) >= mu:
+        if check_pairs and np.max(np.abs(np.linalg.eigvals(A))) >= mu:
             return None
         x = np.linalg.solve(mu * np.eye(4) - A, v[..., None])[:, 0, 0]
         R = np.empty((lam.size, lam.size))
@@ -298,8 +302,8 @@ class StructuredOperator:
 
     def secular(self, eta: float, mu: float = 1.0) -> float:
         """h(eta, mu) - 1; mu is an eigenvalue of T(eta) iff it vanishes (pairs stable)."""
-        R = self.responses(eta, mu)
-        if R is None:
+        R = self.responses(eta, mu, check_pairs=d_small(self))
+        if R is None or not np.all(np.isfinite(R)):
             return np.inf
         lam = self.eig.lam
         L = np.outer(lam, lam) * R
@@ -335,6 +339,8 @@ class StructuredOperator:
         return eta
 
     def _check_edge(self, eta: float) -> None:
+        if self.responses(eta) is None:
+            raise NotApplicableError("a pair block is not stable at the root found; use the dense operator")
         eps = self.e / self.q
         if eps > 0 and self.a != 0:
             L = np.outer(self.eig.lam, self.eig.lam) * self.responses(eta)
@@ -347,6 +353,10 @@ class StructuredOperator:
     def radius_near_one(self, eta: float, *, width: float = 1e-6) -> float:
         """The operator eigenvalue in [1 - width, 1 + width] at eta (the Perron root at eta*)."""
         return float(optimize.brentq(lambda mu: -self.secular(eta, mu), 1 - width, 1 + width, xtol=1e-15))
+
+
+def d_small(op: StructuredOperator) -> bool:
+    return op.eig.lam.size <= EXPLICIT_MAX_DIM
 
 
 # ------------------------------------------------------------------------ front end
