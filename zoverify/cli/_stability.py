@@ -66,7 +66,7 @@ def compute(H, *, law_spec="gaussian", method="gd", beta=None, queries=1, P=None
     beta = 0.0 if method == "gd" else (0.9 if beta is None else float(beta))
     result = critical_step_size(law, H, method=method, beta=beta, q=queries, P=P)
     Ht = H if P is None else np.linalg.solve(P, H)
-    eigs = np.sort(np.linalg.eigvals(Ht).real)[::-1]
+    eigs = np.linalg.eigvalsh(H)[::-1] if P is None else np.sort(np.linalg.eigvals(Ht).real)[::-1]
     commuting = P is None or np.linalg.norm(P @ H - H @ P) <= 1e-10 * np.linalg.norm(P) * np.linalg.norm(H)
     lower = upper = None
     bounds_note = ""

@@ -44,8 +44,11 @@ EXPLICIT_MAX_DIM = 48  # below this the coupling matrix Phi is formed explicitly
 
 
 # ------------------------------------------------------------------------ input checks
-def validate_hessian(H) -> np.ndarray:
-    """A finite, square, symmetric, PSD, nonzero Hessian as float64 (else InvalidParameterError)."""
+def validate_hessian(H, *, with_eigen: bool = False):
+    """A finite, square, symmetric, PSD, nonzero Hessian as float64 (else InvalidParameterError).
+
+    With ``with_eigen`` also return its :class:`Eigen` (one eigendecomposition serves both).
+    """
     H = np.asarray(H, dtype=float)
     if H.ndim != 2 or H.shape[0] != H.shape[1] or H.shape[0] < 1:
         raise InvalidParameterError(f"Hessian must be a square matrix, got shape {H.shape}")
@@ -57,7 +60,7 @@ def validate_hessian(H) -> np.ndarray:
             f"Hessian is not symmetric (max |H - H^T| = {np.abs(H - H.T).max():.3g}); a symmetric matrix is required"
         )
     H = (H + H.T) / 2
-    lam = np.linalg.eigvalsh(H)
+    lam, V = np.linalg.eigh(H)
     if lam[0] < -SYM_TOL * max(abs(lam[-1]), scale):
         raise InvalidParameterError(
             f"Hessian is not positive semi-definite (smallest eigenvalue {lam[0]:.6g}); "
@@ -65,7 +68,10 @@ def validate_hessian(H) -> np.ndarray:
         )
     if lam[-1] <= 0:
         raise InvalidParameterError("Hessian is zero: every step size is stable")
-    return H
+    if not with_eigen:
+        return H
+    keep = lam > RANGE_TOL * lam[-1]
+    return H, Eigen(lam[keep], V[:, keep], bool(keep.all()))
 
 
 def validate_preconditioner(P, d: int) -> np.ndarray:
@@ -101,11 +107,6 @@ class Eigen:
     V: np.ndarray
     full_rank: bool
 
-    @classmethod
-    def of(cls, H: np.ndarray) -> Eigen:
-        lam, V = np.linalg.eigh(H)
-        keep = lam > RANGE_TOL * lam[-1]
-        return cls(lam[keep], V[:, keep], bool(keep.all()))
 
 
 def _commutes(P: np.ndarray, H: np.ndarray) -> bool:
@@ -144,7 +145,7 @@ class DenseOperator:
 
     def __init__(self, law, H, *, method: str = "gd", beta: float = 0.0, q: int = 1, P=None):
         self.method, self.beta, self.q = _check_method(method, beta, q)
-        self.H = validate_hessian(H)
+        self.H, eig = validate_hessian(H, with_eigen=True)
         d = self.H.shape[0]
         law.check_dim(d)
         self.law, self.d = law, d
@@ -152,7 +153,6 @@ class DenseOperator:
             raise InvalidParameterError("a preconditioner is only used with method 'adam'")
         P = np.eye(d) if P is None else validate_preconditioner(P, d)
         self.K = np.linalg.inv(P)
-        eig = Eigen.of(self.H)
         try:
             isotropic = fourth_moment_form(law, sp.Integer(d)) is not None
         except NotApplicableError:
@@ -238,12 +238,12 @@ class StructuredOperator:
 
     def __post_init__(self):
         self.method, self.beta, self.q = _check_method(self.method, self.beta, self.q)
-        self.H = validate_hessian(self.H)
+        self.H, self.eig = validate_hessian(self.H, with_eigen=True)
         d = self.H.shape[0]
         self.law.check_dim(d)
         form = fourth_moment_form(self.law, sp.Integer(d))
         self.c, self.a, self.b, self.e = (float(x) for x in (form.c, form.a, form.b, form.e))
-        self.eig = Eigen.of(self.H)
+        self._warm = None  # last eigenvector / solution: warm start of the next Krylov solve
         V = self.eig.V
         if self.P is None:
             self.k = np.ones(V.shape[1])
@@ -320,11 +320,13 @@ class StructuredOperator:
             return float(real.max()) - 1.0 if real.size else -1.0
         op = LinearOperator((d, d), matvec=phi, dtype=float)
         if alpha == 0.0:
-            top = eigsh(op, k=1, which="LA", return_eigenvectors=False, tol=1e-14)[0]
-            return eps * float(top) - 1.0
+            top, vec = eigsh(op, k=1, which="LA", tol=1e-13, v0=self._warm)
+            self._warm = vec[:, 0]
+            return eps * float(top[0]) - 1.0
         rhs = phi(np.ones(d))
         sys = LinearOperator((d, d), matvec=lambda y: y - eps * phi(y), dtype=float)
-        y, info = minres(sys, rhs, rtol=1e-14, maxiter=500)
+        y, info = minres(sys, rhs, x0=self._warm, rtol=1e-14, maxiter=500)
+        self._warm = y
         if info != 0 or np.linalg.norm(sys.matvec(y) - rhs) > 1e-10 * np.linalg.norm(rhs):
             raise NotApplicableError("the reduced system (I - e Phi / q) y = Phi 1 did not converge")
         return alpha * float(np.sum(y)) - 1.0
@@ -332,11 +334,32 @@ class StructuredOperator:
     def eta_star(self, *, guess: float | None = None) -> float:
         """First eta where the secular function reaches 0; the pair blocks and I - eps Phi are then checked."""
         lam = self.eig.lam
+        grow = 1.25
+        if guess is None:
+            guess = self._spectral_guess()
+            grow = 1.03 if guess is not None else grow
         if guess is None:
             guess = 1.0 / (self.c * (np.sum(lam * self.k) + np.max(lam * self.k)))
-        eta = _first_crossing(self.secular, guess)
+        eta = _first_crossing(self.secular, guess, grow=grow)
         self._check_edge(eta)
         return eta
+
+    def _spectral_guess(self) -> float | None:
+        """The gain-formula root with the Diag term dropped (exact when e = 0): a starting bracket."""
+        kg = self.a / (self.q * self.c**2)
+        ks = (self.b - self.c**2) / (self.q * self.c**2)
+        b, s = self.beta, self.s * self.c
+        curv = (1 + ks) - b * (1 - ks)
+        lt = self.eig.lam * self.k
+        if kg <= 0 or curv <= 0:
+            return None
+        two = 2 * (1 - b**2)
+        lo, hi = 0.0, two / (s * curv * lt.max())
+        for _ in range(200):
+            mid = (lo + hi) / 2
+            total = np.sum(mid * kg * lt * s * (1 + b) / (two - mid * lt * s * curv))
+            lo, hi = (mid, hi) if total < 1 else (lo, mid)
+        return (lo + hi) / 2
 
     def _check_edge(self, eta: float) -> None:
         if self.responses(eta) is None:
@@ -374,7 +397,7 @@ def critical_step_size(law, H, *, method="gd", beta=0.0, q=1, P=None, solver="au
     ``solver``: "structured", "dense" or "auto" (structured when the law has the
     structured form and P commutes with H; dense otherwise, up to ``dense_max_dim``).
     """
-    H = validate_hessian(H)
+    H = np.asarray(H, dtype=float)  # the operators validate it (one eigendecomposition each)
     if solver not in ("auto", "structured", "dense"):
         raise InvalidParameterError(f"solver must be auto, structured or dense, got {solver!r}")
     if solver in ("auto", "structured"):
@@ -401,8 +424,11 @@ def mean_threshold(law, H, *, method="gd", beta=0.0, P=None) -> float:
     H = validate_hessian(H)
     d = H.shape[0]
     M2 = evaluate(law.second_moment(sp.Integer(d)), {S.d: d})
-    K = np.eye(d) if P is None else np.linalg.inv(validate_preconditioner(P, d))
-    nu = np.linalg.eigvals(K @ M2 @ H)
+    if P is None and np.array_equal(M2, M2[0, 0] * np.eye(d)):
+        nu = M2[0, 0] * np.linalg.eigvalsh(H)  # symmetric case: no general eigensolver needed
+    else:
+        K = np.eye(d) if P is None else np.linalg.inv(validate_preconditioner(P, d))
+        nu = np.linalg.eigvals(K @ M2 @ H)
     if np.max(np.abs(nu.imag)) > 1e-9 * np.max(np.abs(nu)):
         raise NotApplicableError("K M2 H has complex eigenvalues; the mean threshold is not of first-order form")
     top = float(np.max(nu.real))
