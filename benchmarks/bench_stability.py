@@ -54,8 +54,8 @@ def main(argv=None) -> dict:
         H = hessian(d, 1)
         for spec in ("gaussian", "rademacher", "laplace(b=0.6)"):
             law = parse_law(spec)
-            t_dense, e_dense = timed(lambda: DenseOperator(law, H).eta_star(), args.repeats)
-            t_struct, e_struct = timed(lambda: StructuredOperator(law, H).eta_star(), args.repeats)
+            t_dense, e_dense = timed(lambda law=law, H=H: DenseOperator(law, H).eta_star(), args.repeats)
+            t_struct, e_struct = timed(lambda law=law, H=H: StructuredOperator(law, H).eta_star(), args.repeats)
             row = {"d": d, "law": spec, "dense_s": t_dense, "structured_s": t_struct,
                    "rel_diff": abs(e_dense - e_struct) / e_dense, "ratio": t_dense / t_struct}
             out["small"].append(row)
@@ -64,7 +64,7 @@ def main(argv=None) -> dict:
         H = hessian(d)
         for spec in args.laws:
             law = parse_law(spec)
-            t, eta = timed(lambda: StructuredOperator(law, H).eta_star(), args.repeats)
+            t, eta = timed(lambda law=law, H=H: StructuredOperator(law, H).eta_star(), args.repeats)
             row = {"d": d, "law": spec, "seconds": t, "eta_star": eta}
             out["large"].append(row)
             print(row, flush=True)

@@ -184,7 +184,7 @@ for (method, eta), log in runs.items():
         (line,) = ax.plot(log[:, 0], log[:, 3], label=f"lambda_max, eta={eta:.3g}")
         ax.axhline(2 / eta, ls="--", color=line.get_color())
 for ax, title in zip(axes, ["ZO-GD: Tr H (solid), Tr+2l_max (dotted), 2/eta (dashed)", "ZO-GDM", "ZO-Adam",
-                            "first-order GD"]):
+                            "first-order GD"], strict=True):
     ax.set_title(title, fontsize=9)
     ax.set_xlabel("step")
     ax.set_yscale("log")

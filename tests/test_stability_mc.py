@@ -7,7 +7,12 @@ import torch
 
 from zoverify._rng import make_generator
 from zoverify.claims._stats import BatchMeans
-from zoverify.numeric.stability_mc import chain_second_moments, decay_rate, mc_eta_star, zo_gradient
+from zoverify.numeric.stability_mc import (
+    chain_second_moments,
+    decay_rate,
+    mc_eta_star,
+    zo_gradient,
+)
 from zoverify.numeric.stability_operator import DenseOperator
 from zoverify.perturbations import parse_law
 

@@ -231,7 +231,7 @@ def test_momentum_slope_negative():
     assert sp.simplify(slope + 2 * q * (1 - eta * lam / (1 + beta) ** 2)) == 0
     etas = [critical_step_size(parse_law("gaussian"), np.diag(REF), method="gdm", beta=b).eta_star
             for b in (0.0, 0.3, 0.6, 0.9)]
-    assert all(a > b for a, b in zip(etas, etas[1:]))
+    assert all(a > b for a, b in zip(etas, etas[1:], strict=False))
 
 
 @pytest.mark.parametrize("bad,match", [

@@ -28,7 +28,6 @@ from zoverify.numeric.stability_mc import chain_second_moments, mc_eta_star
 from zoverify.numeric.stability_operator import (
     DenseOperator,
     StructuredOperator,
-    critical_step_size,
     mean_threshold,
 )
 from zoverify.symbolic import evaluate

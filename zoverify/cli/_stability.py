@@ -54,7 +54,11 @@ def compute(H, *, law_spec="gaussian", method="gd", beta=None, queries=1, P=None
         validate_preconditioner,
     )
     from zoverify.perturbations import parse_law
-    from zoverify.symbolic.stability import first_order_threshold, spectral_bounds, spectral_setting
+    from zoverify.symbolic.stability import (
+        first_order_threshold,
+        spectral_bounds,
+        spectral_setting,
+    )
 
     law = parse_law(law_spec)
     H = validate_hessian(H)

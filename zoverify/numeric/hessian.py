@@ -37,7 +37,7 @@ def flat_loss(model: torch.nn.Module, inputs: torch.Tensor, loss: Callable[[torc
     theta0 = torch.cat([p.detach().reshape(-1) for _, p in model.named_parameters()])
 
     def unflatten(theta):
-        return {n: t.reshape(s) for n, t, s in zip(names, torch.split(theta, sizes), shapes)}
+        return {n: t.reshape(s) for n, t, s in zip(names, torch.split(theta, sizes), shapes, strict=True)}
 
     def f(theta: torch.Tensor) -> torch.Tensor:
         return loss(functional_call(model, unflatten(theta), (inputs,)))

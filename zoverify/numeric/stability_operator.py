@@ -21,7 +21,7 @@ are dropped when the law has M2 = c I and P commutes with H.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import sympy as sp
@@ -187,7 +187,7 @@ class DenseOperator:
                 for eta in cols:
                     env = {**env0, **state, S.eta: eta}
                     out = [V.T @ evaluate(op.updates[s], env) @ V for s, _ in blocks]
-                    cols[eta].append(np.concatenate([_coords(o, idx, idx is sym) for o, (_, idx) in zip(out, blocks)]))
+                    cols[eta].append(np.concatenate([_coords(o, idx, idx is sym) for o, (_, idx) in zip(out, blocks, strict=True)]))
         T0, Tp, Tm = (np.array(cols[e]).T for e in (0.0, 1.0, -1.0))
         return T0, (Tp - Tm) / 2, (Tp + Tm) / 2 - T0
 
@@ -216,7 +216,7 @@ def _second_moment_isotropic(law, d: int) -> bool:
 
 
 # ----------------------------------------------------------------------- structured
-@lru_cache(maxsize=None)
+@cache
 def _pair_functions():
     A, v, syms = pair_system()
     fA = [[sp.lambdify(syms, A[i, j], "numpy") for j in range(4)] for i in range(4)]

@@ -25,11 +25,19 @@ to the spectrum: sum_i g_i(eta) = 1 with the per-mode gain of theory §3.5.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import mpmath
 import sympy as sp
-from sympy import DiagonalMatrix, Identity, MatAdd, MatMul, MatrixSymbol, Trace, ZeroMatrix
+from sympy import (
+    DiagonalMatrix,
+    Identity,
+    MatAdd,
+    MatMul,
+    MatrixSymbol,
+    Trace,
+    ZeroMatrix,
+)
 
 from zoverify._errors import InvalidParameterError, NotApplicableError
 from zoverify.symbolic import _symbols as S
@@ -327,7 +335,7 @@ __all__ = [
 
 
 # ------------------------------------------------------------- per-eigenpair dynamics
-@lru_cache(maxsize=None)
+@cache
 def pair_system():
     """(A, v, symbols) of the deterministic part of the operator on one eigenpair (i, j).
 
