@@ -13,11 +13,21 @@ SPECTRUM_ONLY = ["stability.gd_threshold", "stability.gdm_threshold", "stability
 CARRY_OVER = ["stability.mean_threshold", "stability.other_laws", "stability.gd_bounds"]  # mc_decay: rademacher is a default law
 
 
+def test_mc_claim_mc_eta_star_passes():
+    """One Monte Carlo claim in the default tier (the others are slow tests and run in `zoverify check`)."""
+    result = check(REGISTRY["stability.mc_eta_star"])
+    assert result.verdict == "pass" and result.negative_control_rejected
+
+
 def test_p3_1_to_15_registered():
     assert len(NAMES) >= 15
 
 
-@pytest.mark.parametrize("name", NAMES)
+MC_CLAIMS = {"stability.mc_decay", "stability.forward_difference", "stability.mc_eta_star"}
+PARAMS = [pytest.param(n, marks=pytest.mark.slow) if n in MC_CLAIMS else n for n in NAMES]
+
+
+@pytest.mark.parametrize("name", PARAMS)
 def test_claim_passes_at_defaults_with_negative_control(name):
     claim = REGISTRY[name]
     for law in claim.laws:

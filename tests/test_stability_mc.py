@@ -51,7 +51,7 @@ def test_mc_eta_star_interval_covers_exact():
     H = _H(d, 1)
     law = parse_law("gaussian")
     exact = DenseOperator(law, H).eta_star()
-    _, pseudo = mc_eta_star(law, H, num_samples=1 << 15, num_groups=32, generator=make_generator(3))
+    _, pseudo = mc_eta_star(law, H, num_samples=1 << 14, num_groups=32, generator=make_generator(3))
     decision = BatchMeans(num_batches=16).summarize(pseudo[:, None]).decide([exact], alpha=ALPHA)
     assert decision.passed
 
@@ -64,7 +64,7 @@ def test_chain_second_moment_matches_operator_power():
     eta = 0.6 * op.eta_star()
     x0 = np.ones(d) / np.sqrt(d)
     steps = (4, 12)
-    obs = chain_second_moments(law, H, x0, eta=eta, record=steps, num_chains=1 << 14, generator=make_generator(5))
+    obs = chain_second_moments(law, H, x0, eta=eta, record=steps, num_chains=1 << 13, generator=make_generator(5))
     V = op.eig.V
     y = V.T @ x0
     sym = [(a, b) for a in range(d) for b in range(a, d)]
