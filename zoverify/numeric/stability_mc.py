@@ -127,23 +127,39 @@ def sample_operator_moments(
     return G2, J, counts
 
 
-def _sample_operator(G2, J, n, eta):
+def _symmetric_maps(d: int):
+    """(embed, restrict): symmetric coordinates (a <= b) -> row-major vec, and back."""
+    pairs = [(a, b) for a in range(d) for b in range(a, d)]
+    embed = np.zeros((d * d, len(pairs)))
+    restrict = np.zeros((len(pairs), d * d))
+    for k, (a, b) in enumerate(pairs):
+        embed[a * d + b, k] = embed[b * d + a, k] = 1.0
+        restrict[k, a * d + b] = 1.0
+    return embed, restrict
+
+
+def _sample_operator(G2, J, n, eta, maps):
+    """T_n on symmetric matrices: it is an average of congruences, so its Perron root lives there."""
     d = J.shape[0]
     Jm = J / n
     eye = np.eye(d)
     # vec (row-major) of J X + X J^T is (J (x) I + I (x) J) vec X
     lin = np.kron(Jm, eye) + np.kron(eye, Jm)
-    return np.eye(d * d) - eta * lin + eta**2 * G2 / n
+    full = np.eye(d * d) - eta * lin + eta**2 * G2 / n
+    embed, restrict = maps
+    return restrict @ full @ embed
 
 
-def sample_eta_star(G2, J, n, *, guess: float) -> float:
-    """Edge of the sample operator: first eta with spectral radius 1."""
+def sample_eta_star(G2, J, n, *, guess: float, rtol: float = 1e-12) -> float:
+    """Edge of the sample operator: first eta with spectral radius 1 (rtol: far below the MC error)."""
     from zoverify.numeric.stability_operator import _first_crossing
 
-    def f(eta):
-        return float(np.max(np.abs(np.linalg.eigvals(_sample_operator(G2, J, n, eta))))) - 1.0
+    maps = _symmetric_maps(J.shape[0])
 
-    return _first_crossing(f, guess, grow=1.1)
+    def f(eta):
+        return float(np.max(np.abs(np.linalg.eigvals(_sample_operator(G2, J, n, eta, maps))))) - 1.0
+
+    return _first_crossing(f, guess, grow=1.05, rtol=rtol)
 
 
 def mc_eta_star(law, H, *, num_samples: int, generator: torch.Generator, num_groups: int = 64, mu: float = 1e-3,

@@ -113,7 +113,8 @@ def _commutes(P: np.ndarray, H: np.ndarray) -> bool:
     return np.linalg.norm(P @ H - H @ P) <= 1e-10 * np.linalg.norm(P) * np.linalg.norm(H)
 
 
-def _first_crossing(f, guess: float, *, grow: float = 1.25, max_steps: int = 200) -> float:
+def _first_crossing(f, guess: float, *, grow: float = 1.25, max_steps: int = 200,
+                    rtol: float = 4 * np.finfo(float).eps) -> float:
     """Root of f (f < 0 below the edge) near ``guess``, bracketed by geometric steps, then Brent."""
     lo = hi = guess
     f_hi = f(hi)
@@ -132,7 +133,7 @@ def _first_crossing(f, guess: float, *, grow: float = 1.25, max_steps: int = 200
                 break
         else:
             raise NotApplicableError("no stable step size found")
-    return float(optimize.brentq(f, lo, hi, xtol=1e-300, rtol=4 * np.finfo(float).eps, maxiter=200))
+    return float(optimize.brentq(f, lo, hi, xtol=1e-300, rtol=rtol, maxiter=200))
 
 
 # ---------------------------------------------------------------------------- dense
