@@ -244,3 +244,17 @@ def test_momentum_slope_negative():
 def test_bad_hessians_refused(bad, match):
     with pytest.raises(InvalidParameterError, match=match):
         validate_hessian(bad)
+
+
+@pytest.mark.parametrize("law_spec", ["rademacher", "laplace(b=0.6)", "coordinate"])
+def test_krylov_path_matches_dense(monkeypatch, law_spec):
+    """The large-d path (matrix-free Krylov solves) against the dense operator at small d."""
+    import zoverify.numeric.stability_operator as so
+
+    law = parse_law(law_spec)
+    H = rot(np.linspace(3.0, 0.1, 8), 21)
+    dense = DenseOperator(law, H).eta_star()
+    monkeypatch.setattr(so, "EXPLICIT_MAX_DIM", 0)
+    krylov = StructuredOperator(law, H).eta_star()
+    # the Krylov solves stop at 1e-12..1e-14 relative residual; 1e-9 on eta* is ample
+    assert abs(krylov - dense) <= REL * dense

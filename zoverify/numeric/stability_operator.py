@@ -20,13 +20,14 @@ are dropped when the law has M2 = c I and P commutes with H.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from functools import cache
 
 import numpy as np
 import sympy as sp
 from scipy import optimize
-from scipy.sparse.linalg import LinearOperator, eigsh, minres
+from scipy.sparse.linalg import LinearOperator, eigsh, lobpcg, minres
 
 from zoverify._errors import InvalidParameterError, NotApplicableError
 from zoverify.symbolic import evaluate
@@ -321,9 +322,8 @@ class StructuredOperator:
             return float(real.max()) - 1.0 if real.size else -1.0
         op = LinearOperator((d, d), matvec=phi, dtype=float)
         if alpha == 0.0:
-            top, vec = eigsh(op, k=1, which="LA", tol=1e-13, v0=self._warm)
-            self._warm = vec[:, 0]
-            return eps * float(top[0]) - 1.0
+            top, self._warm = _top_eigenpair(op, d, self._warm, tol=1e-12)
+            return eps * top - 1.0
         rhs = phi(np.ones(d))
         sys = LinearOperator((d, d), matvec=lambda y: y - eps * phi(y), dtype=float)
         y, info = minres(sys, rhs, x0=self._warm, rtol=1e-14, maxiter=500)
@@ -369,14 +369,29 @@ class StructuredOperator:
         if eps > 0 and self.a != 0:
             L = np.outer(self.eig.lam, self.eig.lam) * self.responses(eta)
             d = self.H.shape[0]
-            top = eigsh(LinearOperator((d, d), matvec=self._phi(L), dtype=float), k=1, which="LA",
-                        return_eigenvectors=False, tol=1e-10)[0]
+            top, _ = _top_eigenpair(LinearOperator((d, d), matvec=self._phi(L), dtype=float), d, None, tol=1e-8)
             if eps * top >= 1:
                 raise NotApplicableError("the Diag coupling alone reaches the edge first; use the dense operator")
 
     def radius_near_one(self, eta: float, *, width: float = 1e-6) -> float:
         """The operator eigenvalue in [1 - width, 1 + width] at eta (the Perron root at eta*)."""
         return float(optimize.brentq(lambda mu: -self.secular(eta, mu), 1 - width, 1 + width, xtol=1e-15))
+
+
+def _top_eigenpair(op: LinearOperator, d: int, warm, *, tol: float):
+    """Largest eigenvalue of a symmetric PSD operator: LOBPCG from a warm start, ARPACK as fallback."""
+    x0 = np.ones((d, 1)) if warm is None else np.asarray(warm, float).reshape(d, 1)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # non-convergence is detected below
+            vals, vecs = lobpcg(op, x0, largest=True, tol=tol, maxiter=100)
+        resid = np.linalg.norm(op.matvec(vecs[:, 0]) - vals[0] * vecs[:, 0])
+        if resid <= 10 * tol * max(abs(vals[0]), 1e-300):
+            return float(vals[0]), vecs[:, 0]
+    except (np.linalg.LinAlgError, ValueError):
+        pass
+    vals, vecs = eigsh(op, k=1, which="LA", tol=tol, v0=x0[:, 0])
+    return float(vals[0]), vecs[:, 0]
 
 
 def d_small(op: StructuredOperator) -> bool:
