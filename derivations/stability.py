@@ -153,6 +153,20 @@ for spec in ("gaussian", "rademacher", "laplace(b=0.6)"):
 assert abs(StructuredOperator(parse_law("rademacher"), H_diag).eta_star() - 2 / 14.4) < 1e-12
 
 # %% [markdown]
+# What carries over to Rademacher directions on this rotated H: the mean threshold (only E[zz^T] = I is
+# used), Eq. 17's bracket for ZO-GD, but not Eq. 21's upper bound 2/Tr for frozen Adam with beta1 = 0.9
+# (nor any spectrum-only formula):
+
+# %%
+rad = parse_law("rademacher")
+e_gd = StructuredOperator(rad, H_rot).eta_star()
+assert 2 / (14.4 + 10) < e_gd < 2 / 14.4
+e_adam = StructuredOperator(rad, H_rot, method="adam", beta=0.9).eta_star()
+assert abs(DenseOperator(rad, H_rot, method="adam", beta=0.9).eta_star() - e_adam) < 1e-9 * e_adam
+print(f"Rademacher frozen Adam (P = I, b1 = 0.9): eta* = {e_adam:.6f} > 2/Tr = {2 / 14.4:.6f}")
+assert e_adam > 2 / 14.4
+
+# %% [markdown]
 # **Result.** From the law's maps alone we recover Eq. 16, 18 and 20 and the general gain formula
 # (the pair-block response at $i=j$), the bounds and their tight case, and the momentum monotonicity.
 # For Gaussian and sphere directions the exact operator's $\eta^\star$ depends only on the spectrum;
