@@ -301,7 +301,8 @@ register(Claim(
     applies_to=_needs_structured_form, num_samples=1,
     labels=lambda ctx: ["eta* Adam b1=0.9, random commuting P" + counterexample(
         ctx.law, SMALL_SPECTRUM, _adam_cases(ctx)[0], method="adam", beta=0.9),
-        "eta* Adam b1=0.9, P=I  vs  eta*_GDM(0.9)/(1-0.9)"],
+        "eta* Adam b1=0.9, P=I  vs  eta*_GDM(0.9)/(1-0.9) (spectral)" + counterexample(
+            ctx.law, SMALL_SPECTRUM, _adam_cases(ctx)[0], method="adam", beta=0.9)],
 ))
 
 
