@@ -230,8 +230,9 @@ for (method, eta), log in runs.items():
 #
 # * **ZO-Adam reaches the edge**: for eta = 0.01, 0.02, 0.04 the preconditioned trace Tr(P_t^-1 H_t)
 #   rises from ~17 and then oscillates around 2/eta (200, 100, 50) for the rest of training, with 2/eta
-#   inside [Tr, Tr + 2 l_max/(1+b1)] at the end for eta = 0.02 and 0.04 (and within a few percent of
-#   the lower end for 0.01), as the paper reports (Tr(P^-1 H) ~ 2/eta).
+#   inside [Tr, Tr + 2 l_max/(1+b1)] at the end for eta = 0.02 and 0.04; for eta = 0.01 Tr(P^-1 H) swings
+#   between ~100 and ~240 around 2/eta = 200 (the last sample, 83, is in a dip).  This is the paper's
+#   Tr(P^-1 H) ~ 2/eta.
 # * **ZO-GD and ZO-GDM do not**: at this scale the loss landscape flattens instead of sharpening; Tr H falls
 #   from 16 to 6.5-9 for every step size.  Started above the Gaussian lower bound (eta = 0.1: 2/eta = 19.9 <
 #   Tr_0 + 2 l_max,0 = 38) the run self-stabilizes within ~1,000 steps, after which Tr + 2 l_max sits about
