@@ -1,0 +1,180 @@
+"""Monte Carlo of ZO-GD / ZO-GDM / frozen ZO-Adam on a quadratic, with real finite differences.
+
+Two estimators of the mean-square edge:
+
+* :func:`chain_second_moments` runs many independent chains and records
+  ||x_t||^2; below the edge the sample mean tracks <I, T^t(x0 x0^T)>.  Above it
+  the growth is carried by rare chains, so sample means underestimate it
+  (theory §3.5) and are not used to decide the edge.
+* :func:`mc_eta_star` estimates the one-step operator itself: from n sampled
+  directions z_k and the finite-difference rows r_k (c_k(x) = r_k^T x is the
+  central difference quotient along z_k, linear in x on a quadratic), the
+  sample operator T_n(X) = X - eta (J X + X J^T) + eta^2 (1/n) sum (r_k^T X r_k) z_k z_k^T
+  with J = (1/n) sum z_k r_k^T.  Its edge eta*_n is a smooth function of the
+  sample moments, so the delete-a-group jackknife gives pseudo-values whose
+  t-interval has the usual coverage; no trajectory, hence no heavy tail.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from zoverify._errors import InvalidParameterError
+from zoverify.numeric import map_blocks
+from zoverify.numeric._batching import block_generators
+
+
+def _quadratic(H: torch.Tensor):
+    def f(x: torch.Tensor) -> torch.Tensor:
+        return 0.5 * ((x @ H) * x).sum(-1)
+
+    return f
+
+
+def zo_gradient(f, x: torch.Tensor, z: torch.Tensor, *, mu: float, difference: str) -> torch.Tensor:
+    """Two-point estimate for a batch: x (n, d), z (n, d) -> (n, d), with real function values."""
+    if difference == "central":
+        coeff = (f(x + mu * z) - f(x - mu * z)) / (2 * mu)
+    elif difference == "forward":
+        coeff = (f(x + mu * z) - f(x)) / mu
+    else:
+        raise InvalidParameterError(f"difference must be 'central' or 'forward', got {difference!r}")
+    return coeff[:, None] * z
+
+
+def chain_second_moments(
+    law,
+    H,
+    x0,
+    *,
+    eta: float,
+    record: tuple[int, ...],
+    num_chains: int,
+    generator: torch.Generator,
+    method: str = "gd",
+    beta: float = 0.0,
+    q: int = 1,
+    P=None,
+    mu: float = 1e-3,
+    difference: str = "central",
+    dtype: torch.dtype = torch.float64,
+    block_size: int = 1 << 16,
+) -> torch.Tensor:
+    """||x_t||^2 at the steps in ``record`` for ``num_chains`` independent chains: (num_chains, len(record))."""
+    device = generator.device
+    Ht = torch.as_tensor(np.asarray(H, float), dtype=dtype, device=device)
+    x0t = torch.as_tensor(np.asarray(x0, float), dtype=dtype, device=device)
+    K = None if P is None else torch.linalg.inv(torch.as_tensor(np.asarray(P, float), dtype=dtype, device=device))
+    f = _quadratic(Ht)
+    d, steps = Ht.shape[0], max(record)
+    s = 1.0 - beta if method == "adam" else 1.0
+    b = 0.0 if method == "gd" else beta
+
+    def block(n: int, gen: torch.Generator) -> torch.Tensor:
+        x = x0t.expand(n, d).clone()
+        m = torch.zeros_like(x)
+        out = []
+        for t in range(1, steps + 1):
+            g = torch.zeros_like(x)
+            for _ in range(q):
+                z = law.sample(n, d, generator=gen, dtype=dtype, device=device)
+                g += zo_gradient(f, x, z, mu=mu, difference=difference)
+            g /= q
+            m = b * m + s * g
+            x = x - eta * (m if K is None else m @ K.T)
+            if t in record:
+                out.append((x * x).sum(-1))
+        return torch.stack(out, dim=1)
+
+    return map_blocks(block, num_chains, generator=generator, block_size=block_size)
+
+
+def decay_rate(means: np.ndarray, steps) -> float:
+    """Per-step rate (m_t2 / m_t1)^(1/(t2 - t1)) between the first and last recorded steps."""
+    return float((means[-1] / means[0]) ** (1.0 / (steps[-1] - steps[0])))
+
+
+# ------------------------------------------------------------------ MC one-step operator
+def sample_operator_moments(
+    law, H, *, num_samples: int, num_groups: int, generator: torch.Generator, mu: float = 1e-3,
+    dtype: torch.dtype = torch.float64,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-group sums (G2: (g, d^2, d^2), J: (g, d, d), counts) of (z (x) z)(r (x) r)^T and z r^T.
+
+    r_k is measured with real central differences of f along z_k at the basis
+    points e_j (c_k(e_j) = r_kj), never from H z_k directly.
+    """
+    device = generator.device
+    Ht = torch.as_tensor(np.asarray(H, float), dtype=dtype, device=device)
+    f = _quadratic(Ht)
+    d = Ht.shape[0]
+    eye = torch.eye(d, dtype=dtype, device=device)
+    per_group = -(-num_samples // num_groups)
+    G2 = np.zeros((num_groups, d * d, d * d))
+    J = np.zeros((num_groups, d, d))
+    counts = np.zeros(num_groups)
+    for gi, (n, gen) in enumerate(block_generators(num_samples, generator=generator, block_size=per_group)):
+        z = law.sample(n, d, generator=gen, dtype=dtype, device=device)
+        xs = eye[None, :, :]  # (1, d, d): basis points e_j as rows
+        zp = z[:, None, :]
+        r = (f(xs + mu * zp) - f(xs - mu * zp)) / (2 * mu)  # (n, d): c_k(e_j)
+        zz = (z[:, :, None] * z[:, None, :]).reshape(n, -1)
+        rr = (r[:, :, None] * r[:, None, :]).reshape(n, -1)
+        G2[gi] = (zz.T @ rr).cpu().numpy()
+        J[gi] = (z.T @ r).cpu().numpy()
+        counts[gi] = n
+    return G2, J, counts
+
+
+def _symmetric_maps(d: int):
+    """(embed, restrict): symmetric coordinates (a <= b) -> row-major vec, and back."""
+    pairs = [(a, b) for a in range(d) for b in range(a, d)]
+    embed = np.zeros((d * d, len(pairs)))
+    restrict = np.zeros((len(pairs), d * d))
+    for k, (a, b) in enumerate(pairs):
+        embed[a * d + b, k] = embed[b * d + a, k] = 1.0
+        restrict[k, a * d + b] = 1.0
+    return embed, restrict
+
+
+def _sample_operator(G2, J, n, eta, maps):
+    """T_n on symmetric matrices: it is an average of congruences, so its Perron root lives there."""
+    d = J.shape[0]
+    Jm = J / n
+    eye = np.eye(d)
+    # vec (row-major) of J X + X J^T is (J (x) I + I (x) J) vec X
+    lin = np.kron(Jm, eye) + np.kron(eye, Jm)
+    full = np.eye(d * d) - eta * lin + eta**2 * G2 / n
+    embed, restrict = maps
+    return restrict @ full @ embed
+
+
+def sample_eta_star(G2, J, n, *, guess: float, rtol: float = 1e-12) -> float:
+    """Edge of the sample operator: first eta with spectral radius 1 (rtol: far below the MC error)."""
+    from zoverify.numeric.stability_operator import _first_crossing
+
+    maps = _symmetric_maps(J.shape[0])
+
+    def f(eta):
+        return float(np.max(np.abs(np.linalg.eigvals(_sample_operator(G2, J, n, eta, maps))))) - 1.0
+
+    return _first_crossing(f, guess, grow=1.05, rtol=rtol)
+
+
+def mc_eta_star(law, H, *, num_samples: int, generator: torch.Generator, num_groups: int = 64, mu: float = 1e-3,
+                guess: float | None = None) -> tuple[float, np.ndarray]:
+    """(eta*_n from all samples, jackknife pseudo-values per group) for ZO-GD with one query."""
+    G2, J, counts = sample_operator_moments(law, H, num_samples=num_samples, num_groups=num_groups,
+                                            generator=generator, mu=mu)
+    lam = np.linalg.eigvalsh(np.asarray(H, float))
+    guess = guess or 2.0 / (lam.sum() + 2 * lam.max())
+    tot_G2, tot_J, n = G2.sum(0), J.sum(0), counts.sum()
+    full = sample_eta_star(tot_G2, tot_J, n, guess=guess)
+    g = len(counts)
+    loo = np.array([sample_eta_star(tot_G2 - G2[i], tot_J - J[i], n - counts[i], guess=full) for i in range(g)])
+    pseudo = g * full - (g - 1) * loo
+    return full, pseudo
+
+
+__all__ = ["chain_second_moments", "decay_rate", "mc_eta_star", "sample_operator_moments", "zo_gradient"]
