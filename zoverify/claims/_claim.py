@@ -229,7 +229,10 @@ def _describe(decision: Decision, summary, prediction, labels) -> str:
     if decision.passed:
         return ""
     err = np.abs(np.asarray(summary.estimate) - prediction)
-    i = int(np.argmax(err / np.maximum(np.abs(decision.ci_high - decision.ci_low), 1e-300)))
+    width = np.abs(np.asarray(decision.ci_high) - np.asarray(decision.ci_low))
+    # one-sided (bound) tests have unbounded intervals: those components never explain a failure
+    score = np.where(np.isfinite(width), err / np.maximum(width, 1e-300), 0.0)
+    i = int(np.argmax(score))
     return f"{labels[i]}: predicted {prediction[i]:.6g}, measured {summary.estimate[i]:.6g}"
 
 

@@ -145,7 +145,12 @@ class BoundSummary(ExactSummary):
         # JSON-safe; a violated component gets a zero-width interval so the message names it
         low = np.where(ok, np.concatenate([pred[:half], pred[half:] - 1e300]), pred)
         high = np.where(ok, np.concatenate([pred[:half] + 1e300, pred[half:]]), pred)
-        return Decision(bool(lo_ok.all() and hi_ok.all()), None, low, high, None)
+        # smallest relative raise of the predictions that the test rejects: set by the tightest
+        # lower bound (the equal-eigenvalue cases attain it), so a (1 + delta) control is meaningful
+        lows, ests = pred[:half], self.estimate[:half]
+        pos = lows > 0
+        mde = float(np.min(ests[pos] / (lows[pos] * (1 - REL_TOL))) - 1) if pos.any() else None
+        return Decision(bool(lo_ok.all() and hi_ok.all()), None, low, high, max(mde, 0.0) if mde is not None else None)
 
 
 class BoundTest(Exact):

@@ -22,7 +22,6 @@ central finite differences (f(theta + mu u) - f(theta - mu u)) / (2 mu).
 from __future__ import annotations
 
 import functools
-import warnings
 from collections.abc import Callable
 
 import torch
@@ -30,6 +29,7 @@ from torch.func import functional_call, jacrev, jvp, vjp, vmap
 
 from zoverify._errors import InvalidParameterError
 from zoverify.numeric._batching import block_generators
+from zoverify.numeric._compat import quiet_forward_ad
 
 DEFAULT_MEMORY_BUDGET = 1 << 30  # bytes for the Jacobian route under "auto"
 
@@ -42,8 +42,7 @@ def _warm_forward_mode() -> None:
     on first use, which emits a DeprecationWarning (an error under the test
     suite's filterwarnings); doing it once here keeps that out of user code.
     """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
+    with quiet_forward_ad():
         one = torch.ones(1, dtype=torch.float64)
         jvp(torch.tanh, (one,), (one,))
 

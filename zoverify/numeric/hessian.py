@@ -7,9 +7,7 @@ generator.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
-from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -17,16 +15,9 @@ from scipy import stats
 from torch.func import functional_call, grad, jvp
 
 from zoverify._errors import InvalidParameterError
+from zoverify.numeric._compat import quiet_forward_ad
 
 Matvec = Callable[[torch.Tensor], torch.Tensor]
-
-
-@contextmanager
-def _quiet_forward_ad():
-    """torch's forward-mode AD calls the deprecated torch.jit.script internally; that is not ours."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*torch.jit.script.*", category=DeprecationWarning)
-        yield
 
 
 def flat_loss(model: torch.nn.Module, inputs: torch.Tensor, loss: Callable[[torch.Tensor], torch.Tensor]):
@@ -50,7 +41,7 @@ def hvp(f: Callable[[torch.Tensor], torch.Tensor], theta: torch.Tensor) -> Matve
     g = grad(f)
 
     def apply(v: torch.Tensor) -> torch.Tensor:
-        with _quiet_forward_ad():
+        with quiet_forward_ad():
             return jvp(g, (theta,), (v.to(theta.dtype),))[1]
 
     return apply
@@ -58,7 +49,7 @@ def hvp(f: Callable[[torch.Tensor], torch.Tensor], theta: torch.Tensor) -> Matve
 
 def dense_hessian(f, theta: torch.Tensor) -> torch.Tensor:
     """The full Hessian (small models only), for checking the matrix-free tools."""
-    with _quiet_forward_ad():
+    with quiet_forward_ad():
         return torch.func.hessian(f)(theta)
 
 

@@ -8,13 +8,13 @@ parameter count (theory.md §1.7); the FFN 64 -> 10 -> 5 -> 1 has 711 parameters
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Sequence
 
 import torch
 from torch.func import functional_call, jacrev, jvp, vmap
 
 from zoverify._errors import InvalidParameterError
+from zoverify.numeric._compat import quiet_forward_ad
 
 
 def make_mlp(
@@ -76,9 +76,7 @@ def directional_derivatives(
     def one(z):
         return jvp(lambda th: network_output(model, th, X), (theta0,), (z,))[1]
 
-    with warnings.catch_warnings():
-        # torch's first forward-mode call loads jit decompositions that warn about torch.jit.script
-        warnings.filterwarnings("ignore", message=r".*torch\.jit\.script.*", category=DeprecationWarning)
+    with quiet_forward_ad():
         return vmap(one)(directions)
 
 
