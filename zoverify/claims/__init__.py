@@ -1,13 +1,7 @@
 """Claims: symbolic prediction + numeric experiment + calibrated decision rule."""
 
-from zoverify.claims import entk as entk  # noqa: E402
+import importlib
 
-# Families register their claims on import; moments first, since `check --law`
-# runs a law's moment check before any paper claim is judged with it.
-from zoverify.claims import moments as moments  # noqa: E402
-from zoverify.claims import nzk as nzk  # noqa: E402
-from zoverify.claims import stability as stability  # noqa: E402
-from zoverify.claims import structured as structured  # noqa: E402
 from zoverify.claims._claim import ALPHA as ALPHA
 from zoverify.claims._claim import Claim as Claim
 from zoverify.claims._claim import ClaimResult as ClaimResult
@@ -20,8 +14,16 @@ from zoverify.claims._registry import select as select
 from zoverify.claims._stats import BatchMeans as BatchMeans
 from zoverify.claims._stats import Exact as Exact
 
+# Families register their claims on import, in this order (the order of `zoverify
+# list` and of the check table); moments first, since `check --law` runs a law's
+# moment check before any paper claim is judged with it.
+FAMILIES = ("moments", "nzk", "entk", "stability", "structured")
+for _family in FAMILIES:
+    importlib.import_module(f"zoverify.claims.{_family}")
+
 __all__ = [
     "ALPHA",
+    "FAMILIES",
     "REGISTRY",
     "BatchMeans",
     "Claim",
