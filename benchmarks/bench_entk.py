@@ -93,7 +93,7 @@ def _route(route, model, xo, xu, law, directions, device):
     return K
 
 
-def main() -> None:
+def main(argv=None) -> list:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--width", type=int, default=13333, help="hidden width (d = 75 width + 10)")
     parser.add_argument("--directions", type=int, default=64, help="P for the ZO routes")
@@ -101,10 +101,10 @@ def main() -> None:
     parser.add_argument("--routes", default=",".join(ROUTES[1:]))
     parser.add_argument("--json", default=None, help="write results here")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.child:
         print(json.dumps(_child(args.child, args.width, args.directions, args.device)))
-        return
+        return []
     results = []
     root = Path(__file__).resolve().parent.parent
     for route in ["baseline", *args.routes.split(",")]:
@@ -126,6 +126,19 @@ def main() -> None:
             print(f"{r['route']:12s} {r['seconds']:9.2f} {r['cold_seconds']:13.2f} {r['maxrss_mib'] - base:26.0f}")
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))
+    return results
+
+
+def run(profile: str, device: str) -> dict:
+    """Entry point for benchmarks/run.py: d ~ 1e5 (quick) or ~1e6 (full)."""
+    width = 13333 if profile == "full" else 1333
+    results = main(["--width", str(width), "--device", device])
+    base = next(r for r in results if r["route"] == "baseline")["maxrss_mib"]
+    routes = {r["route"]: {"seconds": r.get("seconds"), "peak_mib_above_baseline": r.get("maxrss_mib", base) - base}
+              for r in results[1:]}
+    direct = routes.get("direct", {}).get("seconds")
+    return {"d": results[0].get("d"), "P": 64, "routes": routes,
+            "zo_jvp_vs_direct_time": (routes["zo_jvp"]["seconds"] / direct) if direct else None}
 
 
 def _env() -> dict:

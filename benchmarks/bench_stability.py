@@ -74,5 +74,11 @@ def main(argv=None) -> dict:
     return out
 
 
+def run(profile: str, device: str) -> dict:
+    """Entry point for benchmarks/run.py (the solver runs on the CPU with numpy)."""
+    dims = ["1024", "2048"] if profile == "full" else ["1024"]
+    return main(["--dims", *dims])
+
+
 if __name__ == "__main__":
     main()
