@@ -117,11 +117,16 @@ def _centred_gaussian(law):
     return None
 
 
-def _cor2_predict(ctx):
+def _isotropic_kernel(ctx, scale):
+    """E K at the test points when the middle matrix is scale(d) I."""
     dim = problem_dim(ctx)
-    c = float(sym.corollary2_statement(ctx.law.std, sp.Integer(dim)))
+    c = float(scale(sp.Integer(dim)))
     X = points(ctx, dim)
     return entries(c * X @ X.T)
+
+
+def _cor2_predict(ctx):
+    return _isotropic_kernel(ctx, lambda d: sym.corollary2_statement(ctx.law.std, d))
 
 
 _kernel_claim(
@@ -141,11 +146,8 @@ def _iid_centred(law):
 
 
 def _iid_predict(ctx):
-    dim = problem_dim(ctx)
     mom = ctx.law.scalar_moments()
-    c = float(sym.iid_shared_statement(mom["m4"], mom["var"], sp.Integer(dim)))
-    X = points(ctx, dim)
-    return entries(c * X @ X.T)
+    return _isotropic_kernel(ctx, lambda d: sym.iid_shared_statement(mom["m4"], mom["var"], d))
 
 
 _kernel_claim(

@@ -27,6 +27,21 @@ from zoverify.symbolic import symbols as S
 
 TRAJECTORY_BLOCK = 1 << 14  # trajectories per block: bounds the memory of recorded traces
 
+
+def _training_claim(name, statement, pid, *, dim, moments, params, **fields):
+    """A claim on a regression instance with ``dim`` parameters, run with Gaussian directions."""
+    return nzk_claim(name, statement, pid, laws=("gaussian",), applies_to=lambda law: needs_moments(moments, law),
+                     params={"dim": dim_param(dim, high=32, doc="parameter dimension d"), **params}, **fields)
+
+
+def _step_fraction(default, doc):
+    return Param(default, doc, low=1e-6, high=0.9)
+
+
+def _steps(default, doc, *, high):
+    return Param(default, doc, low=1, high=high, integer=True)
+
+
 # -- P1-5: time invariance ---------------------------------------------------------------------------
 TI_STEPS = (0, 4, 12)
 TI_DRAWS = 32  # fresh pairs per recorded theta_t, averaged within a trajectory
@@ -65,15 +80,12 @@ def _ti_simulate(ctx):
     return stacked_samples(ctx, columns, block_size=TRAJECTORY_BLOCK)
 
 
-nzk_claim(
+_training_claim(
     "nzk.time_invariance",
     "Linear model: the NZK at theta_t, by finite differences with fresh shared z, has mean Kbar = X M X^T at every step t.",
-    "P1-5", status="READ-2nd + DERIVED", predict=_ti_predict, simulate=_ti_simulate,
-    params={
-        "dim": dim_param(3, high=32, doc="parameter dimension d"),
-        "step_fraction": Param(0.2, "training step as a fraction of 2N/lambda_max(Kbar)", low=1e-6, high=0.9),
-    },
-    laws=("gaussian",), num_samples=1 << 14, applies_to=lambda law: needs_moments(8, law),
+    "P1-5", status="READ-2nd + DERIVED", predict=_ti_predict, simulate=_ti_simulate, dim=3, moments=8,
+    params={"step_fraction": _step_fraction(0.2, "training step as a fraction of 2N/lambda_max(Kbar)")},
+    num_samples=1 << 14,
     # float64 rounding of a difference quotient at eps = 1e-3 with |f| <= ~1e2: ~1e-11 relative
     bias_bound=lambda ctx: 1e-9 * np.abs(_ti_predict(ctx)),
     labels=lambda ctx: [f"EK_t(x0,x1) t={t}" for t in TI_STEPS],
@@ -119,17 +131,16 @@ def _me_simulate(ctx):
     return stacked_samples(ctx, columns, block_size=TRAJECTORY_BLOCK)
 
 
-nzk_claim(
+_training_claim(
     "nzk.mean_evolution",
     "E f_t = (I - (I - eta Kbar/N)^t) y + (I - eta Kbar/N)^t f_0 (checked as E[f_t - f_0]) for ZO training with fresh (zeta, z) each step (shared and independent pairs).",
-    "P1-6", status="READ-2nd form; DERIVED+CHECKED", predict=_me_predict, simulate=_me_simulate,
+    "P1-6", status="READ-2nd form; DERIVED+CHECKED", predict=_me_predict, simulate=_me_simulate, dim=2, moments=4,
     params={
-        "dim": dim_param(2, high=32, doc="parameter dimension d"),
-        "steps": Param(12, "training steps t", low=1, high=500, integer=True),
-        "step_fraction": Param(0.05, "eta as a fraction of 2N/lambda_max(Kbar)", low=1e-6, high=0.9),
+        "steps": _steps(12, "training steps t", high=500),
+        "step_fraction": _step_fraction(0.05, "eta as a fraction of 2N/lambda_max(Kbar)"),
         "zeta_law": Param("", "law of zeta for independent pairs (default: z's law)"),
     },
-    laws=("gaussian",), num_samples=1 << 14, applies_to=lambda law: needs_moments(4, law),
+    num_samples=1 << 14,
     labels=lambda ctx: [f"E[f_t - f_0](x{i}) {k}" for k in ("shared", "indep") for i in ME_POINTS],
 )
 
@@ -216,15 +227,12 @@ def _st_simulate(ctx):
     return stacked_samples(ctx, columns)
 
 
-nzk_claim(
+_training_claim(
     "nzk.kernel_stability",
     "The kernel-gradient ZO recursion (the mean dynamics) is stable iff eta < 2N/lambda_max(Kbar): along Kbar's top "
     "eigenvector the mean residual is multiplied by 1 - eta lambda_max/N per step (-1 at the threshold).",
-    "P1-8", status="DERIVED", predict=_st_predict, simulate=_st_simulate,
-    params={
-        "dim": dim_param(3, high=32, doc="parameter dimension d"),
-        "steps": Param(1, "steps t (the variance grows geometrically with t)", low=1, high=5, integer=True),
-    },
-    laws=("gaussian",), num_samples=1 << 19, applies_to=lambda law: needs_moments(4, law),
+    "P1-8", status="DERIVED", predict=_st_predict, simulate=_st_simulate, dim=3, moments=4,
+    params={"steps": _steps(1, "steps t (the variance grows geometrically with t)", high=5)},
+    num_samples=1 << 19,
     labels=lambda ctx: [f"E v'r_t/v'r_0 at {f} eta*" for f in ST_FACTORS],
 )
