@@ -1,0 +1,88 @@
+"""Shared parts of the NZK claims: test inputs, the regression instance, the
+evaluated middle matrix, and the claim and sampling shapes the claims share."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+from zoverify.claims._claim import Claim, Context, Param
+from zoverify.claims._registry import register
+from zoverify.numeric import map_blocks
+from zoverify.numeric._batching import DEFAULT_BLOCK
+from zoverify.perturbations import AbstractLaw
+from zoverify.symbolic import nzk as sym
+
+EPS = 1e-3  # the paper's finite-difference radius
+PAIRS = [(0, 0), (1, 1), (0, 1), (1, 2)]
+SOURCE = "theory.md §1.4-1.7, §5"
+
+
+def nzk_claim(name: str, statement: str, pid: str, **fields) -> Claim:
+    """Register a claim of this family; ``pid`` is its item in theory.md §5."""
+    return register(Claim(name=name, statement=statement, source=f"{SOURCE} {pid}", **fields))
+
+
+def dim_param(default: int, *, high: int = 64, doc: str = "dimension d") -> Param:
+    return Param(default, doc, low=1, high=high, integer=True)
+
+
+def stacked_samples(ctx: Context, columns: Callable[[int, torch.Generator], list[torch.Tensor]], *,
+                    block_size: int = DEFAULT_BLOCK) -> torch.Tensor:
+    """(n, k) observations: ``columns(n, gen)`` returns the k columns of one block of n draws."""
+    return map_blocks(lambda n, gen: torch.stack(columns(n, gen), dim=1), ctx.num_samples,
+                      generator=ctx.mc_generator(), block_size=block_size)
+
+
+def problem_dim(ctx: Context) -> int:
+    return ctx.law.fixed_dim or int(ctx["dim"])
+
+
+def points(ctx: Context, dim: int, n: int = 3) -> np.ndarray:
+    """Inputs with positive entries (so x_i^T M x_j stays away from 0), rows of unit norm."""
+    x = ctx.instance_rng().uniform(0.2, 1.0, (n, dim))
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def entries(K: np.ndarray, pairs=PAIRS) -> np.ndarray:
+    return np.array([K[i, j] for i, j in pairs])
+
+
+def pair_labels(prefix: str, pairs=PAIRS):
+    return lambda ctx: [f"{prefix}(x{i},x{j})" for i, j in pairs]
+
+
+def needs_moments(order: int, *laws: AbstractLaw) -> str | None:
+    for law in laws:
+        bound = getattr(law, "moment_order_bound", float("inf"))
+        if not order < bound:
+            return f"{law.spec}: the Monte Carlo observation needs finite moments of order {order}"
+    return None
+
+
+def as_tensor(x, ctx: Context) -> torch.Tensor:
+    return torch.as_tensor(np.asarray(x), dtype=ctx.dtype, device=ctx.device)
+
+
+def middle(ctx: Context, pairing: str, zeta=None) -> np.ndarray:
+    d = problem_dim(ctx)
+    M = sym.nzk_middle_matrix(ctx.law, pairing=pairing, zeta_law=zeta, d=d)
+    return sym.evaluate_middle_matrix(M, d)
+
+
+def regression(ctx: Context, dim: int, n: int):
+    """A small linear regression instance (paper §1.8): X, y, theta0."""
+    rng = ctx.instance_rng()
+    X = rng.uniform(0.0, 1.0, (n, dim))
+    X /= np.linalg.norm(X, axis=1, keepdims=True)
+    theta_gt = rng.integers(1, 10, dim).astype(float)
+    y = X @ theta_gt + 0.02 * rng.standard_normal(n)
+    theta0 = rng.standard_normal(dim)
+    return X, y, theta0
+
+
+def safe_eta(X: np.ndarray, M: np.ndarray, fraction: float) -> float:
+    """A step at ``fraction`` of the kernel-GD threshold 2N / lambda_max(Kbar)."""
+    return fraction * sym.kernel_gd_threshold(X @ M @ X.T)

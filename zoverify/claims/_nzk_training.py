@@ -1,0 +1,238 @@
+"""NZK claims on ZO training of a linear regression model (P1-5 ... P1-8): batched
+trajectories with real central finite differences against the kernel dynamics."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from zoverify.claims._claim import Param
+from zoverify.claims._nzk_common import (
+    EPS,
+    as_tensor,
+    dim_param,
+    middle,
+    needs_moments,
+    nzk_claim,
+    problem_dim,
+    regression,
+    safe_eta,
+    stacked_samples,
+)
+from zoverify.numeric import map_blocks
+from zoverify.numeric.zo_training import simulate_zo_training, zo_step
+from zoverify.perturbations import parse_law
+from zoverify.symbolic import evaluate
+from zoverify.symbolic import nzk as sym
+from zoverify.symbolic import symbols as S
+
+TRAJECTORY_BLOCK = 1 << 14  # trajectories per block: bounds the memory of recorded traces
+
+
+def _training_claim(name, statement, pid, *, dim, moments, params, **fields):
+    """A claim on a regression instance with ``dim`` parameters, run with Gaussian directions."""
+    return nzk_claim(name, statement, pid, laws=("gaussian",), applies_to=lambda law: needs_moments(moments, law),
+                     params={"dim": dim_param(dim, high=32, doc="parameter dimension d"), **params}, **fields)
+
+
+def _step_fraction(default, doc):
+    return Param(default, doc, low=1e-6, high=0.9)
+
+
+def _steps(default, doc, *, high):
+    return Param(default, doc, low=1, high=high, integer=True)
+
+
+# -- P1-5: time invariance ---------------------------------------------------------------------------
+TI_STEPS = (0, 4, 12)
+TI_DRAWS = 32  # fresh pairs per recorded theta_t, averaged within a trajectory
+
+
+def _ti_instance(ctx):
+    X, y, theta0 = regression(ctx, problem_dim(ctx), 6)
+    M = middle(ctx, "shared")
+    return X, y, theta0, M, safe_eta(X, M, ctx["step_fraction"])
+
+
+def _ti_predict(ctx):
+    X, *_, M, _ = _ti_instance(ctx)
+    return np.full(len(TI_STEPS), (X @ M @ X.T)[0, 1])
+
+
+def _ti_simulate(ctx):
+    X, y, theta0, _, eta = _ti_instance(ctx)
+    Xt, dim = as_tensor(X, ctx), X.shape[1]
+
+    def columns(n, gen):
+        trace = simulate_zo_training(
+            Xt, as_tensor(X @ theta0 - y, ctx), law=ctx.law, method="shared", eta=eta, steps=max(TI_STEPS),
+            num_trajectories=n, generator=gen, eps=EPS, record=TI_STEPS, theta0=as_tensor(theta0, ctx), block_size=n,
+        )
+        cols = []
+        for k in range(len(TI_STEPS)):
+            theta = trace.thetas[:, k, None, :]
+            z = ctx.law.sample(n * TI_DRAWS, dim, generator=gen, dtype=ctx.dtype, device=ctx.device)
+            z = z.reshape(n, TI_DRAWS, dim)
+            # the NZK at theta_t by real central differences of the model's outputs
+            dfd = ((theta + EPS * z) @ Xt.T - (theta - EPS * z) @ Xt.T) / (2 * EPS)
+            cols.append((dfd[..., 0] * (z * z).sum(dim=-1) * dfd[..., 1]).mean(dim=1))
+        return cols
+
+    return stacked_samples(ctx, columns, block_size=TRAJECTORY_BLOCK)
+
+
+_training_claim(
+    "nzk.time_invariance",
+    "Linear model: the NZK at theta_t, by finite differences with fresh shared z, has mean Kbar = X M X^T at every step t.",
+    "P1-5", status="READ-2nd + DERIVED", predict=_ti_predict, simulate=_ti_simulate, dim=3, moments=8,
+    params={"step_fraction": _step_fraction(0.2, "training step as a fraction of 2N/lambda_max(Kbar)")},
+    num_samples=1 << 14,
+    # float64 rounding of a difference quotient at eps = 1e-3 with |f| <= ~1e2: ~1e-11 relative
+    bias_bound=lambda ctx: 1e-9 * np.abs(_ti_predict(ctx)),
+    labels=lambda ctx: [f"EK_t(x0,x1) t={t}" for t in TI_STEPS],
+)
+
+
+# -- P1-6: closed-form mean evolution ------------------------------------------------------------------
+ME_POINTS = (0, 7)
+
+
+def _me_instance(ctx):
+    X, y, theta0 = regression(ctx, problem_dim(ctx), 16)
+    zeta = parse_law(ctx["zeta_law"]) if ctx["zeta_law"] else ctx.law
+    Ms = {"shared": middle(ctx, "shared"), "independent": middle(ctx, "independent", zeta)}
+    etas = {k: safe_eta(X, M, ctx["step_fraction"]) for k, M in Ms.items()}
+    return X, y, theta0, zeta, Ms, etas
+
+
+def _me_predict(ctx):
+    X, y, theta0, _, Ms, etas = _me_instance(ctx)
+    out = []
+    for k in ("shared", "independent"):
+        f_t = sym.mean_function(X @ Ms[k] @ X.T, y, X @ theta0, eta=etas[k], steps=ctx["steps"])
+        out += [f_t[i] - (X @ theta0)[i] for i in ME_POINTS]
+    return np.array(out)
+
+
+def _me_simulate(ctx):
+    X, y, theta0, zeta, _, etas = _me_instance(ctx)
+    Xt, yt = as_tensor(X, ctx), as_tensor(y, ctx)
+
+    def columns(n, gen):
+        cols = []
+        for k in ("shared", "independent"):
+            trace = simulate_zo_training(
+                Xt, Xt @ as_tensor(theta0, ctx) - yt, law=ctx.law, zeta_law=zeta, method=k, eta=etas[k],
+                steps=ctx["steps"], num_trajectories=n, generator=gen, eps=EPS, block_size=n, record=(0, ctx["steps"]),
+            )
+            change = trace.residuals[:, -1] - trace.residuals[:, 0]
+            cols += [change[:, i] for i in ME_POINTS]
+        return cols
+
+    return stacked_samples(ctx, columns, block_size=TRAJECTORY_BLOCK)
+
+
+_training_claim(
+    "nzk.mean_evolution",
+    "E f_t = (I - (I - eta Kbar/N)^t) y + (I - eta Kbar/N)^t f_0 (checked as E[f_t - f_0]) for ZO training with fresh (zeta, z) each step (shared and independent pairs).",
+    "P1-6", status="READ-2nd form; DERIVED+CHECKED", predict=_me_predict, simulate=_me_simulate, dim=2, moments=4,
+    params={
+        "steps": _steps(12, "training steps t", high=500),
+        "step_fraction": _step_fraction(0.05, "eta as a fraction of 2N/lambda_max(Kbar)"),
+        "zeta_law": Param("", "law of zeta for independent pairs (default: z's law)"),
+    },
+    num_samples=1 << 14,
+    labels=lambda ctx: [f"E[f_t - f_0](x{i}) {k}" for k in ("shared", "indep") for i in ME_POINTS],
+)
+
+
+# -- P1-7: shared NZK = ZO-GD with step eta ||z||^2; speed-up c_shared / c_second -----------------------
+def _speedup_applies(law):
+    try:
+        sym.zo_gd_speedup(law)
+    except Exception as exc:  # noqa: BLE001 (any refusal of the symbolic layer is the reason)
+        return str(exc)
+    return needs_moments(8, law)
+
+
+def _sp_instance(ctx):
+    X, y, theta0 = regression(ctx, problem_dim(ctx), 5)
+    return X, X @ theta0 - y
+
+
+def _sp_predict(ctx):
+    dim = problem_dim(ctx)
+    X, r0 = _sp_instance(ctx)
+    speedup = float(sym.zo_gd_speedup(ctx.law, d=dim))
+    plain = X @ evaluate(ctx.law.second_moment(dim), {S.d: dim}) @ X.T @ r0 / X.shape[0]
+    return -speedup * plain[:3]
+
+
+def _sp_simulate(ctx):
+    X, r0 = _sp_instance(ctx)
+    Xt, rt, dim = as_tensor(X, ctx), as_tensor(r0, ctx), X.shape[1]
+
+    def block(n, gen):
+        z = ctx.law.sample(n, dim, generator=gen, dtype=ctx.dtype, device=ctx.device)
+        r = rt.expand(n, -1)
+        # plain ZO-GD code path (central differences), unit step, then the random step ||z||^2
+        r1, _ = zo_step(r, Xt, z, None, method="zo_gd", eta=1.0, eps=EPS)
+        return ((z * z).sum(dim=1, keepdim=True) * (r1 - r))[:, :3]
+
+    return map_blocks(block, ctx.num_samples, generator=ctx.mc_generator())
+
+
+nzk_claim(
+    "nzk.shared_equals_scaled_zo_gd",
+    "Shared-pair NZK dynamics are ZO-GD with step eta ||z||^2: the mean function step is c_shared/c_second "
+    "(= (d+2) sigma^2 for Gaussians) times plain ZO-GD's.",
+    "P1-7", status="DERIVED", predict=_sp_predict, simulate=_sp_simulate,
+    params={"dim": dim_param(6, doc="parameter dimension d")},
+    laws=("gaussian(std=1.3)", "rademacher"), num_samples=1 << 18, applies_to=_speedup_applies,
+    labels=lambda ctx: [f"E df(x{i})/eta" for i in range(3)],
+)
+
+
+# -- P1-8: stability of the kernel recursion --------------------------------------------------------
+ST_FACTORS = (0.9, 1.0, 1.1)
+
+
+def _st_instance(ctx):
+    X, *_ = regression(ctx, problem_dim(ctx), 5)
+    K = X @ middle(ctx, "shared") @ X.T
+    lam, vec = np.linalg.eigh(K)
+    return X, K, lam[-1], vec[:, -1]
+
+
+def _st_predict(ctx):
+    X, K, lam, _ = _st_instance(ctx)
+    eta_star = float(evaluate(sym.stability_threshold_expr(), {S.lam_max: lam, S.N: X.shape[0]}))
+    return np.array([(1 - f * eta_star * lam / X.shape[0]) ** ctx["steps"] for f in ST_FACTORS])
+
+
+def _st_simulate(ctx):
+    X, K, _, v = _st_instance(ctx)
+    eta_star = sym.kernel_gd_threshold(K)
+    Xt, vt = as_tensor(X, ctx), as_tensor(v, ctx)
+
+    def columns(n, gen):
+        cols = []
+        for f in ST_FACTORS:
+            trace = simulate_zo_training(
+                Xt, vt, law=ctx.law, method="shared", eta=f * eta_star, steps=ctx["steps"],
+                num_trajectories=n, generator=gen, eps=None, block_size=n,
+            )
+            cols.append(trace.residuals[:, -1] @ vt)
+        return cols
+
+    return stacked_samples(ctx, columns)
+
+
+_training_claim(
+    "nzk.kernel_stability",
+    "The kernel-gradient ZO recursion (the mean dynamics) is stable iff eta < 2N/lambda_max(Kbar): along Kbar's top "
+    "eigenvector the mean residual is multiplied by 1 - eta lambda_max/N per step (-1 at the threshold).",
+    "P1-8", status="DERIVED", predict=_st_predict, simulate=_st_simulate, dim=3, moments=4,
+    params={"steps": _steps(1, "steps t (the variance grows geometrically with t)", high=5)},
+    num_samples=1 << 19,
+    labels=lambda ctx: [f"E v'r_t/v'r_0 at {f} eta*" for f in ST_FACTORS],
+)
