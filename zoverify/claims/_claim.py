@@ -107,6 +107,11 @@ class Claim:
     variance: Callable[[Context], Any] | None = None
     labels: Callable[[Context], list[str]] | None = None
     negative_delta: float = 0.05
+    #: alternatives to the prediction that must *each* be rejected (the negative
+    #: controls); default: the prediction scaled by (1 + negative_delta).  Claims
+    #: with a zero-valued component (an exponent 0, say) shift it additively here,
+    #: since scaling leaves it unchanged.
+    negative_alternatives: Callable[[Context, np.ndarray], list[np.ndarray]] | None = None
 
     @property
     def family(self) -> str:
@@ -179,6 +184,8 @@ def check(
     """
     if not 0 < alpha < 1:
         raise InvalidParameterError(f"alpha must be in (0, 1), got {alpha}")
+    if int(seed) < 0:
+        raise InvalidParameterError(f"seed must be a non-negative integer, got {seed}")
     law_obj = parse_law(law if law is not None else claim.laws[0])
     n = int(num_samples if num_samples is not None else claim.num_samples)
     if n < 1:
@@ -197,7 +204,14 @@ def check(
     summary = claim.test.summarize(observed, variance=variance)
     bias = claim.bias_bound(ctx) if claim.bias_bound is not None else None
     decision = summary.decide(prediction, alpha=alpha, bias=bias)
-    negative = summary.decide(prediction * (1 + claim.negative_delta), alpha=alpha, bias=bias)
+    alternatives = (
+        claim.negative_alternatives(ctx, prediction)
+        if claim.negative_alternatives is not None
+        else [prediction * (1 + claim.negative_delta)]
+    )
+    negatives_rejected = all(
+        not summary.decide(np.asarray(alt, float), alpha=alpha, bias=bias).passed for alt in alternatives
+    )
     labels = claim.labels(ctx) if claim.labels is not None else [f"c{i}" for i in range(prediction.size)]
     return ClaimResult(
         claim=claim.name,
@@ -220,7 +234,7 @@ def check(
         labels=list(labels),
         min_detectable_rel=decision.min_detectable_rel,
         negative_delta=claim.negative_delta,
-        negative_control_rejected=not negative.passed,
+        negative_control_rejected=negatives_rejected,
         message=_describe(decision, summary, prediction, labels),
     )
 

@@ -6,6 +6,8 @@ from collections.abc import Sequence
 
 from rich.markup import escape
 
+from zoverify import __version__
+from zoverify._device import resolve_device, resolve_dtype
 from zoverify.claims._claim import ALPHA, Claim, ClaimResult, check
 from zoverify.claims._registry import REGISTRY
 from zoverify.perturbations import AbstractLaw, parse_law
@@ -49,7 +51,8 @@ def run_plan(
             if bar is not None:
                 bar.update(bar.task_ids[0], description=escape(f"{claim.name} [{spec}]"))
             if spec in bad_laws and claim.name != MOMENT_CLAIM:
-                result = _skipped(claim, spec, seed, alpha)
+                result = _skipped(claim, spec, seed=seed, alpha=alpha, num_samples=num_samples, device=device,
+                                  dtype=dtype)
             else:
                 result = check(
                     claim, law=law, seed=seed, num_samples=num_samples, device=device, dtype=dtype, alpha=alpha
@@ -65,11 +68,13 @@ def run_plan(
     return results
 
 
-def _skipped(claim: Claim, spec: str, seed: int, alpha: float) -> ClaimResult:
+def _skipped(claim: Claim, spec: str, *, seed, alpha, num_samples, device, dtype) -> ClaimResult:
     return ClaimResult(
-        claim=claim.name, law=spec, params={}, verdict="skipped", prediction=[], estimate=[], ci_low=[],
-        ci_high=[], p_value=None, alpha=alpha, method="", seed=seed, num_samples=0, device="", dtype="",
-        elapsed_s=0.0, version="", labels=[],
+        claim=claim.name, law=spec, params=claim.resolve_params(None), verdict="skipped", prediction=[],
+        estimate=[], ci_low=[], ci_high=[], p_value=None, alpha=alpha, method="", seed=seed,
+        num_samples=int(num_samples if num_samples is not None else claim.num_samples),
+        device=str(resolve_device(device)), dtype=str(resolve_dtype(dtype)).removeprefix("torch."),
+        elapsed_s=0.0, version=__version__, labels=[],
         message="not judged: the law's declared moments disagree with its own sampler",
     )
 

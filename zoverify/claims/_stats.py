@@ -26,6 +26,8 @@ import numpy as np
 import torch
 from scipy import stats
 
+from zoverify._errors import InvalidParameterError
+
 POWER_QUANTILE = 0.9  # minimum detectable deviation is quoted at 90 % power
 
 
@@ -109,7 +111,7 @@ class BatchMeans:
             return MeanSummary(x.mean(axis=0), np.sqrt(var / n), None, "exact variance (z)")
         B = self.num_batches
         if n < 2 * B:
-            raise ValueError(f"batch means needs at least {2 * B} samples, got {n}")
+            raise InvalidParameterError(f"batch means needs at least {2 * B} samples, got {n} (raise --samples)")
         m = n // B
         means = x[: m * B].reshape(B, m, -1).mean(axis=1)
         se = means.std(axis=0, ddof=1) / np.sqrt(B)

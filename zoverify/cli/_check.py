@@ -7,9 +7,10 @@ import sys
 import time
 
 from zoverify._device import resolve_device, resolve_dtype
+from zoverify._errors import InvalidParameterError
 from zoverify.claims import ALPHA, REGISTRY, select
 from zoverify.claims._runner import plan_runs, run_plan
-from zoverify.cli._report import render_table, write_report
+from zoverify.cli._report import prepare_report_dir, render_table, write_report
 
 
 def add_commands(sub) -> None:
@@ -44,8 +45,14 @@ def run_list(args) -> int:
 
 
 def run_check(args) -> int:
-    resolve_device(args.device)  # refuse a bad device before any work starts
+    resolve_device(args.device)  # refuse bad input before any work starts
     resolve_dtype(args.dtype)
+    if args.seed < 0:
+        raise InvalidParameterError(f"--seed must be a non-negative integer, got {args.seed}")
+    if args.samples is not None and args.samples < 1:
+        raise InvalidParameterError(f"--samples must be positive, got {args.samples}")
+    if args.report:
+        prepare_report_dir(args.report)
     claims = select(args.names)
     plan = plan_runs(claims, law=args.law)
     start = time.perf_counter()
@@ -56,7 +63,7 @@ def run_check(args) -> int:
         device=args.device,
         dtype=args.dtype,
         alpha=args.alpha,
-        progress=sys.stderr.isatty() or args.format == "text",
+        progress=sys.stderr.isatty(),
     )
     elapsed = time.perf_counter() - start
     if args.report:

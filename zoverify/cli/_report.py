@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 from rich.markup import escape
 
+from zoverify._errors import ZoverifyError
 from zoverify.claims import ClaimResult
 
 _STYLE = {"pass": "green", "fail": "bold red", "n/a": "yellow", "skipped": "yellow"}
@@ -65,9 +66,21 @@ def render_table(results: Sequence[ClaimResult], *, elapsed: float) -> None:
                       "MDE: relative error detected with 90% power; neg. ctrl: prediction x (1 + delta) rejected.")
 
 
-def write_report(results: Sequence[ClaimResult], directory: str, *, elapsed: float) -> None:
+def prepare_report_dir(directory: str) -> Path:
+    """Create the report folder and check it is writable, before any claim runs."""
     out = Path(directory)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".zoverify-write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise ZoverifyError(f"cannot write a report to {directory}: {exc.strerror or exc}") from None
+    return out
+
+
+def write_report(results: Sequence[ClaimResult], directory: str, *, elapsed: float) -> None:
+    out = prepare_report_dir(directory)
     (out / "results.json").write_text(json.dumps([r.to_dict() for r in results], indent=2))
     lines = ["# zoverify check report", "", summary_line(results, elapsed), "",
              "| claim | law | verdict | worst component | p | MDE | neg. ctrl | n | seed | device | dtype |",

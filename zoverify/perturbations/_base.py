@@ -48,6 +48,9 @@ class AbstractLaw(abc.ABC):
     fixed_dim: int | None = None
     rotation_invariant: bool = False
     iid_coordinates: bool = False
+    #: successive rows of one ``sample`` call are independent (False for e.g. a
+    #: cyclic block order); estimators that group consecutive draws need this
+    independent_draws: bool = True
 
     # -- description --------------------------------------------------------
     @abc.abstractmethod

@@ -93,6 +93,8 @@ class Block(AbstractLaw):
         if not isinstance(scaled, bool):
             raise InvalidParameterError(f"block: scaled must be true or false, got {scaled!r}")
         self.order, self.scaled = order, scaled
+        # a cyclic order visits each block once per epoch: consecutive draws are dependent
+        self.independent_draws = order == "uniform"
         self.base = _base_law(base, law="block")
         self.moment_order_bound = getattr(self.base, "moment_order_bound", float("inf"))
         var = self.base.centred_moments()["var"] if self.moment_order_bound > 2 else sp.Integer(1)
