@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -9,6 +11,7 @@ from scipy import stats
 
 from zoverify._errors import InvalidParameterError
 from zoverify._rng import make_generator
+from zoverify.claims import REGISTRY
 from zoverify.claims._stability_jackknife import DeleteAGroupJackknife
 from zoverify.claims._stats import BatchMeans
 from zoverify.numeric.stability_mc import (
@@ -137,3 +140,12 @@ def test_forward_and_central_estimates_on_quadratic():
     # float64 differences of O(1) values divided by mu = 1e-2: rounding ~1e-13
     assert torch.allclose(central, exact, rtol=0, atol=1e-11)
     assert torch.allclose(forward, exact + extra, rtol=0, atol=1e-11)
+
+
+def test_mc_claims_refuse_laws_with_dependent_draws():
+    law = copy.copy(parse_law("gaussian"))
+    law.independent_draws = False  # e.g. a cyclic order: rows of one sample call are not iid
+    for name in ("stability.mc_decay", "stability.forward_difference", "stability.mc_eta_star"):
+        reason = REGISTRY[name].applies_to(law)
+        assert reason is not None and "independent replicates" in reason
+        assert REGISTRY[name].applies_to(parse_law("gaussian")) is None

@@ -23,6 +23,14 @@ _MC_SPECTRUM = (3.0, 2.0, 1.0, 0.5, 0.25, 0.1)
 _MC_STEPS = (10, 30)
 
 
+def _mc_applies(law) -> str | None:
+    """Chains (one per sample row) and jackknife groups (consecutive rows) are iid only for independent rows."""
+    if not getattr(law, "independent_draws", True):
+        return (f"law {law.spec} draws dependent rows (e.g. a cyclic order): the Monte Carlo chains and groups "
+                "would not be independent replicates")
+    return needs_structured_form(law)
+
+
 def _mc_setup(ctx):
     H, Q = rotated_instance(ctx, _MC_SPECTRUM)
     x0 = Q @ np.ones(len(_MC_SPECTRUM)) / np.sqrt(len(_MC_SPECTRUM))
@@ -60,7 +68,7 @@ def _chain_claim(name, statement, pid, *, status, laws, difference, mu, label_su
         name=name, statement=statement, source=f"{SOURCE}, {pid}", status=status,
         predict=_mc_predict, simulate=simulate, test=BatchMeans(), laws=laws, num_samples=1 << 14,
         params={"fraction": Param(0.5, "eta as a fraction of the exact eta*", low=0.01, high=0.99)},
-        applies_to=needs_structured_form,
+        applies_to=_mc_applies,
         labels=lambda ctx: [f"E||x_{t}||^2{label_suffix}" for t in _MC_STEPS],
     ))
 
@@ -101,7 +109,7 @@ register(Claim(
     source=SOURCE + ", P3-15", status="CHECKED",
     predict=lambda ctx: [eta_operator(ctx.law, rotated_instance(ctx, _MC_SPECTRUM)[0])],
     simulate=_mc_eta_simulate, test=DeleteAGroupJackknife(num_groups=_JACKKNIFE_GROUPS),
-    laws=("gaussian",), num_samples=3 << 15, applies_to=needs_structured_form,
+    laws=("gaussian",), num_samples=3 << 15, applies_to=_mc_applies,
     labels=lambda ctx: [f"eta* (MC one-step operator, {ctx.num_samples} directions in {_JACKKNIFE_GROUPS} groups)"],
     negative_delta=0.05,
 ))
