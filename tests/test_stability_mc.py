@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
-import numpy as np
-import torch
+import copy
 
+import numpy as np
+import pytest
+import torch
+from scipy import stats
+
+from zoverify._errors import InvalidParameterError
 from zoverify._rng import make_generator
+from zoverify.claims import REGISTRY
+from zoverify.claims._stability_jackknife import DeleteAGroupJackknife
 from zoverify.claims._stats import BatchMeans
 from zoverify.numeric.stability_mc import (
     chain_second_moments,
     decay_rate,
     mc_eta_star,
+    sample_operator_moments,
     zo_gradient,
 )
 from zoverify.numeric.stability_operator import DenseOperator
@@ -52,8 +60,47 @@ def test_mc_eta_star_interval_covers_exact():
     law = parse_law("gaussian")
     exact = DenseOperator(law, H).eta_star()
     _, pseudo = mc_eta_star(law, H, num_samples=1 << 14, num_groups=32, generator=make_generator(3))
-    decision = BatchMeans(num_batches=16).summarize(pseudo[:, None]).decide([exact], alpha=ALPHA)
-    assert decision.passed
+    summary = DeleteAGroupJackknife(num_groups=32).summarize(pseudo[:, None])
+    assert summary.df == 31
+    assert summary.decide([exact], alpha=ALPHA).passed
+
+
+def test_jackknife_summary_is_the_textbook_delete_a_group_jackknife():
+    d, g = 3, 16
+    full, pseudo = mc_eta_star(parse_law("gaussian"), _H(d, 2), num_samples=1 << 11, num_groups=g,
+                               generator=make_generator(8))
+    loo = (g * full - pseudo) / (g - 1)  # the leave-one-group-out estimates
+    summary = DeleteAGroupJackknife(num_groups=g).summarize(pseudo)
+    # Quenouille/Tukey: estimate g theta - (g-1) mean(theta_(i)); variance (g-1)/g sum (theta_(i) - mean)^2
+    # float64 sums of 16 values O(0.3): agreement to 1e-12 relative
+    assert np.isclose(summary.estimate[0], g * full - (g - 1) * loo.mean(), rtol=1e-12, atol=0)
+    assert np.isclose(summary.stderr[0], np.sqrt((g - 1) / g * ((loo - loo.mean()) ** 2).sum()), rtol=1e-12, atol=0)
+    assert summary.df == g - 1 and summary.method == f"delete-a-group jackknife (g={g})"
+
+
+def test_jackknife_t_interval_has_its_stated_level():
+    # For a sample mean, the pseudo-values are the group means: with normal data the t(g-1) interval is exact,
+    # so the rejection rate of a true mean must be alpha; a z reference (or g/2 - 1 df) would reject ~1.8x as often.
+    rng = np.random.default_rng(11)
+    g, reps, level = 8, 4000, 0.05
+    groups = rng.standard_normal((reps, g, 5)).mean(axis=2)
+    test = DeleteAGroupJackknife(num_groups=g)
+    rejected = sum(not test.summarize(groups[i]).decide([0.0], alpha=level).passed for i in range(reps))
+    assert stats.binomtest(rejected, reps, level).pvalue > ALPHA
+
+
+def test_groups_are_balanced_and_never_empty():
+    _, _, counts = sample_operator_moments(parse_law("gaussian"), _H(2), num_samples=33, num_groups=16,
+                                           generator=make_generator(0))
+    assert counts.sum() == 33 and counts.min() == 2 and counts.max() == 3
+    with pytest.raises(InvalidParameterError, match="at least 2 groups of at least 2"):
+        sample_operator_moments(parse_law("gaussian"), _H(2), num_samples=31, num_groups=16,
+                                generator=make_generator(0))
+
+
+def test_jackknife_refuses_wrong_number_of_groups():
+    with pytest.raises(InvalidParameterError, match="expected 32 jackknife pseudo-values"):
+        DeleteAGroupJackknife(num_groups=32).summarize(np.zeros(16))
 
 
 def test_chain_second_moment_matches_operator_power():
@@ -93,3 +140,12 @@ def test_forward_and_central_estimates_on_quadratic():
     # float64 differences of O(1) values divided by mu = 1e-2: rounding ~1e-13
     assert torch.allclose(central, exact, rtol=0, atol=1e-11)
     assert torch.allclose(forward, exact + extra, rtol=0, atol=1e-11)
+
+
+def test_mc_claims_refuse_laws_with_dependent_draws():
+    law = copy.copy(parse_law("gaussian"))
+    law.independent_draws = False  # e.g. a cyclic order: rows of one sample call are not iid
+    for name in ("stability.mc_decay", "stability.forward_difference", "stability.mc_eta_star"):
+        reason = REGISTRY[name].applies_to(law)
+        assert reason is not None and "independent replicates" in reason
+        assert REGISTRY[name].applies_to(parse_law("gaussian")) is None

@@ -24,6 +24,7 @@ from zoverify.perturbations import parse_law
 from zoverify.symbolic.stability import (
     first_order_threshold,
     fourth_moment_form,
+    noise_constants,
     spectral_setting,
 )
 
@@ -90,32 +91,69 @@ exact_claim(
 
 
 # --------------------------------------------------------------------- P3-9 tightness
-_TIGHT_CASES = ((4.0,), (1.5, 1.5, 1.5))
+_TIGHT_CASES = ((4.0, 1, 8), (1.5, 3, 8))  # (eigenvalue l, multiplicity k, dimension d)
+# k unit eigenvalues in d = k + 2 (d > k, so the rotation matters): eta* Tr/2 as l_max/Tr = 1/k -> 0
+_TIGHT_TRACE_KS = (10, 100)
+
+
+def equal_eigenvalue_eta(law, lam: float, k: int, d: int) -> sp.Expr:
+    """Closed form of eta* (ZO-GD, one query) for k equal eigenvalues l, from the gain formula.
+
+    k g(eta) = 1 with g = eta kappa_g l c / (2 - eta l c (1 + kappa_s)) is linear in eta:
+    eta* = 2 / (l c (1 + kappa_s + k kappa_g)).  Gaussian (kappa_g = kappa_s = c = 1):
+    2/((k+2) l), so 2/(3 l) at k = 1.  Sphere of radius sqrt(d) (kappa_g = d/(d+2),
+    kappa_s = (d-2)/(d+2)): 2 (d+2) / (d (k+2) l), and eta* Tr/2 = k (d+2) / (d (k+2)),
+    which tends to 1 as well.  Laws that are not rotation invariant get their
+    diagonal-H constants (the rotated instance then exposes the counter-example).
+    """
+    try:
+        kg, ks, c = noise_constants(law, d=sp.Integer(d))
+    except NotApplicableError as exc:
+        if "not rotation invariant" not in str(exc):
+            raise
+        kg, ks, c = noise_constants(law, d=sp.Integer(d), diagonal_hessian=True)
+    return 2 / (sp.nsimplify(lam) * c * (1 + ks + k * kg))
 
 
 def _tight_predict(ctx):
-    out = [eta_formula(ctx.law, s, d=8) for s in _TIGHT_CASES]
-    return out + [eta_formula(ctx.law, (1.0,) * k, d=k) * k / 2 for k in (10, 100)]
+    out = [equal_eigenvalue_eta(ctx.law, lam, k, d) for lam, k, d in _TIGHT_CASES]
+    out += [equal_eigenvalue_eta(ctx.law, 1.0, k, k + 2) * k / 2 for k in _TIGHT_TRACE_KS]
+    return [float(x) for x in out]
+
+
+def _tight_rotations(ctx):
+    """Haar rotations for d = 8, 12, 102, drawn in that order from the instance generator."""
+    rng = ctx.instance_rng()
+    return [haar_rotation(rng, 8)] + [haar_rotation(rng, k + 2) for k in _TIGHT_TRACE_KS]
 
 
 def _tight_simulate(ctx):
-    Q = haar_rotation(ctx.instance_rng(), 8)
-    values = [eta_operator(ctx.law, rotated(s, Q)) for s in _TIGHT_CASES]
-    for k in (10, 100):
-        Qk = haar_rotation(np.random.default_rng(k), k)
-        values.append(eta_operator(ctx.law, rotated((1.0,) * k, Qk), solver="structured") * k / 2)
+    """The exact operator's eta* (Perron root, no gain formula) on the rotated instances."""
+    Q8, *Qk = _tight_rotations(ctx)
+    values = [eta_operator(ctx.law, rotated((lam,) * k, Q8)) for lam, k, _ in _TIGHT_CASES]
+    for k, Q in zip(_TIGHT_TRACE_KS, Qk, strict=True):
+        values.append(eta_operator(ctx.law, rotated((1.0,) * k, Q), solver="structured") * k / 2)
     return exact_values(values, _tight_predict(ctx))
+
+
+def _tight_labels(ctx):
+    Q8, *Qk = _tight_rotations(ctx)
+    return [
+        "eta* rank one l=4, d=8 (Gaussian 2/(3l))" + counterexample(ctx.law, (4.0,), rotated((4.0,), Q8)),
+        "eta* three equal l=1.5, d=8 (Gaussian 2/(5l))" + counterexample(ctx.law, (1.5,) * 3, rotated((1.5,) * 3, Q8)),
+    ] + [f"eta* Tr/2, {k} equal, d={k + 2} (Gaussian {k}/{k + 2})"
+         + counterexample(ctx.law, (1.0,) * k, rotated((1.0,) * k, Q), solver="structured")
+         for k, Q in zip(_TIGHT_TRACE_KS, Qk, strict=True)]
 
 
 exact_claim(
     "stability.tightness",
-    "P3-9: one eigenvalue l (rank-one H, d = 8) gives eta* = 2/(3 l); k equal eigenvalues give "
-    "2/((k+2) l) (the lower bound); eta* Tr/2 = k/(k+2) -> 1 as l_max/Tr -> 0 (k = 10, 100).",
+    "P3-9: closed forms for k equal eigenvalues l, from the gain formula (eta* = 2/(l c (1 + kappa_s + k kappa_g))), "
+    "against the exact operator's eta* on Haar-rotated H: Gaussian: one eigenvalue (d = 8) gives 2/(3 l), "
+    "k = 3 equal give 2/((k+2) l) (the lower bound), and eta* Tr/2 = k/(k+2) -> 1 as l_max/Tr = 1/k -> 0 "
+    "(k = 10, 100 in d = k + 2); sphere (radius sqrt d): 2(d+2)/(d(k+2) l), and eta* Tr/2 = k(d+2)/(d(k+2)) -> 1.",
     "P3-9", status="DERIVED",
-    predict=_tight_predict, simulate=_tight_simulate,
-    labels=lambda ctx: ["eta* rank one l=4 (2/(3l) for Gaussian)" + counterexample(
-        ctx.law, (4.0,), rotated((4.0,), haar_rotation(ctx.instance_rng(), 8))),
-        "eta* three equal l=1.5", "eta* Tr/2, 10 equal", "eta* Tr/2, 100 equal"],
+    predict=_tight_predict, simulate=_tight_simulate, labels=_tight_labels,
 )
 
 

@@ -21,8 +21,8 @@ import numpy as np
 import torch
 
 from zoverify._errors import InvalidParameterError
+from zoverify._rng import draw_seed, make_generator
 from zoverify.numeric import map_blocks
-from zoverify.numeric._batching import block_generators
 
 
 def _quadratic(H: torch.Tensor):
@@ -105,16 +105,22 @@ def sample_operator_moments(
     r_k is measured with real central differences of f along z_k at the basis
     points e_j (c_k(e_j) = r_kj), never from H z_k directly.
     """
+    if num_groups < 2 or num_samples < 2 * num_groups:
+        raise InvalidParameterError(
+            f"the jackknife needs at least 2 groups of at least 2 directions: got {num_samples} samples "
+            f"for {num_groups} groups (raise --samples to at least {2 * max(num_groups, 2)})")
     device = generator.device
     Ht = torch.as_tensor(np.asarray(H, float), dtype=dtype, device=device)
     f = _quadratic(Ht)
     d = Ht.shape[0]
     eye = torch.eye(d, dtype=dtype, device=device)
-    per_group = -(-num_samples // num_groups)
+    # balanced groups (sizes differ by at most one), each with its own generator; never an empty group
+    sizes = [num_samples // num_groups + (1 if i < num_samples % num_groups else 0) for i in range(num_groups)]
     G2 = np.zeros((num_groups, d * d, d * d))
     J = np.zeros((num_groups, d, d))
     counts = np.zeros(num_groups)
-    for gi, (n, gen) in enumerate(block_generators(num_samples, generator=generator, block_size=per_group)):
+    for gi, n in enumerate(sizes):
+        gen = make_generator(draw_seed(generator), device=device)
         z = law.sample(n, d, generator=gen, dtype=dtype, device=device)
         xs = eye[None, :, :]  # (1, d, d): basis points e_j as rows
         zp = z[:, None, :]
