@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
+import torch
 
 from zoverify.claims import REGISTRY, check
-from zoverify.perturbations._structured import Block
+from zoverify.perturbations._structured import Block, Sparse
 from zoverify.symbolic import symbols as S
+from zoverify.symbolic.structured import block_index
 
 STRUCTURED = [name for name in REGISTRY if name.startswith("structured.")]
 CASES = [(name, spec) for name in STRUCTURED for spec in REGISTRY[name].laws]
@@ -52,6 +54,35 @@ def test_effective_overlap_rejects_the_wrong_scaling_r_over_d_for_unequal_blocks
     assert check(REGISTRY["structured.effective_overlap"], law="block(blocks=3)", params={"dim": 7}).verdict == "pass"
 
 
+class _BlockPerturbingTwoBlocks(Block):
+    """A mutant: perturbs two adjacent blocks per step, so sr doubles while the step size does not change."""
+
+    def sample(self, num_samples, dim, *, generator, dtype=torch.float64, device=None):
+        first = super().sample(num_samples, dim, generator=generator, dtype=dtype, device=device)
+        w = torch.randn(first.shape, generator=generator, dtype=dtype, device=first.device) * self.scale
+        idx = torch.as_tensor(block_index(dim, self.blocks), device=first.device)
+        chosen = (first != 0).to(torch.int64).argmax(dim=1)
+        neighbour = (idx[chosen] + 1) % self.blocks
+        return first + w * (idx[None, :] == neighbour[:, None]).to(dtype)
+
+
+def test_rate_constant_rejects_a_block_law_whose_sampler_does_not_match_its_rate_constant():
+    # two blocks of 6 at eta = 1/(6 + 2): E[f+ | x] = f (1 - 1/64) instead of f (1 - 1/32)
+    result = check(REGISTRY["structured.rate_constant"], law=_BlockPerturbingTwoBlocks(blocks=4))
+    assert result.verdict == "fail"
+
+
+def test_effective_overlap_reads_alpha_from_the_laws_sampler():
+    # a mutant sampler that keeps twice as many coordinates must move the measured alpha off p
+    class _DoubledMask(Sparse):
+        def sample(self, num_samples, dim, *, generator, dtype=torch.float64, device=None):
+            a = super().sample(num_samples, dim, generator=generator, dtype=dtype, device=device)
+            b = super().sample(num_samples, dim, generator=generator, dtype=dtype, device=device)
+            return torch.where(a != 0, a, b)
+
+    assert check(REGISTRY["structured.effective_overlap"], law=_DoubledMask(p=0.25)).verdict == "fail"
+
+
 @pytest.mark.parametrize(
     ("name", "spec", "reason"),
     [
@@ -60,6 +91,8 @@ def test_effective_overlap_rejects_the_wrong_scaling_r_over_d_for_unequal_blocks
         ("structured.effective_overlap", "lowrank(rank=2)", "orthonormal"),
         ("structured.rate_constant", "sparse(p=0.5)", "random"),
         ("structured.rate_constant", "block(blocks=5)", "divisible"),
+        ("structured.rate_constant", "block(blocks=4, order='cyclic')", "cyclic block order"),
+        ("structured.effective_overlap", "sparse(p=0.5, base='sparse(p=0.5)')", "atom at 0"),
         ("structured.one_step_descent", "student_t(nu=6)", "eighth"),
     ],
 )

@@ -199,6 +199,7 @@ def test_block_partition_covers_every_coordinate_once(dim, blocks):
 
 def test_cyclic_order_visits_each_block_once_per_epoch():
     law = parse_law("block(blocks=5, order='cyclic')")
+    assert not law.independent_draws and parse_law("block(blocks=5)").independent_draws
     chosen = law.sample_blocks(50, generator=make_generator(3)).reshape(10, 5)
     assert all(sorted(row.tolist()) == list(range(5)) for row in chosen)
 
@@ -216,6 +217,8 @@ def test_cyclic_order_visits_each_block_once_per_epoch():
     ],
 )
 def test_structured_sampler_passes_core_moment_claim(spec):
+    # cyclic order: rows are dependent within an epoch of B = 3 rows only; the claim's batch
+    # means use 32 batches of 2^13 >> B rows each, so the batch means stay ~independent.
     dim = None if spec.startswith("lowrank") else 7
     params = {} if dim is None else {"dim": dim}
     result = check(MOMENTS, law=spec, params=params, num_samples=1 << 18, seed=11)

@@ -136,3 +136,26 @@ def test_schedule_and_run_reduce_a_quadratic():
     x = torch.ones(8, dtype=torch.float64)
     hist = run_zo_sgd([x], lambda: 0.5 * x @ x, num_steps=400, lr=0.1, eps=1e-3, generator=gen, num_blocks=4)
     assert hist[-1] < 1e-3 * hist[0]
+
+
+class _CountingStep(ZOStep):
+    copied: list[int]
+
+    def _restore_copy(self, views):
+        self.copied.append(sum(v.numel() for v in views))
+        return super()._restore_copy(views)
+
+
+@pytest.mark.parametrize(("num_blocks", "restore"), [(1, "exact"), (5, "exact"), (5, "naive")])
+def test_exact_restore_copies_only_the_perturbed_entries(num_blocks, restore):
+    # the memory trade-off in the module docstring: r of d entries for BCD, all d for full MeZO, none for naive
+    net, loss = _net(torch.float32)
+    params = list(net.parameters())
+    d = sum(p.numel() for p in params)
+    stepper = _CountingStep(params, num_blocks=num_blocks, restore=restore)
+    stepper.copied = []
+    sizes = block_sizes(d, num_blocks)
+    for b in range(num_blocks):
+        stepper.projected_gradient(loss, eps=1e-3, seed=b, block=b)
+        assert stepper.restore_buffer_numel(b) == (sizes[b] if restore == "exact" else 0)
+    assert stepper.copied == ([int(s) for s in sizes] if restore == "exact" else [])

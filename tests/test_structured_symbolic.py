@@ -147,6 +147,9 @@ def test_subspace_second_moment_of_estimator_from_law_equals_haar_average():
 def test_average_squared_gradient_obeys_the_rate_bound(spec, scheme, blocks):
     """(1/T) sum_t E||grad f(x_t)||^2 <= 2 L (sr + 2) Delta_0 / (alpha T) at eta = 1/(L (sr + 2)).
 
+    Complements the claim structured.rate_constant (an equality on the isotropic quadratic,
+    where the bound is tight): here H is anisotropic, so only the inequality is checked.
+
     The telescoped descent lemma bounds the average (hence the min) over t.  One-sided test:
     fail only if the trajectory mean exceeds the bound by more than t_{1-alpha} standard
     errors (alpha = 1e-4, batch means over 32 batches of iid trajectories).

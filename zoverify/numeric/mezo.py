@@ -1,4 +1,11 @@
-"""Memory-efficient ZO-SGD in the MeZO style, full and block-coordinate (MeZO-BCD).
+"""ZO-SGD in the MeZO style, full and block-coordinate (MeZO-BCD).
+
+Memory: no gradients, activations for backward or optimizer state are kept, and
+directions are regenerated instead of stored.  The one extra buffer is the
+restore copy of ``restore="exact"`` (below): r values for a BCD step on a block
+of r entries, but all d values for full MeZO, which doubles parameter memory.
+``restore="naive"`` keeps no copy (MeZO's inference-level memory) at the price
+of a restore that is not exact.
 
 One step perturbs the parameters in place by +eps z and -eps z, evaluates the
 loss twice, restores the parameters and updates them along z with the
@@ -9,9 +16,12 @@ Exact restore.  MeZO's own scheme, p += eps z; p -= 2 eps z; p += eps z, rounds
 three times and does not give back p in low precision (nor, in general, in
 float32): fl(fl(fl(p + eps z) - 2 eps z) + eps z) != p.  Rounding p + eps z is
 not invertible, so an exact restore needs the original values of what was
-perturbed.  ``restore="exact"`` keeps a copy of exactly the perturbed entries
-(the whole model for full MeZO, only the active block, r of d values, for BCD)
-and copies it back: bitwise exact in every dtype.  The update is computed from
+perturbed (storing the rounding residuals instead would cost as much: one value
+per perturbed entry).  ``restore="exact"`` keeps a copy of exactly the perturbed
+entries and copies it back: bitwise exact in every dtype.  Its cost is one value
+per perturbed entry, held during the two loss evaluations: r of d for BCD (a
+factor B less than the model), d for full MeZO (a second copy of the model, so
+exact full MeZO is *not* memory-efficient; use "naive" or BCD where memory binds).  The update is computed from
 that copy in float32 (or float64 for float64 parameters) and rounded once.
 ``restore="naive"`` is MeZO's scheme, kept to demonstrate the failure.
 
@@ -81,7 +91,9 @@ class ZOStep:
         num_blocks: 1 for MeZO; B for BCD (one block per step).
         scaled: multiply the block direction by sqrt(B) so that E[z z^T] = I (the scaled
             ``block`` law); False perturbs with plain N(0, I) on the block.
-        restore: "exact" (copy back the perturbed entries) or "naive" (MeZO's +eps, -2eps, +eps).
+        restore: "exact" (copy back the perturbed entries: an extra buffer of
+            :meth:`restore_buffer_numel` values, r for a BCD block, d for full MeZO)
+            or "naive" (MeZO's +eps, -2eps, +eps: no buffer, not exact).
     """
 
     def __init__(self, params: Sequence[torch.Tensor], *, num_blocks: int = 1, scaled: bool = False, restore: str = "exact"):
@@ -93,6 +105,15 @@ class ZOStep:
         self.blocks = partition_parameters(self.params, num_blocks)
         self.num_blocks, self.restore = int(num_blocks), restore
         self.scale = math.sqrt(num_blocks) if scaled else 1.0
+
+    def restore_buffer_numel(self, block: int = 0) -> int:
+        """Entries copied by ``restore="exact"`` for a step on ``block`` (0 for "naive")."""
+        if self.restore == "naive":
+            return 0
+        return sum(s.stop - s.start for s in self.blocks[self._check_block(block)])
+
+    def _restore_copy(self, views: list[torch.Tensor]) -> list[torch.Tensor]:
+        return [v.clone() for v in views]
 
     def _views(self, segs: list[Segment]) -> list[torch.Tensor]:
         return [self.params[s.param].view(-1)[s.start : s.stop] for s in segs]
@@ -107,7 +128,7 @@ class ZOStep:
         """(L(p + eps z) - L(p - eps z)) / (2 eps); the parameters are restored afterwards."""
         segs = self.blocks[self._check_block(block)]
         views = self._views(segs)
-        saved = [v.clone() for v in views] if self.restore == "exact" else None
+        saved = self._restore_copy(views) if self.restore == "exact" else None
         self._shift(segs, views, seed, +eps)
         plus = float(loss_fn())
         if saved is not None:
