@@ -58,3 +58,11 @@ def test_jl_claim_fails_with_too_few_directions():
     # 2 % of the JL count: the entrywise bound at eps = 0.5 is violated in most draws
     result = check(REGISTRY["entk.jl_bounds"], law="gaussian", params={"p_scale": 0.02}, num_samples=500)
     assert result.verdict == "fail"
+
+
+@pytest.mark.parametrize("name", sorted(n for n in REGISTRY if n.startswith("entk.")))
+def test_claims_refuse_laws_with_dependent_draws(name):
+    # every entk estimator averages P consecutive draws: a cyclic block order makes them dependent
+    result = check(REGISTRY[name], law="block(blocks=4, order='cyclic')")
+    assert result.verdict == "n/a"
+    assert "not independent" in result.message

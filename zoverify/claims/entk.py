@@ -55,6 +55,19 @@ def _kernel_samples(ctx: Context, A: np.ndarray, B: np.ndarray, P: int, n: int, 
     return map_blocks(one_block, n, generator=ctx.mc_generator(), block_size=block)
 
 
+def _iid_draws_reason(law) -> str | None:
+    """Every entk claim averages P consecutive draws into one estimate (and the tests treat
+    the estimates as iid replicates): dependent consecutive rows break both."""
+    if not getattr(law, "independent_draws", True):
+        return (f"law {law.spec}: draws of this law are not independent (cyclic order); "
+                "the P-query estimator assumes iid directions")
+    return None
+
+
+def _jl_reason(law) -> str | None:
+    return _iid_draws_reason(law) or E.jl_constant_reason(law)
+
+
 def _entry_labels(ctx: Context) -> list[str]:
     v = int(ctx["outputs"])
     return [f"K[{i},{j}]" for i in range(v) for j in range(v)]
@@ -91,6 +104,7 @@ register(Claim(
     name="entk.unbiased",
     statement="P2-1: E[(1/P) sum_p (J_o u_p)(J_u u_p)^T] = J_o S J_u^T, = J_o J_u^T when E[u u^T] = I "
               "(z-test with the exact per-entry variance).",
+    applies_to=_iid_draws_reason,
     source=SOURCE, status="CODE + DERIVED+CHECKED",
     predict=_mean_predict, simulate=_kernel_simulate, variance=_entry_variances,
     params=KERNEL_PARAMS,
@@ -110,6 +124,7 @@ register(Claim(
     name="entk.entry_variance",
     statement="P2-2: Var K_hat_ab = (a^T F(b b^T) a - (a^T S b)^2)/P; for iid unit-variance laws "
               "(|a|^2|b|^2 + (a.b)^2 + (m4-3) sum a_k^2 b_k^2)/P.",
+    applies_to=_iid_draws_reason,
     source=SOURCE, status="DERIVED+CHECKED",
     predict=_entry_variances, simulate=_sq_dev_simulate, params=KERNEL_PARAMS,
     laws=("gaussian", "rademacher", "sphere", "coordinate"),
@@ -134,6 +149,7 @@ register(Claim(
     name="entk.frobenius_error",
     statement="P2-3: E||K_hat - K||_F^2 = (tr(A F(B^T B) A^T) - ||A S B^T||_F^2)/P; iid: (||A||^2||B||^2 + "
               "||AB^T||^2 + (m4-3) sum_k ||A_:k||^2 ||B_:k||^2)/P.",
+    applies_to=_iid_draws_reason,
     source=SOURCE, status="DERIVED+CHECKED",
     predict=_frob_predict, simulate=_frob_simulate, params=FROB_PARAMS,
     laws=("gaussian", "rademacher", "uniform", "coordinate"),
@@ -181,6 +197,7 @@ register(Claim(
     name="entk.gradient_second_moment",
     statement="P2-7: the P-query estimator has E||g_hat||^2 = (g^T F(I) g + (P-1)||S g||^2)/P: "
               "||g||^2 (1 + (d+1)/P) Gaussian, ||g||^2 (1 + (d-1)/P) Rademacher.",
+    applies_to=_iid_draws_reason,
     source=SOURCE, status="READ-2nd + DERIVED",
     predict=_grad_predict, simulate=_grad_simulate,
     params={"dim": Param(16, "parameter dimension d", low=1, high=4096, integer=True),
@@ -239,7 +256,7 @@ register(Claim(
             "delta": Param(0.1, "failure probability delta", low=1e-3, high=0.5),
             "p_scale": Param(1.0, "multiplier of the JL direction count (1: the statement's P)", low=1e-3, high=10)},
     laws=("gaussian", "rademacher"),
-    applies_to=E.jl_constant_reason, num_samples=2000,
+    applies_to=_jl_reason, num_samples=2000,
     labels=lambda ctx: ["1/eps_eff entrywise", "1/eps_eff Frobenius"],
     # The bounds are conservative: the negative control tightens them 4-fold (see the report's
     # measured delta-quantile); a bound only 5 % tighter is not rejected, by design.
@@ -312,6 +329,7 @@ register(Claim(
               "(log-log slope test).  Gaussian: exactly d^0.  Other iid laws: the predicted exponent in d is the "
               "slope of the exact Frobenius formula on the same grid (Rademacher: slightly positive at small d, "
               "as the (m4-3) column term fades and the error rises to the Gaussian value, which bounds it).",
+    applies_to=_iid_draws_reason,
     source=SOURCE, status="DERIVED+CHECKED",
     predict=_slope_predict, simulate=_slope_simulate, test=LogLogSlope(exponent_of_root=True),
     params={"dim_min": Param(16, "smallest d of the grid (grid: dim_min * 8^k)", low=4, high=4096, integer=True),
@@ -364,6 +382,7 @@ register(Claim(
               "aligned (the paper's 'dissimilar pairs'); Jacobians of a random tanh MLP at scikit-learn digits "
               "(4, 9) and (0, 1) (here (0, 1) is less aligned and errs more; the alignment, not the digit "
               "labels, sets the error: see notebooks/entk_experiments.py).",
+    applies_to=_iid_draws_reason,
     source=SOURCE, status="DERIVED; READ-2nd",
     predict=_similarity_predict, simulate=_similarity_simulate,
     params={"width": Param(8, "hidden width of the MLP", low=1, high=512, integer=True),
