@@ -66,3 +66,15 @@ def test_claims_refuse_laws_with_dependent_draws(name):
     result = check(REGISTRY[name], law="block(blocks=4, order='cyclic')")
     assert result.verdict == "n/a"
     assert "not independent" in result.message
+
+
+def test_dimension_free_negative_controls_move_each_exponent_separately():
+    from zoverify.claims.entk import D_EXPONENT_SHIFT
+
+    claim = REGISTRY["entk.dimension_free"]
+    alts = claim.negative_alternatives(None, [0.0, -0.5])
+    assert [list(a) for a in alts] == [[D_EXPONENT_SHIFT, -0.5], [0.0, -0.55]]
+    result = check(claim, law="gaussian")  # each alternative must be rejected (alpha = 1e-4)
+    assert result.verdict == "pass" and result.negative_control_rejected
+    # the shift is at least twice the acceptance half-width of the d-exponent
+    assert D_EXPONENT_SHIFT > 2 * (result.ci_high[0] - result.estimate[0])
