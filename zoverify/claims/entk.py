@@ -285,7 +285,7 @@ def _sign_kernels(M: np.ndarray, P: int, n: int, rng: np.random.Generator) -> np
 
 
 #: calibration sample size per law (the sign route draws d-dimensional directions, so it is smaller)
-JL_CALIBRATION_ROUTES = {"gaussian": (_wishart_kernels, 100_000), "rademacher": (_sign_kernels, 20_000)}
+JL_CALIBRATION_ROUTES = {"gaussian": (_wishart_kernels, 100_000), "rademacher": (_sign_kernels, 10_000)}
 
 
 def _jl_calibrated_quantiles(ctx: Context) -> np.ndarray:
