@@ -63,7 +63,8 @@ def render_table(results: Sequence[ClaimResult], *, elapsed: float) -> None:
     if results:
         r = results[0]
         console.print(f"seed {r.seed}, device {r.device}, dtype {r.dtype}, zoverify {r.version}. "
-                      "MDE: relative error detected with 90% power; neg. ctrl: prediction x (1 + delta) rejected.")
+                      "MDE: relative error detected with 90% power; neg. ctrl: the claim's negative controls "
+                      "(by default the prediction x (1 + delta)) rejected on the same data.")
 
 
 def prepare_report_dir(directory: str) -> Path:
