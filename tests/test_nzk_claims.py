@@ -116,3 +116,15 @@ def test_cli_bad_input_is_one_line_exit_2(capsys, argv, needle):
     code, out, err = run_cli(capsys, *argv)
     assert code == 2 and out == ""
     assert len(err.strip().splitlines()) == 1 and needle in err
+
+
+def test_shared_update_is_not_plain_zo_gd():
+    """The shared-NZK update (simulated) differs from plain ZO-GD's mean step by the speed-up (d+2) s^2."""
+    claim = REGISTRY["nzk.shared_equals_scaled_zo_gd"]
+    assert check(claim, law="gaussian(std=1.3)", scale=1 / ((6 + 2) * 1.3**2)).verdict == "fail"
+
+
+@pytest.mark.parametrize("name", ["nzk.time_invariance", "nzk.mean_evolution", "nzk.kernel_stability"])
+def test_training_claims_refuse_dependent_draws(name):
+    result = check(REGISTRY[name], law="block(blocks=4, order='cyclic')", params={"dim": 4})
+    assert result.verdict == "n/a" and "dependent" in result.message
