@@ -116,3 +116,24 @@ def test_cli_bad_input_is_one_line_exit_2(capsys, argv, needle):
     code, out, err = run_cli(capsys, *argv)
     assert code == 2 and out == ""
     assert len(err.strip().splitlines()) == 1 and needle in err
+
+
+def test_shared_update_is_not_plain_zo_gd():
+    """The shared-NZK update (simulated) differs from plain ZO-GD's mean step by the speed-up (d+2) s^2."""
+    claim = REGISTRY["nzk.shared_equals_scaled_zo_gd"]
+    assert check(claim, law="gaussian(std=1.3)", scale=1 / ((6 + 2) * 1.3**2)).verdict == "fail"
+
+
+@pytest.mark.parametrize("name", ["nzk.time_invariance", "nzk.mean_evolution", "nzk.kernel_stability"])
+def test_training_claims_refuse_dependent_draws(name):
+    result = check(REGISTRY[name], law="block(blocks=4, order='cyclic')", params={"dim": 4})
+    assert result.verdict == "n/a" and "dependent" in result.message
+
+
+def test_kernel_stability_decays_below_and_grows_above_the_threshold():
+    """The measured t-step means (calibrated intervals at alpha) lie below 1 at 0.9 eta* and above 1 at 1.1 eta*."""
+    result = check(REGISTRY["nzk.kernel_stability"])
+    assert result.verdict == "pass"
+    at = {label: i for i, label in enumerate(result.labels)}
+    below, above = at["E v'r_t/v'r_0 at 0.9 eta*, t=8"], at["E v'r_t/v'r_0 at 1.1 eta*, t=8"]
+    assert result.ci_high[below] < 1 and result.ci_low[above] > 1

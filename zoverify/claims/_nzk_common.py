@@ -62,6 +62,15 @@ def needs_moments(order: int, *laws: AbstractLaw) -> str | None:
     return None
 
 
+def needs_independent_draws(law: AbstractLaw) -> str | None:
+    """Training claims assume fresh independent directions at every step; a law whose consecutive
+    draws are dependent (cyclic block order) makes E over a trajectory a different quantity."""
+    if not getattr(law, "independent_draws", True):
+        return (f"{law.spec}: consecutive draws are dependent; the statement is about fresh independent "
+                "directions at every step")
+    return None
+
+
 def as_tensor(x, ctx: Context) -> torch.Tensor:
     return torch.as_tensor(np.asarray(x), dtype=ctx.dtype, device=ctx.device)
 
