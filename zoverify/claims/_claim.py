@@ -199,7 +199,13 @@ def check(
         prediction = np.atleast_1d(np.asarray(claim.predict(ctx), dtype=float)) * scale
     except (NotApplicableError, MomentDoesNotExistError) as exc:
         return _not_applicable(claim, ctx, str(exc), alpha, start)
-    observed = claim.simulate(ctx)
+    except InvalidParameterError as exc:
+        # the law refuses the claim's setting (e.g. fewer dimensions than blocks)
+        return _not_applicable(claim, ctx, f"the law refuses this claim's setting: {exc}", alpha, start)
+    try:
+        observed = claim.simulate(ctx)
+    except InvalidParameterError as exc:
+        return _not_applicable(claim, ctx, f"the law refuses this claim's setting: {exc}", alpha, start)
     variance = claim.variance(ctx) if claim.variance is not None else None
     summary = claim.test.summarize(observed, variance=variance)
     bias = claim.bias_bound(ctx) if claim.bias_bound is not None else None

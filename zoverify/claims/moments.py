@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from zoverify._errors import InvalidParameterError
 from zoverify.claims._claim import Claim, Context, Param
 from zoverify.claims._registry import register
 from zoverify.numeric import map_blocks
@@ -31,7 +32,17 @@ ORDER_LABELS = ["E[a.z]", "E[(a.z)(b.z)]", "E[(v.z)(a.z)(b.z)]", "E[(z'Az)(a.z)(
 
 
 def _dim(ctx: Context) -> int:
-    return ctx.law.fixed_dim or int(ctx["dim"])
+    """The requested dimension, or the next power of two the law accepts (e.g. d >= blocks)."""
+    if ctx.law.fixed_dim:
+        return ctx.law.fixed_dim
+    dim = int(ctx["dim"])
+    for candidate in [dim] + [2**k for k in range(3, 7) if 2**k > dim]:
+        try:
+            ctx.law.check_dim(candidate)
+            return candidate
+        except InvalidParameterError:
+            continue
+    return dim  # let the law's own error name the problem
 
 
 def testable_orders(law: AbstractLaw) -> list[int]:
