@@ -13,18 +13,16 @@ from zoverify.perturbations._iid import diagonal_part
 from zoverify.symbolic import _symbols as S
 
 
-class Sphere(AbstractLaw):
-    """z uniform on the sphere of radius sqrt(d): E[z z^T] = I, ||z||^2 = d exactly.
+class AbstractIsotropicLaw(AbstractLaw):
+    """Zero-mean, rotation-invariant, E[z z^T] = I: E[z z^T A z z^T] = c(d) (tr(A) I + 2A).
 
-    By rotation invariance E[z z^T A z z^T] = c (tr(A) I + 2A); taking the trace
-    with A = I gives c d (d + 2) = E||z||^4 = d^2, so c = d / (d + 2).
+    Rotation invariance forces that form; subclasses give c(d) = E||z||^4 / (d (d + 2)).
     """
 
-    name = "sphere"
     rotation_invariant = True
 
-    def parameters(self):
-        return {}
+    def fourth_moment_factor(self, d: sp.Expr) -> sp.Expr:
+        raise NotImplementedError
 
     def mean(self, d=S.d):
         self.check_dim(d)
@@ -40,8 +38,23 @@ class Sphere(AbstractLaw):
 
     def fourth_moment(self, A, d=S.d):
         self.check_dim(d)
-        d = sp.sympify(d)  # keep d/(d+2) exact when d is a Python int
-        return d / (d + 2) * (Trace(A) * Identity(d) + 2 * A)
+        d = sp.sympify(d)  # keep the coefficient exact when d is a Python int
+        return self.fourth_moment_factor(d) * (Trace(A) * Identity(d) + 2 * A)
+
+
+class Sphere(AbstractIsotropicLaw):
+    """z uniform on the sphere of radius sqrt(d): E[z z^T] = I, ||z||^2 = d exactly.
+
+    E||z||^4 = d^2, so c(d) = d / (d + 2).
+    """
+
+    name = "sphere"
+
+    def parameters(self):
+        return {}
+
+    def fourth_moment_factor(self, d):
+        return d / (d + 2)
 
     def sample(self, num_samples, dim, *, generator, dtype=torch.float64, device=None):
         self.check_dim(dim)

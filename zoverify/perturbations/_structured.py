@@ -47,6 +47,7 @@ from zoverify._errors import InvalidParameterError
 from zoverify.perturbations._base import AbstractLaw
 from zoverify.perturbations._iid import AbstractIIDLaw, diagonal_part, plain
 from zoverify.perturbations._registry import parse_law, register_law
+from zoverify.perturbations._sphere import AbstractIsotropicLaw
 from zoverify.symbolic import _symbols as S
 from zoverify.symbolic.structured import (
     BlockDiagonalPart,
@@ -313,11 +314,10 @@ class LowRank(AbstractLaw):
         return 1.0
 
 
-class Subspace(AbstractLaw):
+class Subspace(AbstractIsotropicLaw):
     """z = sqrt(d/rank) Q u: Q an orthonormal basis of a Haar-random rank-dim subspace, u ~ N(0, I)."""
 
     name = "subspace"
-    rotation_invariant = True
 
     def __init__(self, rank: int = 1):
         self.rank = _positive_int("rank", rank, law="subspace")
@@ -330,22 +330,8 @@ class Subspace(AbstractLaw):
         if not (isinstance(dim, sp.Basic) and not dim.is_number) and int(dim) < self.rank:
             raise InvalidParameterError(f"{self.spec}: dimension {dim} is smaller than the rank {self.rank}")
 
-    def mean(self, d=S.d):
-        self.check_dim(d)
-        return ZeroMatrix(d, 1)
-
-    def second_moment(self, d=S.d):
-        self.check_dim(d)
-        return Identity(d)
-
-    def third_moment(self, v, d=S.d):
-        self.check_dim(d)
-        return ZeroMatrix(d, d)
-
-    def fourth_moment(self, A, d=S.d):
-        self.check_dim(d)
-        k = d * (self.rank + 2) / (self.rank * (d + 2))
-        return k * (Trace(A) * Identity(d) + 2 * A)
+    def fourth_moment_factor(self, d):
+        return d * (self.rank + 2) / (self.rank * (d + 2))
 
     def draw_projection(self, dim: int, *, generator: torch.Generator, dtype=torch.float64, num: int | None = None):
         """Q (d x rank) with orthonormal columns spanning a Haar-random subspace (``num`` of them if given)."""
