@@ -82,7 +82,29 @@ def _base_moments(base: AbstractIIDLaw, order: int) -> dict[str, sp.Expr]:
     return {"var": mom["var"], "m3": mom.get("m3", 0), "m4": mom.get("m4", sp.nan) if order >= 4 else sp.nan}
 
 
-class Block(AbstractLaw):
+class _ScaledBase:
+    """Shared by laws that rescale a base law by c (z = c P u): c and the spec's tail."""
+
+    scale_sq: sp.Expr
+    scaled: bool
+    base: AbstractLaw
+
+    @property
+    def scale(self) -> float:
+        return math.sqrt(float(self.scale_sq))
+
+    def projection_scale(self, dim=None) -> float:
+        """c in z = c P u."""
+        return self.scale
+
+    def _base_parameters(self) -> dict[str, Any]:
+        params: dict[str, Any] = {} if self.scaled else {"scaled": False}
+        if self.base.spec != "gaussian":
+            params["base"] = self.base.spec
+        return params
+
+
+class Block(_ScaledBase, AbstractLaw):
     """Block-coordinate law: one of ``blocks`` contiguous blocks per step, base law inside it."""
 
     name = "block"
@@ -105,19 +127,7 @@ class Block(AbstractLaw):
         params: dict[str, Any] = {"blocks": self.blocks}
         if self.order != "uniform":
             params["order"] = self.order
-        if not self.scaled:
-            params["scaled"] = False
-        if self.base.spec != "gaussian":
-            params["base"] = self.base.spec
-        return params
-
-    @property
-    def scale(self) -> float:
-        return math.sqrt(float(self.scale_sq))
-
-    def projection_scale(self, dim=None) -> float:
-        """c in z = c P u."""
-        return self.scale
+        return params | self._base_parameters()
 
     def check_dim(self, dim):
         super().check_dim(dim)
@@ -191,7 +201,7 @@ class Block(AbstractLaw):
         return torch.eye(dim, dtype=dtype, device=generator.device)[:, cols.to(generator.device)]
 
 
-class Sparse(AbstractIIDLaw):
+class Sparse(_ScaledBase, AbstractIIDLaw):
     """z_i = c m_i w_i, m_i ~ Bernoulli(p) iid, w_i iid from ``base``; scaled so E[z z^T] = I."""
 
     name = "sparse"
@@ -213,19 +223,7 @@ class Sparse(AbstractIIDLaw):
 
     def parameters(self):
         params: dict[str, Any] = {"p": plain(self.p)}
-        if not self.scaled:
-            params["scaled"] = False
-        if self.base.spec != "gaussian":
-            params["base"] = self.base.spec
-        return params
-
-    @property
-    def scale(self) -> float:
-        return math.sqrt(float(self.scale_sq))
-
-    def projection_scale(self, dim=None) -> float:
-        """c in z = c P u."""
-        return self.scale
+        return params | self._base_parameters()
 
     def centred_moments(self):
         mom = self.base.centred_moments()
