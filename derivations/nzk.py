@@ -11,7 +11,7 @@
 # # The Neural Zeroth-order Kernel (NZK), derived with zoverify
 #
 # Paper: "Model Evolution Under Zeroth-Order Optimization: A Neural Tangent Kernel Perspective"
-# (theory.md §1, claims P1-1 .. P1-9).  Every step below is computed with the library and asserted.
+# (theory.md §1, claims P1-1 .. P1-10).  Every step below is computed with the library and asserted.
 #
 # **Setting.** A linear model $f(x)=x^\top\theta$ (or a linearized net with $x\to\phi(x)=\nabla_\theta f(x;\theta_0)$),
 # loss $L=\frac1{2N}\|X\theta-y\|^2$.  One ZO step with directions $(\zeta,z)$:
@@ -180,3 +180,45 @@ n_params = 64 * 10 + 10 + 10 * 5 + 5 + 5 * 1 + 1
 assert n_params == 711
 assert nzk.kernel_factor("gaussian", d=n_params) == 713
 print("NZK / NTK at d = 711:", nzk.kernel_factor("gaussian", d=n_params))
+
+# %% [markdown]
+# ## 8. P1-10: the paper's "standard ZO" baseline (best of K directions)
+# Each step keeps, of K draws $z_k\sim\mathcal N(0,\sigma^2I)$, the one with the largest
+# $L(\theta+\epsilon z)-L(\theta-\epsilon z)=2\epsilon\,g^\top z$ (exact on a quadratic) and steps
+# $\theta\leftarrow\theta-\eta(g^\top z^*)z^*$.  Split each draw along $\hat g$: $z_k=(\hat g^\top z_k)\hat g+z_{k,\perp}$.
+# The choice looks only at $\hat g^\top z_k$, and for a Gaussian $z_{k,\perp}$ is independent of it, so
+# $z^*=X\hat g+z_\perp$ with $X=\sigma\max_kN_k(0,1)$ and $z_\perp\sim\mathcal N(0,\sigma^2(I-\hat g\hat g^\top))$ independent.
+# Hence $\mathbb E[(g^\top z^*)z^*]=a_2g$ and
+# $\mathbb E[(g^\top z^*)^2z^*z^{*\top}]=(a_4-a_2b)gg^\top+a_2b\|g\|^2I$ ($a_2=\mathbb EX^2$, $a_4=\mathbb EX^4$, $b=\sigma^2$).
+# With $g=He$ the second moment $S=\mathbb Eee^\top$ closes, and in $H$'s eigenbasis each mode's $s_i$ is multiplied by
+# the factor below and receives $\eta^2a_2b\sum_j\lambda_j^2s_j$.
+
+# %%
+from zoverify.symbolic import best_of  # noqa: E402
+
+factor = best_of.mode_factor_expr()
+print("mode factor:", factor)
+# K = 1 is plain ZO-GD: a2 = sigma^2, a4 = 3 sigma^4 gives 1 - 2 eta sigma^2 lam + 2 eta^2 sigma^4 lam^2
+sig = sp.Symbol("sigma", positive=True)
+zo_gd = factor.subs({best_of.a2: sig**2, best_of.a4: 3 * sig**4, best_of.b: sig**2})
+assert sp.expand(zo_gd - (1 - 2 * best_of.eta * sig**2 * best_of.lam + 2 * best_of.eta**2 * sig**4 * best_of.lam**2)) == 0
+assert np.allclose(best_of.max_normal_moments(1), (1, 3), atol=1e-12)
+a2_100, a4_100 = best_of.max_normal_moments(100)
+print(f"K = 100: E X^2 = {a2_100:.4f} (the mean is ZO-GD at {a2_100:.2f} x the step), E X^4 = {a4_100:.3f}")
+
+# %% [markdown]
+# **As the paper's notebook runs it**, θ has shape (d, 1) and z shape (1, d): θ + εz is a d×d matrix whose column j is
+# $\theta+\epsilon z_j\mathbf 1$.  The loss averages over the d columns, and the update keeps the matrix, so column j
+# stays at $\theta_0+a_j\mathbf 1$.  With $\phi(a)=L(\theta_0+a\mathbf 1)=\alpha+\beta a+\frac h2a^2$ the difference is
+# $\frac1d\sum_j[\phi(a_j+\epsilon z_j)-\phi(a_j-\epsilon z_j)]=\frac{2\epsilon}d\,p^\top z$ with $p=h(a-a^*)$: best-of-K on
+# the isotropic quadratic $\sum_j\phi(a_j)$ with step $\eta/d$.  Directly, with $c=\eta h/d$ and $e=a-a^*$:
+# $e'=\|e\|[(1-cX^2)\hat e-cXz_\perp]$, so $\mathbb E\|e'\|^2/\|e\|^2=\mathbb E(1-cX^2)^2+c^2\,\mathbb EX^2\,(d-1)b$,
+# which is the general factor at $\lambda=h$ with step $\eta/d$, including the trace term: the loss decays as one
+# geometric sequence to $\min_a L(\theta_0+a\mathbf 1)$.
+
+# %%
+c = best_of.eta * best_of.h / best_of.m
+direct = 1 - 2 * c * best_of.a2 + c**2 * best_of.a4 + c**2 * best_of.a2 * (best_of.m - 1) * best_of.b
+general = best_of.isotropic_factor_expr().subs(best_of.eta, best_of.eta / best_of.m)
+assert sp.simplify(direct - general) == 0
+print("E||e'||^2 / ||e||^2 as run:", sp.factor(direct))

@@ -29,10 +29,12 @@ import torch
 
 from zoverify._rng import make_generator, make_numpy_generator
 from zoverify.figures import figure_dir, quick
+from zoverify.numeric.best_of import LinearizedProblem, simulate_best_of_zo
 from zoverify.numeric.data import load_digits_binary
 from zoverify.numeric.linearize import jacobian_features, make_mlp, network_output
+from zoverify.numeric.nzk_estimate import estimate_shared_nzk
 from zoverify.numeric.zo_training import simulate_zo_training
-from zoverify.symbolic import nzk
+from zoverify.symbolic import best_of, nzk
 
 QUICK = quick()
 OUT = figure_dir()
@@ -248,6 +250,122 @@ gap = np.max(np.abs(curves[f"FO, matched step {c713:.0f} eta"] - curves["kernel-
 print(f"max |FO(713 eta) - kernel ZO(eta)| over the curve: {gap:.2e}")
 assert gap < 1e-9 * max(1.0, float(loss(r0)))  # the same recursion: they coincide up to rounding
 print(f"digits: {time.perf_counter() - t0:.1f} s")
+
+# %% [markdown]
+# ## P1-10: the headline numbers, and the "standard ZO" baseline as the paper runs it
+# The paper (MNIST 3 vs 5 resized to 8×8, iteration 14,000): FO 0.1097, kernel-gradient ZO 0.0175, best-of-100
+# parametric ZO 0.2487, from 0.2965.  Here the same network and step on digits, with the paper's conventions
+# f = Φθ and loss ½·mean; function-space steps use η/N with N = 200 (the paper's code divides by its per-class 100).
+#
+# * Kernel-gradient ZO uses one Monte Carlo NZK from 10,000 shared draws, as the paper; its exact counterpart uses
+#   K̄ = 713 ΦΦᵀ.
+# * The best-of-100 baseline keeps, each step, the direction with the largest loss difference.  As intended its
+#   mean is ZO-GD at E[max²] ≈ 6.47 times the step (symbolic/best_of.py).  **As the paper's notebook runs it**,
+#   θ has shape (711, 1) and z (1, 711), so θ + εz broadcasts to a 711×711 matrix: 711 copies that each move only
+#   along the all-ones direction, and the loss decays geometrically to min_a L(θ₀ + a·1).
+# * Right panel: the paper's own printed losses (every 2,000 iterations).  The best-of-100 curve is one exponential
+#   to a floor (the as-run signature), while FO's printed curve is not.
+
+# %%
+t0 = time.perf_counter()
+theta_p = theta0.detach()
+problem = LinearizedProblem(Phi, yi, theta_p)
+f0p = (Phi @ theta_p).numpy()
+steps_h = 1400 if QUICK else 14000
+rec_h = record_steps(steps_h, 40)
+n_h = 4 if QUICK else 32
+K_hat = estimate_shared_nzk(Phi, law="gaussian", num_samples=10_000, generator=make_generator(20)).mean(0).numpy()
+curves_h = {
+    "FO (NTK)": closed_form_losses(NTK, yn, f0p, ETA, rec_h),
+    "kernel ZO, exact NZK 713 ΦΦᵀ": closed_form_losses(c713 * NTK, yn, f0p, ETA, rec_h),
+    "kernel ZO, MC NZK (10,000 draws, as the paper)": closed_form_losses(K_hat, yn, f0p, ETA, rec_h),
+}
+a2, a4 = best_of.max_normal_moments(100)
+lam_h, e0_h, floor_h = (v.numpy() if hasattr(v, "numpy") else v for v in problem.eigen())
+exact_bo = {"intended": floor_h + best_of.excess_loss_curve(lam_h, e0_h**2, step=ETA, a2=a2, a4=a4, b=1.0,
+                                                             steps=rec_h)}
+alpha_l, beta_l, h_l = problem.line()
+rho = float(best_of.isotropic_factor_expr().subs({best_of.eta: ETA / P, best_of.h: h_l, best_of.m: P,
+                                                  best_of.a2: a2, best_of.a4: a4, best_of.b: 1}))
+exact_bo["broadcast"] = alpha_l - beta_l**2 / (2 * h_l) + beta_l**2 / (2 * h_l) * rho ** np.asarray(rec_h, float)
+mc_bo = {v: simulate_best_of_zo(problem, eta=ETA, steps=steps_h, num_trajectories=n_h, generator=make_generator(21),
+                                record=rec_h, variant=v, sampler="reduced").numpy() for v in ("intended", "broadcast")}
+
+paper_t = np.arange(0, 14001, 2000)
+paper = {  # the notebook's printed losses (theory.md §1.8; chen2hang/NZK FFN_ZOGD_NTK_mnist.ipynb)
+    "FO": [0.29654, 0.12456, 0.12176, 0.11911, 0.11658, 0.11417, 0.11188, 0.10969],
+    "kernel-gradient ZO": [0.29654, 0.03212, 0.02603, 0.02302, 0.02104, 0.01958, 0.01843, 0.01749],
+    "best-of-100 ZO": [0.29654, 0.28863, 0.28110, 0.27390, 0.26711, 0.26065, 0.25455, 0.24870],
+}
+
+
+def one_exponential(t, values):
+    """Least squares of v_t = c + b exp(-k t) (k on a grid, c and b linear)."""
+    best = None
+    for k in np.geomspace(1e-7, 1e-2, 4001):
+        A = np.stack([np.ones_like(t, dtype=float), np.exp(-k * t)], axis=1)
+        coef, *_ = np.linalg.lstsq(A, values, rcond=None)
+        err = np.abs(A @ coef - values).max()
+        if best is None or err < best[0]:
+            best = (err, k, coef)
+    return best
+
+
+fits = {name: one_exponential(paper_t.astype(float), np.asarray(v)) for name, v in paper.items()}
+
+fig, axes = plt.subplots(1, 2, figsize=(13, 4.5))
+ax = axes[0]
+styles = {"FO (NTK)": "k-", "kernel ZO, exact NZK 713 ΦΦᵀ": "r-", "kernel ZO, MC NZK (10,000 draws, as the paper)": "m--"}
+for name, c in curves_h.items():
+    ax.plot(rec_h, c, styles[name], lw=1.8, label=name)
+for v, color, label in (("intended", "tab:blue", "best-of-100 ZO as intended"),
+                        ("broadcast", "tab:orange", "best-of-100 ZO as run (broadcast)")):
+    ax.fill_between(rec_h, *np.quantile(mc_bo[v], [0.1, 0.9], axis=0), color=color, alpha=0.2, lw=0)
+    ax.plot(rec_h, mc_bo[v].mean(0), "o", ms=2.5, color=color, label=f"{label}: MC mean of {n_h}")
+    ax.plot(rec_h, exact_bo[v], "-", lw=1, color=color, label=f"{label}: exact E L_t")
+ax.set(xscale="log", yscale="log", xlabel="iteration", ylabel="training loss",
+       title="Digits 3 vs 5, linearized FFN 64-10-5-1, eta = 1e-3")
+ax.legend(fontsize=7)
+ax = axes[1]
+tt = np.linspace(0, 14000, 200)
+for (name, v), color in zip(paper.items(), ("k", "r", "tab:orange"), strict=True):
+    err, k, (c, b) = fits[name]
+    ax.plot(paper_t, v, "o", color=color, label=f"paper, {name}")
+    ax.plot(tt, c + b * np.exp(-k * tt), ":", color=color, lw=1,
+            label=f"one exponential to a floor: max error {err:.1e}")
+ax.set(yscale="log", xlabel="iteration", ylabel="training loss", title="The paper's printed MNIST losses")
+ax.legend(fontsize=7)
+fig.tight_layout()
+fig.savefig(OUT / "nzk_headline.png", dpi=150)
+
+at_h = len(rec_h) - 1
+print(f"losses at iteration {rec_h[at_h]} on digits (initial {loss(f0p - yn):.4f}); the paper's MNIST at 14,000:")
+ours = {"FO": curves_h["FO (NTK)"][at_h], "kernel-gradient ZO (MC NZK)": curves_h[
+    "kernel ZO, MC NZK (10,000 draws, as the paper)"][at_h], "best-of-100 as intended": mc_bo["intended"][:, at_h].mean(),
+    "best-of-100 as run": mc_bo["broadcast"][:, at_h].mean()}
+for name, value in ours.items():
+    print(f"  {name:30s} {value:.4f}")
+print("  paper:", {k: v[-1] for k, v in paper.items()})
+for name, (err, k, (c, _)) in fits.items():
+    print(f"  paper {name}: one exponential to a floor {c:.4f}, rate {k:.3g}/iteration, max error {err:.2g}")
+assert fits["best-of-100 ZO"][0] < 1e-4 < fits["FO"][0]  # the as-run signature fits only the baseline
+assert ours["kernel-gradient ZO (MC NZK)"] < ours["best-of-100 as intended"] < ours["FO"] < ours["best-of-100 as run"]
+# the paper's MC kernel biases L_t up by O(1/S); a delete-a-group jackknife removes the 1/S term
+reps = 2 if QUICK else 24
+raw, jack = [], []
+for s in range(reps):
+    parts = estimate_shared_nzk(Phi, law="gaussian", num_samples=10_000, generator=make_generator(100 + s),
+                                groups=4).numpy()
+    full = parts.mean(0)
+    raw.append(closed_form_losses(full, yn, f0p, ETA, [steps_h])[0])
+    loo = np.mean([closed_form_losses((4 * full - p_) / 3, yn, f0p, ETA, [steps_h])[0] for p_ in parts])
+    jack.append(4 * raw[-1] - 3 * loo)
+exact_k = curves_h["kernel ZO, exact NZK 713 ΦΦᵀ"][at_h]
+for name, v in (("raw MC kernel", raw), ("jackknifed", jack)):
+    v = np.asarray(v)
+    print(f"  L_{steps_h} with the {name}: {v.mean():.6f} +- {v.std(ddof=1) / np.sqrt(v.size):.6f} "
+          f"(exact NZK: {exact_k:.6f}, relative bias {(v.mean() / exact_k - 1):+.2%})")
+print(f"headline: {time.perf_counter() - t0:.1f} s")
 
 # %% [markdown]
 # ## Engine throughput (CPU)

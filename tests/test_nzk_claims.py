@@ -14,14 +14,16 @@ NZK = sorted(n for n in REGISTRY if n.startswith("nzk."))
 EXPECTED = {
     "nzk.independent_kernel", "nzk.shared_gaussian", "nzk.corollary2", "nzk.shared_iid", "nzk.time_invariance",
     "nzk.mean_evolution", "nzk.shared_equals_scaled_zo_gd", "nzk.kernel_stability", "nzk.linearized_net",
+    "nzk.headline_kernel_zo", "nzk.headline_best_of",
 }
+HEADLINE = {"nzk.headline_kernel_zo", "nzk.headline_best_of"}  # ~5 s each: conformance and test_nzk_headline cover them
 
 
 def test_all_p1_claims_registered():
     assert EXPECTED <= set(NZK)
 
 
-@pytest.mark.parametrize("name", NZK)
+@pytest.mark.parametrize("name", sorted(set(NZK) - HEADLINE))
 def test_claim_passes_and_negative_control_is_rejected(name):
     claim = REGISTRY[name]
     result = check(claim, law=claim.laws[0])

@@ -205,18 +205,18 @@ def test_function_space_matches_parameter_space_in_law(law, method):
 
 def test_function_space_norm_moments():
     """E||z||^2 = d sigma^2 + |mu|^2 through the reduced draw (non-central chi^2 part included)."""
-    from zoverify.numeric.function_space import RowSpace, _Reduced
+    from zoverify.numeric.function_space import RowSpace, RowSpaceSampler
 
     X = RowSpace.from_matrix(torch.as_tensor(np.random.default_rng(1).standard_normal((3, 200))))
-    red = _Reduced(X, parse_law("gaussian(mean=0.5, std=2)"))
+    red = RowSpaceSampler(X, parse_law("gaussian(mean=0.5, std=2)"))
     _, n2 = red.draw(1 << 15, make_generator(0))
     expected, var = 200 * 4 + 200 * 0.25, 2 * 200 * 16 + 4 * 4 * 200 * 0.25  # mean and variance of ||z||^2
     se = np.sqrt(var / (1 << 15))
     assert abs(float(n2.mean()) - expected) < 4.9 * se  # two-sided normal quantile at alpha = 1e-6
     with pytest.raises(NotApplicableError, match="function-space"):
-        _Reduced(X, parse_law("rademacher"))
+        RowSpaceSampler(X, parse_law("rademacher"))
     with pytest.raises(InvalidParameterError, match="needs X itself"):
-        _Reduced(RowSpace(X.US, 200), parse_law("gaussian(mean=0.5, std=2)"))
+        RowSpaceSampler(RowSpace(X.US, 200), parse_law("gaussian(mean=0.5, std=2)"))
 
 
 def test_function_space_from_gram_factor_equals_from_matrix():

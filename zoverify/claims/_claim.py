@@ -33,8 +33,11 @@ class Param:
     low: float | None = None
     high: float | None = None
     integer: bool = False
+    choices: tuple[str, ...] | None = None
 
     def validate(self, name: str, value: Any) -> Any:
+        if self.choices is not None and value not in self.choices:
+            raise InvalidParameterError(f"parameter {name} must be one of {', '.join(self.choices)}, got {value!r}")
         if isinstance(self.default, (int, float)) and not isinstance(self.default, bool):
             try:
                 value = float(value)

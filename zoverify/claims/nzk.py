@@ -1,4 +1,4 @@
-"""Claims of the NZK paper (theory.md §1, §5 P1-1 .. P1-9).
+"""Claims of the NZK paper (theory.md §1, §5 P1-1 .. P1-10).
 
 Predictions come from zoverify.symbolic.nzk (the middle matrix M written once
 against the law interface, or the paper's stated closed forms, which the tests
@@ -12,6 +12,6 @@ module registers them all, in this order.
 
 import importlib
 
-PARTS = ("_nzk_kernels", "_nzk_training", "_nzk_network")
+PARTS = ("_nzk_kernels", "_nzk_training", "_nzk_network", "_nzk_headline")
 for _part in PARTS:  # importlib, so that import sorting cannot change the claim order
     importlib.import_module(f"zoverify.claims.{_part}")

@@ -59,7 +59,7 @@ class RowSpace:
         return self.US.shape[1]
 
 
-class _Reduced:
+class RowSpaceSampler:
     """X's row-space coordinates and the law's reduced description."""
 
     def __init__(self, space: RowSpace, law: AbstractLaw):
@@ -88,15 +88,20 @@ class _Reduced:
 
     def draw(self, n: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         """(u = X z, ||z||^2) for n directions."""
+        w, norm2 = self.draw_coordinates(n, gen)
+        return w @ self.US.T, norm2
+
+    def draw_coordinates(self, n: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """(w, ||z||^2) with X z = US w: the row-space coordinates, before the N x r factor."""
         dt, dev = self.US.dtype, self.US.device
         g = torch.randn((n, self.r), generator=gen, dtype=dt, device=dev)
         if isinstance(self.law, Sphere):
             perp = _chi2(self.d - self.r, n, gen, dt, dev)
             scale = math.sqrt(self.d) / torch.sqrt((g * g).sum(dim=1) + perp)
-            return (g @ self.US.T) * scale[:, None], torch.full((n,), float(self.d), dtype=dt, device=dev)
+            return g * scale[:, None], torch.full((n,), float(self.d), dtype=dt, device=dev)
         perp = _chi2(self.d - self.r, n, gen, dt, dev, noncentrality=self.mu_perp2 / self.sigma**2)
         w = self.mu_w + self.sigma * g
-        return w @ self.US.T, (w * w).sum(dim=1) + self.sigma**2 * perp
+        return w, (w * w).sum(dim=1) + self.sigma**2 * perp
 
 
 def _chi2(k: int, n: int, gen, dtype, device, *, noncentrality: float = 0.0) -> torch.Tensor:
@@ -136,7 +141,7 @@ def simulate_function_space(
         raise InvalidParameterError("eta > 0, steps >= 0 and num_trajectories >= 1 are required")
     record = (steps,) if record is None else tuple(int(s) for s in record)
     space = X if isinstance(X, RowSpace) else RowSpace.from_matrix(X.to(generator.device))
-    red = _Reduced(space, law)
+    red = RowSpaceSampler(space, law)
     r0 = residual0.to(space.US).reshape(1, -1)
     parts = []
     for n, gen in block_generators(num_trajectories, generator=generator, block_size=block_size):
