@@ -36,8 +36,7 @@ from zoverify.symbolic import nzk as sym
 ETA = 1e-3
 EPS = 1e-3
 JACKKNIFE_GROUPS = 4
-#: the paper's MNIST numbers at iteration 14,000 (notebook output; theory.md §1.8), for reports only
-PAPER_MNIST_14K = {"initial": 0.2965, "FO": 0.1097, "kernel-gradient ZO": 0.0175, "best-of-100 ZO": 0.2487}
+ITERATIONS = Param(14000, "iterations (losses read at iterations/7 and iterations)", low=7, high=10**6, integer=True)
 
 
 def headline_problem(ctx) -> tuple[LinearizedProblem, np.ndarray]:
@@ -102,8 +101,7 @@ nzk_claim(
     "Monte Carlo NZK (S shared draws) has loss L_t = (1/2) mean(((I - eta Kbar/N)^t (f_0 - y))^2) at t = 2,000 and "
     "14,000, Kbar = Phi M Phi^T (713 Phi Phi^T for N(0, I)); each replicate is jackknifed over the kernel's draws.",
     "P1-10", status="CODE notebook output; DERIVED", predict=_kz_predict, simulate=_kz_simulate,
-    params={"iterations": Param(14000, "iterations (losses read at iterations/7 and iterations)", low=7, high=10**6,
-                                integer=True),
+    params={"iterations": ITERATIONS,
             "kernel_samples": Param(10000, "draws S in the Monte Carlo NZK (the paper: 10,000)", low=100,
                                     high=10**7, integer=True)},
     laws=("gaussian",), num_samples=32, test=BatchMeans(num_batches=16), applies_to=_kz_applies,
@@ -162,8 +160,7 @@ nzk_claim(
     "(theta + eps z broadcast to a d x d matrix) every copy moves only along the all-ones direction and the loss "
     "decays geometrically to min_a L(theta0 + a 1).",
     "P1-10", status="CODE notebook output; DERIVED", predict=_bo_predict, simulate=_bo_simulate,
-    params={"iterations": Param(14000, "iterations (losses read at iterations/7 and iterations)", low=7, high=10**6,
-                                integer=True),
+    params={"iterations": ITERATIONS,
             "candidates": Param(100, "directions K drawn per step (the paper: 100)", low=1, high=10**4, integer=True),
             "sampler": Param("reduced", "'reduced' (the kept direction's exact law) or 'literal' (all K directions "
                                         "and real central differences; slow)", choices=SAMPLERS)},
