@@ -6,7 +6,10 @@ through the quantile function, found by bisection on sympy's closed-form CDF
 (lambdified to numpy) to within a few ulps.  This is exact up to float rounding
 for any continuous law with a closed-form CDF, reproducible from the generator,
 and needs no sampler from scipy (whose generic fallbacks fail on several sympy
-laws, e.g. Logistic).
+laws, e.g. Logistic).  When sympy's CDF has no closed form or numpy cannot
+evaluate it (Student-t's uses a hypergeometric function), the quantile comes from
+a polynomial interpolation of the inverse CDF built from the density alone
+(scipy's PINV, u-error below 1e-12), still driven by the generator's uniforms.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ class SympyIIDLaw(AbstractIIDLaw):
         self._density = st.density(rv)(_X)
         self._moments: dict[int, sp.Expr] = {}
         self._cdf_fn = None
+        self._pinv = None
         self.moment_order_bound = self._order_bound()
 
     def parameters(self):
@@ -103,7 +107,11 @@ class SympyIIDLaw(AbstractIIDLaw):
         return torch.as_tensor(x, dtype=dtype).to(self._device(generator, device))
 
     def _quantile(self, u: np.ndarray) -> np.ndarray:
-        cdf = _checked(self._cdf(), self.spec)
+        try:
+            cdf = _checked(self._cdf(), self.spec)
+            cdf(np.array([self._centre()]))
+        except InvalidParameterError as exc:
+            return self._density_inverse(str(exc)).ppf(u)
         support = self.rv.pspace.domain.set
         lo = np.full(u.shape, float(support.inf) if support.inf.is_finite else -1.0)
         hi = np.full(u.shape, float(support.sup) if support.sup.is_finite else 1.0)
@@ -123,6 +131,37 @@ class SympyIIDLaw(AbstractIIDLaw):
                 if np.all(hi - lo <= 4 * np.finfo(float).eps * np.maximum(1.0, np.abs(mid))):
                     break
         return 0.5 * (lo + hi)
+
+
+    def _centre(self) -> float:
+        support = self.rv.pspace.domain.set
+        if support.inf.is_finite and support.sup.is_finite:
+            return float((support.inf + support.sup) / 2)
+        return float(support.inf + 1) if support.inf.is_finite else float(support.sup - 1) if support.sup.is_finite else 0.0
+
+    def _density_inverse(self, why: str):
+        """scipy's PINV from the lambdified density (cached); ``why``: the CDF route's failure."""
+        if self._pinv is None:
+            from scipy.stats.sampling import NumericalInversePolynomial
+
+            support = self.rv.pspace.domain.set
+            pdf = sp.lambdify(_X, self._density, modules=["scipy", "numpy"])
+
+            class _Density:
+                def pdf(self, x):
+                    return float(pdf(x))
+
+                def support(self):
+                    return float(support.inf), float(support.sup)
+
+            try:
+                self._pinv = NumericalInversePolynomial(_Density(), center=self._centre(), u_resolution=1e-12)
+            except Exception as exc:  # noqa: BLE001 (UNU.RAN reports any failure of its setup)
+                raise InvalidParameterError(
+                    f"{why}; inverting the density numerically failed too ({exc}); supply a law class with its own "
+                    "sample()"
+                ) from None
+        return self._pinv
 
 
 def _checked(cdf, spec: str):
