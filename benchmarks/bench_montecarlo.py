@@ -87,7 +87,7 @@ def naive_batched_recompute(X, y, *, batch, steps, eta, device):
 def run(profile: str, device: str) -> dict:
     full = profile == "full"
     d, n_points = 1000, 100
-    trajectories = 16384 if full else 2048
+    trajectories = 131072 if full else 2048  # full: the NZK issue's scale, >= 1e5 trajectories at d >= 1e3
     steps = 50 if full else 10
     X, r0 = _problem(d, n_points, device)
     limits = measured_limits(device)
@@ -123,6 +123,13 @@ def run(profile: str, device: str) -> dict:
         "batched_recompute_traj_steps_per_s": trajectories * steps / t_recompute,
         "speedup_vs_batched_recompute": rate_engine / (trajectories * steps / t_recompute),
     }
+    def shared():  # the NZK's shared-pair dynamics on the same problem (one more reduction per step)
+        simulate_zo_training(X, r0, law="gaussian", method="shared", eta=1e-6, steps=steps,
+                             num_trajectories=trajectories, generator=make_generator(7, device=device),
+                             block_size=min(trajectories, 4096), max_batch=trajectories)
+
+    shared()
+    out["shared_nzk_traj_steps_per_s"] = trajectories * steps / _median(shared, 3, device)
     out["function_space"] = function_space(device, full=full)
     return out
 

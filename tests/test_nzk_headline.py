@@ -169,10 +169,11 @@ def test_reduced_sampler_is_seeded_and_refuses_other_laws():
 
 
 # -- the Monte Carlo NZK --------------------------------------------------------------------------
-@pytest.mark.parametrize("spec, factor", [("gaussian", 7 + 2), ("rademacher", 7)])
+@pytest.mark.parametrize("spec, factor", [("gaussian", 9 + 2), ("rademacher", 9)])
 def test_estimated_nzk_is_unbiased(spec, factor):
-    """Function-space (Gaussian) and parameter-space (Rademacher) paths: E Khat = (m4 + (d-1)) Phi Phi^T."""
-    problem = small_problem(4)
+    """Row-space (Gaussian; N < d, so ||z||^2 has a chi^2 part outside the row space) and parameter-space
+    (Rademacher) paths: E Khat = (m4 + (d-1)) Phi Phi^T."""
+    problem = small_problem(4, N=6, d=9)
     Phi = problem.Phi
     reps = torch.stack([estimate_shared_nzk(Phi, law=spec, num_samples=400, generator=make_generator(s), groups=4)
                         .mean(0) for s in range(400)]).numpy()
@@ -190,6 +191,29 @@ def test_headline_claims_registered_with_the_papers_setting():
         assert "P1-10" in claim.source and claim.params["iterations"].default == 14000
     assert REGISTRY["nzk.headline_kernel_zo"].params["kernel_samples"].default == 10000
     assert REGISTRY["nzk.headline_best_of"].params["candidates"].default == 100
+
+
+@pytest.mark.parametrize("seed", [0, 1, 10, 23])
+def test_best_of_prediction_starts_at_the_initial_loss(seed):
+    """At t = 0 the predicted E L_t is L(theta0) exactly: the modes holding the initial excess and the
+    modes least squares fits are one set (seed 10 has a mode with tiny singular value)."""
+    from zoverify.claims._claim import Context
+    from zoverify.claims._nzk_headline import best_of_intended_curve, headline_problem
+
+    claim = REGISTRY["nzk.headline_best_of"]
+    ctx = Context(parse_law("gaussian"), claim.resolve_params(None), 32, seed, torch.device("cpu"), torch.float64)
+    problem, Phi = headline_problem(ctx)
+    y, theta0 = problem.y.numpy(), problem.theta0.numpy()
+    L0 = best_of_intended_curve(Phi, y, theta0, [0], a2=6.5, a4=47.0, b=1.0)[0]
+    assert L0 == pytest.approx(0.5 * np.mean((Phi @ theta0 - y) ** 2), rel=1e-10)
+
+
+def test_max_of_normals_sampler_is_finite_at_zero_uniforms_in_float32(monkeypatch):
+    from zoverify.numeric import best_of as nb
+
+    monkeypatch.setattr(torch, "rand", lambda shape, **kw: torch.zeros(shape, dtype=kw.get("dtype")))
+    x = nb._max_of_normals(1, (4,), None, torch.zeros(1, dtype=torch.float32))
+    assert x.dtype == torch.float32 and torch.isfinite(x).all()
 
 
 def test_best_of_claim_with_the_literal_sampler():

@@ -14,6 +14,7 @@ from zoverify.claims._nzk_common import (
 from zoverify.numeric.data import load_digits_binary
 from zoverify.numeric.linearize import (
     directional_derivatives,
+    flatten_parameters,
     jacobian_features,
     make_mlp,
 )
@@ -26,9 +27,10 @@ def _ln_instance(ctx):
     rng = ctx.instance_rng()
     X, _ = load_digits_binary((3, 5), per_class=100, dtype=ctx.dtype, device=ctx.device)
     pick = rng.choice(X.shape[0], 3, replace=False)
-    gen = make_generator(int(rng.integers(0, 2**62)), device=ctx.device)
-    model, theta0 = make_mlp((64, 10, 5, 1), generator=gen, dtype=ctx.dtype)
-    return model, theta0, X[pick]
+    # initialised on the CPU in float64 and then moved: the instance does not change with device or dtype
+    model, _ = make_mlp((64, 10, 5, 1), generator=make_generator(int(rng.integers(0, 2**62))))
+    model = model.to(device=ctx.device, dtype=ctx.dtype)
+    return model, flatten_parameters(model), X[pick]
 
 
 def _ln_applies(law):

@@ -22,6 +22,7 @@ independent Gaussian.  It works in H's eigenbasis (rank r) for "intended" and wi
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -34,7 +35,8 @@ from zoverify.perturbations._sampling import standard_gamma
 
 VARIANTS = ("intended", "broadcast")
 SAMPLERS = ("literal", "reduced")
-NOISE_CHUNK = 256  # steps of noise drawn per call by the reduced samplers
+NOISE_CHUNK = 256  # steps of noise drawn per call by the reduced samplers ...
+NOISE_BYTES = 1 << 27  # ... at most 128 MiB of it
 
 
 @dataclass(frozen=True)
@@ -97,8 +99,8 @@ def simulate_best_of_zo(
     if int(num_candidates) != num_candidates or num_candidates < 1:
         raise InvalidParameterError(f"num_candidates must be a positive integer, got {num_candidates}")
     record = (steps,) if record is None else tuple(int(t) for t in record)
-    if any(t < 0 or t > steps for t in record):
-        raise InvalidParameterError(f"record steps must lie in [0, {steps}], got {record}")
+    if not record or any(t < 0 or t > steps for t in record):
+        raise InvalidParameterError(f"record must name at least one step in [0, {steps}], got {record}")
     run = {("intended", "literal"): _intended_literal, ("broadcast", "literal"): _broadcast_literal,
            ("intended", "reduced"): _intended_reduced, ("broadcast", "reduced"): _broadcast_reduced}[variant, sampler]
     if sampler == "reduced":
@@ -153,17 +155,22 @@ def _broadcast_literal(p, law, K, eta, steps, record, eps, n, gen):
 
 
 def _max_of_normals(K, shape, gen, like) -> torch.Tensor:
-    """max of K iid N(0, 1) by inverse CDF: Phi^{-1}(U^(1/K)), computed from the upper tail."""
-    u = torch.rand(shape, generator=gen, dtype=like.dtype, device=like.device).clamp_min(torch.finfo(like.dtype).tiny)
-    return -torch.special.ndtri(-torch.expm1(torch.log(u) / K))
+    """max of K iid N(0, 1) by inverse CDF, Phi^{-1}(p) with p = U^(1/K), in float64 and then cast: from p
+    itself below the median and from the upper tail 1 - p = -expm1(log U / K) above it (both ends accurate)."""
+    u = torch.rand(shape, generator=gen, dtype=torch.float64, device=like.device).clamp_min(2.0**-60)
+    log_p = torch.log(u) / K
+    lower = torch.special.ndtri(torch.exp(log_p))
+    upper = -torch.special.ndtri(-torch.expm1(log_p))
+    return torch.where(log_p < math.log(0.5), lower, upper).to(like.dtype)
 
 
 def _intended_reduced(p, law, K, eta, steps, record, eps, n, gen):
     sigma = _gaussian_sigma(law)
     lam, e0, floor = p.eigen()
     e, out = e0.expand(n, -1).clone(), {}
-    for start in range(0, steps + 1, NOISE_CHUNK):  # noise drawn a chunk of steps at a time (fewer calls)
-        m = min(NOISE_CHUNK, steps - start)
+    chunk = max(1, min(NOISE_CHUNK, NOISE_BYTES // (8 * n * e.shape[1])))
+    for start in range(0, steps + 1, chunk):  # noise drawn a chunk of steps at a time (fewer calls)
+        m = min(chunk, steps - start)
         x = sigma * _max_of_normals(K, (m, n), gen, e)
         w = sigma * torch.randn((m, n, e.shape[1]), generator=gen, dtype=e.dtype, device=e.device)
         for k in range(m + 1 if start + m == steps else m):
@@ -185,13 +192,19 @@ def _broadcast_reduced(p, law, K, eta, steps, record, eps, n, gen):
     c = eta * h / d  # a <- a - (eta / d) (p . z*) z* with p = h (a - a*)
     floor = alpha - beta**2 / (2 * h)
     like = p.Phi
-    # ||a' - a*||^2 = ||a - a*||^2 ((1 - c x^2)^2 + c^2 x^2 ||z_perp||^2): iid factors, so a cumulative product
-    x2 = (sigma * _max_of_normals(K, (max(steps, 1), n), gen, like)) ** 2
-    perp = sigma**2 * 2.0 * standard_gamma((d - 1) / 2.0, (max(steps, 1), n), generator=gen, dtype=like.dtype)
-    factors = ((1 - c * x2) ** 2 + c * c * x2 * perp.to(like.device))[:steps]
-    r2 = d * (beta / h) ** 2 * torch.cat([torch.ones(1, n, dtype=like.dtype, device=like.device),
-                                          torch.cumprod(factors, dim=0)])  # a0 = 0, a* = -beta / h
-    return torch.stack([floor + 0.5 * h * r2[t] / d for t in record], dim=1)
+    # ||a' - a*||^2 = ||a - a*||^2 ((1 - c x^2)^2 + c^2 x^2 ||z_perp||^2): iid factors, a running product
+    r2 = torch.full((n,), d * (beta / h) ** 2, dtype=like.dtype, device=like.device)  # a0 = 0, a* = -beta / h
+    out, chunk = {}, max(1, NOISE_BYTES // (16 * n))
+    for start in range(0, steps + 1, chunk):
+        m = min(chunk, steps - start)
+        x2 = (sigma * _max_of_normals(K, (m, n), gen, like)) ** 2
+        perp = sigma**2 * 2.0 * standard_gamma((d - 1) / 2.0, (m, n), generator=gen, dtype=like.dtype)
+        path = torch.cat([r2[None], r2 * torch.cumprod((1 - c * x2) ** 2 + c * c * x2 * perp.to(like.device), dim=0)])
+        out.update({t: floor + 0.5 * h * path[t - start] / d for t in record if start <= t <= start + m})
+        r2 = path[-1]
+        if start + m == steps:
+            break
+    return torch.stack([out[t] for t in record], dim=1)
 
 
 def _gaussian_sigma(law: AbstractLaw) -> float:

@@ -59,6 +59,9 @@ def excess_loss_curve(
     """``scale`` * E (1/2) sum_i lambda_i s_i(t) for each t in ``steps`` (s0: the initial diagonal)."""
     lam_ = np.asarray(eigenvalues, float)
     s = np.asarray(s0, float)
+    steps = [int(t) for t in steps]
+    if any(t < 0 for t in steps):
+        raise InvalidParameterError(f"steps must be non-negative integers, got {steps}")
     if lam_.ndim != 1 or s.shape != lam_.shape:
         raise InvalidParameterError(f"eigenvalues and s0 must be vectors of one length, got {lam_.shape}, {s.shape}")
     if lam_.min(initial=0.0) < 0:
@@ -66,11 +69,11 @@ def excess_loss_curve(
     diag = 1 - 2 * step * a2 * lam_ + step**2 * (a4 - a2 * b) * lam_**2
     A = np.diag(diag) + step**2 * a2 * b * np.outer(np.ones_like(lam_), lam_**2)
     out, power, done = [], np.eye(lam_.size), 0
-    for t in sorted(int(t) for t in steps):
+    for t in sorted(steps):
         power = np.linalg.matrix_power(A, t - done) @ power
         done = t
         out.append(scale * 0.5 * float(lam_ @ (power @ s)))
-    order = np.argsort(np.argsort(list(steps)))
+    order = np.argsort(np.argsort(steps))
     return np.asarray(out)[order]
 
 
