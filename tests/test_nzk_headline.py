@@ -232,3 +232,12 @@ def test_best_of_claim_bad_input():
     assert r.verdict == "n/a" and "N(0, sigma^2 I)" in r.message
     with pytest.raises(InvalidParameterError, match="sampler must be one of literal, reduced"):
         check(REGISTRY["nzk.headline_best_of"], params={"sampler": "fast"})
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("name", ["nzk.headline_kernel_zo", "nzk.headline_best_of"])
+def test_headline_claims_on_cuda(name):
+    """The same instance (built on the CPU in float64, then moved) and the same decision on a GPU."""
+    result = check(REGISTRY[name], device="cuda")
+    assert result.verdict == "pass", result.message
+    assert result.negative_control_rejected and result.device.startswith("cuda")

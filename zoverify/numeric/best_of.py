@@ -98,6 +98,11 @@ def simulate_best_of_zo(
         raise InvalidParameterError("eta > 0, eps > 0, steps >= 0 and num_trajectories >= 1 are required")
     if int(num_candidates) != num_candidates or num_candidates < 1:
         raise InvalidParameterError(f"num_candidates must be a positive integer, got {num_candidates}")
+    if generator.device.type != problem.Phi.device.type:
+        raise InvalidParameterError(
+            f"the generator is on {generator.device} but the problem on {problem.Phi.device}; "
+            "make the generator on the problem's device (zoverify._rng.make_generator(seed, device=...))"
+        )
     record = (steps,) if record is None else tuple(int(t) for t in record)
     if not record or any(t < 0 or t > steps for t in record):
         raise InvalidParameterError(f"record must name at least one step in [0, {steps}], got {record}")
