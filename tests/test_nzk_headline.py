@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 import sympy as sp
 import torch
+from hypothesis import given
+from hypothesis import strategies as st
 from scipy import stats
 
 from zoverify._errors import InvalidParameterError, NotApplicableError
@@ -19,6 +21,7 @@ from zoverify.perturbations import parse_law
 from zoverify.symbolic import best_of as sb
 from zoverify.symbolic import evaluate
 from zoverify.symbolic import symbols as S
+from zoverify.testing import spectra
 
 ALPHA = 1e-4
 
@@ -75,6 +78,24 @@ def test_recursion_for_one_candidate_is_zo_gd_from_the_laws_fourth_moment_map():
     a2, a4 = sb.max_normal_moments(1, sigma=1.2)
     curve = sb.excess_loss_curve(lam, s0, step=eta, a2=a2, a4=a4, b=1.44, steps=[0, 7, T])
     np.testing.assert_allclose(curve, np.array(losses)[[0, 7, T]], rtol=1e-12)
+
+
+@given(lam=spectra(1, 5, low=0.05, high=2.0), K=st.integers(1, 200), eta=st.floats(0.01, 0.2),
+       seed=st.integers(0, 2**31 - 1))
+def test_recursion_is_the_full_second_moment_map_projected(lam, K, eta, seed):
+    """The diagonal recursion against the full matrix map S' = S - eta a2 (HS + SH) + eta^2 [(a4 - a2 b) HSH
+    + a2 b tr(HSH) I] iterated on a rotated H (off-diagonal entries kept): the diagonal closes on itself."""
+    rng = np.random.default_rng(seed)
+    d = lam.size
+    Q = np.linalg.qr(rng.standard_normal((d, d)))[0]
+    H, e0 = Q @ np.diag(lam) @ Q.T, rng.standard_normal(d)
+    a2, a4 = sb.max_normal_moments(K)
+    Smat = np.outer(e0, e0)
+    for _ in range(12):
+        HSH = H @ Smat @ H
+        Smat = Smat - eta * a2 * (H @ Smat + Smat @ H) + eta**2 * ((a4 - a2) * HSH + a2 * np.trace(HSH) * np.eye(d))
+    curve = sb.excess_loss_curve(lam, (Q.T @ e0) ** 2, step=eta, a2=a2, a4=a4, b=1.0, steps=[12])
+    assert curve[0] == pytest.approx(0.5 * np.trace(H @ Smat), rel=1e-9, abs=1e-300)
 
 
 def test_isotropic_factor_is_the_recursion_with_equal_eigenvalues():

@@ -21,6 +21,8 @@ ZO-GD (a2 = sigma^2, a4 = 3 sigma^4).
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import mpmath as mp
 import numpy as np
 import sympy as sp
@@ -36,11 +38,17 @@ def max_normal_moments(num_candidates: int, *, sigma: float = 1.0) -> tuple[floa
     K = _candidates(num_candidates)
     if not sigma > 0:
         raise InvalidParameterError(f"sigma must be positive, got {sigma}")
+    m2, m4 = _standard_max_moments(K)
+    return sigma**2 * m2, sigma**4 * m4
+
+
+@lru_cache(maxsize=256)
+def _standard_max_moments(K: int) -> tuple[float, float]:
     with mp.workdps(30):
         density = lambda x: K * mp.npdf(x) * mp.ncdf(x) ** (K - 1)  # noqa: E731
         cuts = [-mp.inf, -2, 0, 2, 4, mp.inf]
         m2, m4 = (float(mp.quad(lambda x, k=k: x**k * density(x), cuts)) for k in (2, 4))
-    return sigma**2 * m2, sigma**4 * m4
+    return m2, m4
 
 
 def mode_factor_expr() -> sp.Expr:
