@@ -78,6 +78,10 @@ def test_law_with_wrong_moments_fails_and_blocks_other_claims(capsys, tmp_path):
         (["moments", "--law", "nofile.py:X"], "does not exist"),
         (["check", "--device", "tpu"], "unknown device"),
         (["check", "--bogus"], "unrecognized arguments"),
+        (["check", "nzk.headline_best_of", "--param", "sampler=fast"], "must be one of literal, reduced"),
+        (["check", "nzk.headline_best_of", "--param", "nosuch=1"], "no selected claim has a parameter 'nosuch'"),
+        (["check", "nzk.headline_best_of", "--param", "iterations"], "--param expects KEY=VALUE"),
+        (["check", "nzk.headline_best_of", "--param", "iterations=3"], "below its minimum"),
         (["frobnicate"], "invalid choice"),
         ([], "required"),
     ],
@@ -87,3 +91,11 @@ def test_bad_input_is_one_line_and_exit_2(capsys, argv, fragment):
     assert code == 2
     assert out == ""
     assert err.count("\n") == 1 and fragment in err and "Traceback" not in err
+
+
+def test_check_with_claim_parameters(capsys):
+    code, out, _ = run(capsys, "check", "nzk.headline_best_of", "--param", "iterations=70", "--param", "candidates=10",
+                       "--param", "sampler=literal", "--format", "json")
+    (result,) = json.loads(out)["results"]
+    assert code == 0 and result["verdict"] == "pass"
+    assert result["params"] == {"iterations": 70, "candidates": 10, "sampler": "literal"}

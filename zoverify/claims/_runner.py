@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from rich.markup import escape
 
@@ -40,8 +41,12 @@ def run_plan(
     dtype: str = "float64",
     alpha: float = ALPHA,
     progress: bool = False,
+    params: Mapping[str, Any] | None = None,
 ) -> list[ClaimResult]:
-    """Check every (claim, law) pair; later claims are skipped if a law's moments fail."""
+    """Check every (claim, law) pair; later claims are skipped if a law's moments fail.
+
+    ``params`` set claim parameters; each claim takes the ones it declares.
+    """
     results: list[ClaimResult] = []
     bad_laws: set[str] = set()
     bar = _progress(len(plan)) if progress else None
@@ -54,8 +59,10 @@ def run_plan(
                 result = _skipped(claim, spec, seed=seed, alpha=alpha, num_samples=num_samples, device=device,
                                   dtype=dtype)
             else:
+                own = {k: v for k, v in (params or {}).items() if k in claim.params}
                 result = check(
-                    claim, law=law, seed=seed, num_samples=num_samples, device=device, dtype=dtype, alpha=alpha
+                    claim, law=law, params=own, seed=seed, num_samples=num_samples, device=device, dtype=dtype,
+                    alpha=alpha,
                 )
                 if claim.name == MOMENT_CLAIM and result.verdict == "fail":
                     bad_laws.add(spec)

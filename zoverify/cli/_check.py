@@ -28,6 +28,8 @@ def add_commands(sub) -> None:
     p.add_argument("--alpha", type=float, default=ALPHA, help=f"false-failure probability per claim (default {ALPHA:g})")
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.add_argument("--report", default=None, metavar="DIR", help="write results.json and report.md here")
+    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                   help="set a claim parameter (repeatable); applies to every selected claim that has it")
     p.set_defaults(run=run_check)
 
 
@@ -44,6 +46,25 @@ def run_list(args) -> int:
     return 0
 
 
+def parse_params(items, claims) -> dict[str, str]:
+    """``KEY=VALUE`` strings; every key must be a parameter of at least one selected claim."""
+    params = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise InvalidParameterError(f"--param expects KEY=VALUE, got {item!r}")
+        params[key.strip()] = value.strip()
+    for key in params:
+        if not any(key in c.params for c in claims):
+            accepted = sorted({k for c in claims for k in c.params}) or ["none"]
+            raise InvalidParameterError(
+                f"no selected claim has a parameter {key!r}; accepted: {', '.join(accepted)}"
+            )
+    for c in claims:  # refuse a bad value before any claim runs
+        c.resolve_params({k: v for k, v in params.items() if k in c.params})
+    return params
+
+
 def run_check(args) -> int:
     resolve_device(args.device)  # refuse bad input before any work starts
     resolve_dtype(args.dtype)
@@ -54,6 +75,7 @@ def run_check(args) -> int:
     if args.report:
         prepare_report_dir(args.report)
     claims = select(args.names)
+    params = parse_params(args.param, claims)
     plan = plan_runs(claims, law=args.law)
     start = time.perf_counter()
     results = run_plan(
@@ -64,6 +86,7 @@ def run_check(args) -> int:
         dtype=args.dtype,
         alpha=args.alpha,
         progress=sys.stderr.isatty(),
+        params=params,
     )
     elapsed = time.perf_counter() - start
     if args.report:
