@@ -20,6 +20,8 @@ def test_list_names_every_claim(capsys):
     rows = json.loads(out)
     assert code == 0 and any(r["name"] == "moments.sampler" for r in rows)
     assert all(r["statement"] and r["source"] for r in rows)
+    params = next(r["params"] for r in rows if r["name"] == "nzk.headline_best_of")
+    assert params["candidates"]["default"] == 100 and "directions" in params["candidates"]["doc"]
 
 
 def test_moments_text_latex_json(capsys):

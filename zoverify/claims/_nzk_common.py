@@ -17,7 +17,7 @@ from zoverify.symbolic import nzk as sym
 
 EPS = 1e-3  # the paper's finite-difference radius
 PAIRS = [(0, 0), (1, 1), (0, 1), (1, 2)]
-SOURCE = "theory.md §1.4-1.7, §5"
+SOURCE = "theory.md §1.4-1.8, §5"
 
 
 def nzk_claim(name: str, statement: str, pid: str, **fields) -> Claim:

@@ -36,13 +36,16 @@ def add_commands(sub) -> None:
 def run_list(args) -> int:
     if args.format == "json":
         rows = [
-            {"name": c.name, "statement": c.statement, "source": c.source, "status": c.status, "laws": list(c.laws)}
+            {"name": c.name, "statement": c.statement, "source": c.source, "status": c.status, "laws": list(c.laws),
+             "params": {k: {"default": p.default, "doc": p.doc} for k, p in c.params.items()}}
             for c in REGISTRY.values()
         ]
         print(json.dumps(rows, indent=2))
         return 0
     for c in REGISTRY.values():
         print(f"{c.name}  [{c.status}]\n    {c.statement}\n    source: {c.source}")
+        for key, p in c.params.items():  # settable with check --param KEY=VALUE
+            print(f"    --param {key}={p.default}: {p.doc}")
     return 0
 
 
