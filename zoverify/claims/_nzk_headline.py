@@ -53,15 +53,9 @@ def headline_problem(ctx) -> tuple[LinearizedProblem, np.ndarray]:
 
 
 def best_of_intended_curve(Phi: np.ndarray, y: np.ndarray, theta0: np.ndarray, steps, *, a2, a4, b) -> np.ndarray:
-    """E L_t of best-of-K ZO as intended: one SVD of Phi gives H's spectrum, theta* and the floor, so the
-    modes that carry the initial excess and the modes least squares fits are the same set."""
-    U, s, Vt = np.linalg.svd(Phi, full_matrices=False)
-    keep = s > s.max() * max(Phi.shape) * np.finfo(float).eps
-    U, s, Vt = U[:, keep], s[keep], Vt[keep]
-    theta_star = Vt.T @ ((U.T @ y) / s)
-    floor = 0.5 * np.mean((Phi @ theta_star - y) ** 2)
-    s0 = (Vt @ (theta0 - theta_star)) ** 2
-    return floor + sb.excess_loss_curve(s**2 / Phi.shape[0], s0, step=ETA, a2=a2, a4=a4, b=b, steps=steps)
+    """E L_t of best-of-K ZO as intended, from H's spectrum, e0 and the floor (one SVD, one cut-off)."""
+    lam, e0, floor = sb.least_squares_start(Phi, y, theta0)
+    return floor + sb.excess_loss_curve(lam, e0**2, step=ETA, a2=a2, a4=a4, b=b, steps=steps)
 
 
 def record_steps(ctx) -> tuple[int, int]:

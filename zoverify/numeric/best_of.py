@@ -32,6 +32,7 @@ from zoverify._errors import InvalidParameterError, NotApplicableError
 from zoverify.numeric._batching import block_generators
 from zoverify.perturbations import AbstractLaw, Gaussian, parse_law
 from zoverify.perturbations._sampling import standard_gamma
+from zoverify.symbolic.best_of import least_squares_start
 
 VARIANTS = ("intended", "broadcast")
 SAMPLERS = ("literal", "reduced")
@@ -65,12 +66,11 @@ class LinearizedProblem:
         return float(0.5 * (r0 * r0).mean()), float((r0 * v).mean()), float((v * v).mean())
 
     def eigen(self):
-        """H = Phi^T Phi / N through Phi's SVD: eigenvalues (rank r), e0 = V^T (theta0 - theta*), L*."""
-        U, s, Vh = torch.linalg.svd(self.Phi, full_matrices=False)
-        keep = s > s.max() * max(self.Phi.shape) * torch.finfo(s.dtype).eps
-        U, s, Vh = U[:, keep], s[keep], Vh[keep]
-        theta_star = Vh.T @ ((U.T @ self.y) / s)  # the minimum-norm least-squares solution
-        return s**2 / self.Phi.shape[0], Vh @ (self.theta0 - theta_star), float(self.loss(theta_star))
+        """H's nonzero eigenvalues, e0 = V^T (theta0 - theta*) and L*, computed once in float64
+        (symbolic/best_of.py, the prediction's own route) and cast to the problem's dtype and device."""
+        lam, e0, floor = least_squares_start(*(t.detach().cpu().double().numpy() for t in (self.Phi, self.y, self.theta0)))
+        cast = {"dtype": self.Phi.dtype, "device": self.Phi.device}
+        return torch.as_tensor(lam, **cast), torch.as_tensor(e0, **cast), floor
 
 
 def simulate_best_of_zo(

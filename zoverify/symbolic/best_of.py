@@ -85,10 +85,22 @@ def excess_loss_curve(
     return np.asarray(out)[order]
 
 
+def least_squares_start(Phi, y, theta0) -> tuple[np.ndarray, np.ndarray, float]:
+    """The quadratic L = (1/2) mean((Phi theta - y)^2) seen from theta0, in float64: H = Phi^T Phi / N's nonzero
+    eigenvalues, e0 = V^T (theta0 - theta*) and the floor L(theta*), theta* the minimum-norm least-squares
+    solution.  One SVD with one cut-off, so the modes least squares fits are the modes that carry e0."""
+    Phi, y, theta0 = (np.asarray(a, dtype=float) for a in (Phi, y, theta0))
+    U, s, Vt = np.linalg.svd(Phi, full_matrices=False)
+    keep = s > s.max() * max(Phi.shape) * np.finfo(float).eps
+    U, s, Vt = U[:, keep], s[keep], Vt[keep]
+    theta_star = Vt.T @ ((U.T @ y) / s)
+    return s**2 / Phi.shape[0], Vt @ (theta0 - theta_star), float(0.5 * np.mean((Phi @ theta_star - y) ** 2))
+
+
 def _candidates(num_candidates) -> int:
     if int(num_candidates) != num_candidates or num_candidates < 1:
         raise InvalidParameterError(f"the number of candidate directions must be a positive integer, got {num_candidates}")
     return int(num_candidates)
 
 
-__all__ = ["excess_loss_curve", "isotropic_factor_expr", "max_normal_moments", "mode_factor_expr"]
+__all__ = ["excess_loss_curve", "isotropic_factor_expr", "least_squares_start", "max_normal_moments", "mode_factor_expr"]
