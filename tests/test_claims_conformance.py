@@ -2,9 +2,10 @@
 
 * holds (false-failure probability ALPHA per (claim, law), Bonferroni over k
   components inside the claim), and
-* its negative control, the prediction scaled by (1 + negative_delta), is
-  rejected on the same data, with the minimum detectable relative error below
-  negative_delta (so rejection is not luck).
+* every negative control is rejected on the same data (the verdict is ``pass``,
+  not ``inconclusive``); with the default controls (each component alone moved
+  by +-negative_delta) the worst component's minimum detectable relative error
+  is below negative_delta, so the rejection is not luck.
 
 The number of (claim, law) pairs times ALPHA is this file's false-failure budget
 (see tests/README.md).
@@ -24,10 +25,9 @@ def test_claim_holds_and_negative_control_is_rejected(name, law):
     claim = REGISTRY[name]
     result = check(claim, law=law, seed=0)
     assert result.verdict == "pass", f"{name} [{law}]: {result.message} (seed 0, n={result.num_samples})"
-    if result.negative_control_rejected is None:
-        pytest.skip("no numeric prediction")
-    assert result.negative_control_rejected, f"{name} [{law}]: prediction x {1 + claim.negative_delta} not rejected"
-    assert result.min_detectable_rel is not None and result.min_detectable_rel < claim.negative_delta
+    assert result.negative_control_rejected and result.num_controls > 0
+    if claim.negative_alternatives is None:
+        assert result.min_detectable_rel is not None and result.min_detectable_rel < claim.negative_delta
 
 
 def test_claim_metadata_is_complete():

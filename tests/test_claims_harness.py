@@ -11,10 +11,21 @@ import json
 
 import numpy as np
 import pytest
+import torch
 from scipy import stats
 
 from zoverify._errors import InvalidParameterError
-from zoverify.claims import REGISTRY, BatchMeans, ClaimResult, Exact, check
+from zoverify.claims import (
+    REGISTRY,
+    BatchMeans,
+    Claim,
+    ClaimResult,
+    Exact,
+    Verdict,
+    check,
+    checker,
+)
+from zoverify.claims._claim import component_controls
 
 ALPHA_META = 1e-4  # false-failure probability of each calibration assertion below
 
@@ -109,3 +120,85 @@ def test_bad_claim_parameters():
         check(claim, params={"dim": 0})
     with pytest.raises(InvalidParameterError, match="alpha"):
         check(claim, alpha=2.0)
+
+
+# ------------------------------------------------------------------ the verdict contract
+def _mean_claim(*, truth: float, scales, delta: float = 0.05) -> Claim:
+    """A claim on the means of independent normals: exact, so its verdicts are predictable."""
+    scales = np.asarray(scales, float)
+
+    def simulate(ctx):
+        gen = ctx.mc_generator()
+        noise = torch.randn((ctx.num_samples, scales.size), generator=gen, dtype=torch.float64)
+        return truth + noise * torch.as_tensor(scales)
+
+    return Claim(name="synthetic.means", statement="the means are all `truth`", source="test", status="TEST",
+                 predict=lambda ctx: np.full(scales.size, truth), simulate=simulate, negative_delta=delta)
+
+
+def test_a_pass_needs_every_component_probed():
+    """One noisy component (sd 40 where the others have 1) cannot tell truth from truth x 1.05: inconclusive."""
+    claim = _mean_claim(truth=10.0, scales=[1.0, 1.0, 40.0])
+    small = check(claim, seed=0, num_samples=4096)
+    assert small.verdict == Verdict.INCONCLUSIVE
+    assert {"c2 +5%", "c2 -5%"} <= set(small.controls_not_rejected)
+    assert not any(name.startswith(("c0", "c1")) for name in small.controls_not_rejected)
+    # the reported size is the worst component's: (t + q) x 40 / sqrt(n) / 10, far above the others'
+    assert small.min_detectable_rel == max(small.detectable_rel) and small.detectable_rel[2] > 0.05
+    assert small.detectable_rel[0] < 0.05
+    assert "negative controls not rejected" in small.message and "raise --samples" in small.message
+    # enough samples make it conclusive: (t + q) x 40 / sqrt(n) < 0.05 x 10 needs n of about 1e5
+    large = check(claim, seed=0, num_samples=1 << 18)
+    assert large.verdict == Verdict.PASS and large.num_controls == 6 and not large.controls_not_rejected
+
+
+def test_a_wrong_prediction_still_fails_rather_than_being_inconclusive():
+    claim = _mean_claim(truth=10.0, scales=[1.0, 40.0])
+    wrong = check(claim, seed=0, num_samples=1 << 14, scale=1.03)
+    assert wrong.verdict == Verdict.FAIL and "c0" in wrong.message
+
+
+def test_component_controls_move_one_component_each_side_and_bounds_only_inward():
+    pred = np.array([2.0, 0.0, -4.0, 1.0])
+    controls = component_controls(pred, 0.05, ["a", "zero", "b", "ub"], sides=[0, 0, -1, 1])
+    names = [n for n, _ in controls]
+    assert names == ["a +5%", "a -5%", "b +5%", "ub -5%"]  # zero has no relative scale
+    moved = {n: alt for n, alt in controls}
+    np.testing.assert_allclose(moved["a -5%"], [1.9, 0.0, -4.0, 1.0])
+    np.testing.assert_allclose(moved["b +5%"], [2.0, 0.0, -3.8, 1.0])  # a lower bound raised
+    np.testing.assert_allclose(moved["ub -5%"], [2.0, 0.0, -4.0, 0.95])  # an upper bound lowered
+
+
+def test_check_exits_3_when_inconclusive_and_1_when_failing(capsys):
+    from zoverify.cli import main
+
+    code = main(["check", "checker.decision_rules", "--samples", "400", "--format", "json"])
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["results"][0]["verdict"] == "inconclusive" and code == 3
+
+
+# ------------------------------------------------------------------ the checker checks itself
+def test_checker_claim_rates_match_an_independent_count():
+    """The exact rates against a second route: counting rejections on 400,000 draws of t(31) and N(0, 1) pairs."""
+    rng = np.random.default_rng(11)
+    k, level = 2, checker.INNER_ALPHA / 2
+    rates = checker.exact_rates()
+    for j, draw in enumerate((lambda m: rng.standard_t(31, m), rng.standard_normal)):
+        t = draw((400_000, k))
+        ref = stats.t(31) if j == 0 else stats.norm
+        c, q = ref.isf(level / 2), ref.ppf(0.9)
+        null = (np.abs(t) > c).any(axis=1).mean()
+        moved = ((np.abs(t[:, 0] - (c + q)) > c) | (np.abs(t[:, 1]) > c)).mean()
+        se = np.sqrt(0.25 / 400_000)
+        assert abs(null - rates[2 * j]) < 5 * se and abs(moved - rates[2 * j + 1]) < 5 * se  # 5 sigma: ~6e-7 each
+
+
+def test_checker_claim_rejects_a_10_percent_wider_acceptance_region(monkeypatch):
+    """A near-miss rule (critical values 10 % too large) is caught by the checker's own claim."""
+    from zoverify.claims import _stats
+
+    honest = check(REGISTRY["checker.decision_rules"], seed=3)
+    assert honest.verdict == Verdict.PASS
+    real = _stats._critical_values.__wrapped__
+    monkeypatch.setattr(_stats, "_critical_values", lambda df, level: (1.1 * real(df, level)[0], real(df, level)[1]))
+    assert check(REGISTRY["checker.decision_rules"], seed=3).verdict == Verdict.FAIL

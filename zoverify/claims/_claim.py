@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 import numpy as np
@@ -22,6 +23,24 @@ from zoverify.claims._stats import BatchMeans, Decision
 from zoverify.perturbations import AbstractLaw, parse_law
 
 ALPHA = 1e-4  # default false-failure probability of one claim
+
+
+class Verdict(StrEnum):
+    """What a check concluded.
+
+    ``INCONCLUSIVE``: the prediction was not rejected, but neither was some
+    negative control, so the data could not have told the claim from a near miss.
+    """
+
+    PASS = "pass"
+    FAIL = "fail"
+    INCONCLUSIVE = "inconclusive"
+    NOT_APPLICABLE = "n/a"
+    SKIPPED = "skipped"
+
+
+#: sides of a component's test: two-sided (the default), or a one-sided bound
+TWO_SIDED, LOWER_BOUND, UPPER_BOUND = 0, -1, 1
 
 
 @dataclass(frozen=True)
@@ -111,10 +130,11 @@ class Claim:
     labels: Callable[[Context], list[str]] | None = None
     negative_delta: float = 0.05
     #: alternatives to the prediction that must *each* be rejected (the negative
-    #: controls); default: the prediction scaled by (1 + negative_delta).  Claims
-    #: with a zero-valued component (an exponent 0, say) shift it additively here,
-    #: since scaling leaves it unchanged.
-    negative_alternatives: Callable[[Context, np.ndarray], list[np.ndarray]] | None = None
+    #: controls).  Default (:func:`component_controls`): one component at a time
+    #: moved by negative_delta x |prediction| to each side it is tested on.  A
+    #: custom rule returns ``[(name, alternative), ...]`` (or bare arrays) and must
+    #: likewise probe one component, or one near miss, at a time.
+    negative_alternatives: Callable[[Context, np.ndarray], list[Any]] | None = None
 
     @property
     def family(self) -> str:
@@ -137,7 +157,7 @@ class ClaimResult:
     claim: str
     law: str
     params: dict[str, Any]
-    verdict: str  # "pass" | "fail" | "n/a"
+    verdict: str  # a Verdict value: pass | fail | inconclusive | n/a | skipped
     prediction: list[float]
     estimate: list[float]
     ci_low: list[float]
@@ -152,14 +172,17 @@ class ClaimResult:
     elapsed_s: float
     version: str
     labels: list[str]
-    min_detectable_rel: float | None = None
+    min_detectable_rel: float | None = None  # the worst component's
     negative_delta: float | None = None
-    negative_control_rejected: bool | None = None
+    negative_control_rejected: bool | None = None  # every control rejected
     message: str = ""
+    detectable_rel: list[float | None] | None = None  # per component (None: prediction 0)
+    controls_not_rejected: list[str] = field(default_factory=list)
+    num_controls: int = 0
 
     @property
     def passed(self) -> bool:
-        return self.verdict == "pass"
+        return self.verdict == Verdict.PASS
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -213,20 +236,30 @@ def check(
     summary = claim.test.summarize(observed, variance=variance)
     bias = claim.bias_bound(ctx) if claim.bias_bound is not None else None
     decision = summary.decide(prediction, alpha=alpha, bias=bias)
-    alternatives = (
-        claim.negative_alternatives(ctx, prediction)
-        if claim.negative_alternatives is not None
-        else [prediction * (1 + claim.negative_delta)]
-    )
-    negatives_rejected = all(
-        not summary.decide(np.asarray(alt, float), alpha=alpha, bias=bias).passed for alt in alternatives
-    )
     labels = claim.labels(ctx) if claim.labels is not None else [f"c{i}" for i in range(prediction.size)]
+    controls = (
+        _named_controls(claim.negative_alternatives(ctx, prediction))
+        if claim.negative_alternatives is not None
+        else component_controls(prediction, claim.negative_delta, labels, sides=getattr(summary, "sides", None))
+    )
+    not_rejected = [
+        name for name, alt in controls if summary.decide(np.asarray(alt, float), alpha=alpha, bias=bias).passed
+    ]
+    if not decision.passed:
+        verdict, message = Verdict.FAIL, _describe(decision, summary, prediction, labels)
+    elif not controls or not_rejected:
+        verdict = Verdict.INCONCLUSIVE
+        message = _describe_inconclusive(not_rejected, decision, labels, n_controls=len(controls))
+    else:
+        verdict, message = Verdict.PASS, ""
+    detectable = None
+    if decision.detectable_rel is not None:
+        detectable = [None if np.isnan(v) else float(v) for v in np.atleast_1d(decision.detectable_rel).ravel()]
     return ClaimResult(
         claim=claim.name,
         law=law_obj.spec,
         params=dict(ctx.params),
-        verdict="pass" if decision.passed else "fail",
+        verdict=verdict.value,
         prediction=prediction.tolist(),
         estimate=np.asarray(summary.estimate, float).ravel().tolist(),
         ci_low=np.asarray(decision.ci_low, float).ravel().tolist(),
@@ -243,9 +276,52 @@ def check(
         labels=list(labels),
         min_detectable_rel=decision.min_detectable_rel,
         negative_delta=claim.negative_delta,
-        negative_control_rejected=negatives_rejected,
-        message=_describe(decision, summary, prediction, labels),
+        negative_control_rejected=bool(controls) and not not_rejected,
+        message=message,
+        detectable_rel=detectable,
+        controls_not_rejected=not_rejected,
+        num_controls=len(controls),
     )
+
+
+def component_controls(prediction, delta: float, labels, *, sides=None) -> list[tuple[str, np.ndarray]]:
+    """The default negative controls: each component alone moved by ``delta`` x |its prediction|.
+
+    A two-sided component is moved both ways; a one-sided bound only the way that
+    tightens it (a lower bound up, an upper bound down), since the other way can
+    never be rejected.  Components predicted 0 have no relative scale and are
+    left to a claim's own controls.
+    """
+    pred = np.asarray(prediction, float).ravel()
+    sides = np.zeros(pred.size, int) if sides is None else np.asarray(sides, int).ravel()
+    controls = []
+    for i in np.flatnonzero(pred):
+        step = delta * abs(pred[i])
+        moves = {TWO_SIDED: (+1, -1), LOWER_BOUND: (+1,), UPPER_BOUND: (-1,)}[int(sides[i])]
+        for sign in moves:
+            alt = pred.copy()
+            alt[i] += sign * step
+            controls.append((f"{labels[i]} {'+' if sign > 0 else '-'}{100 * delta:.3g}%", alt))
+    return controls
+
+
+def _named_controls(alternatives) -> list[tuple[str, np.ndarray]]:
+    named = []
+    for k, alt in enumerate(alternatives):
+        if isinstance(alt, tuple) and len(alt) == 2 and isinstance(alt[0], str):
+            named.append((alt[0], np.asarray(alt[1], float)))
+        else:
+            named.append((f"control {k + 1}", np.asarray(alt, float)))
+    return named
+
+
+def _describe_inconclusive(not_rejected, decision: Decision, labels, *, n_controls: int) -> str:
+    if not n_controls:
+        return "no negative control could be formed (every prediction is 0); the claim must define its own"
+    worst = decision.min_detectable_rel
+    size = "" if worst is None else f"; detectable error {100 * worst:.3g}% (worst component)"
+    shown = ", ".join(not_rejected[:3]) + (f" and {len(not_rejected) - 3} more" if len(not_rejected) > 3 else "")
+    return f"{len(not_rejected)}/{n_controls} negative controls not rejected ({shown}){size}; raise --samples"
 
 
 def _describe(decision: Decision, summary, prediction, labels) -> str:
@@ -264,7 +340,7 @@ def _not_applicable(claim: Claim, ctx: Context, reason: str, alpha: float, start
         claim=claim.name,
         law=ctx.law.spec,
         params=dict(ctx.params),
-        verdict="n/a",
+        verdict=Verdict.NOT_APPLICABLE.value,
         prediction=[],
         estimate=[],
         ci_low=[],

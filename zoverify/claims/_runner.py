@@ -9,7 +9,7 @@ from rich.markup import escape
 
 from zoverify import __version__
 from zoverify._device import resolve_device, resolve_dtype
-from zoverify.claims._claim import ALPHA, Claim, ClaimResult, check
+from zoverify.claims._claim import ALPHA, Claim, ClaimResult, Verdict, check
 from zoverify.claims._registry import REGISTRY
 from zoverify.perturbations import AbstractLaw, parse_law
 
@@ -64,7 +64,7 @@ def run_plan(
                     claim, law=law, params=own, seed=seed, num_samples=num_samples, device=device, dtype=dtype,
                     alpha=alpha,
                 )
-                if claim.name == MOMENT_CLAIM and result.verdict == "fail":
+                if claim.name == MOMENT_CLAIM and result.verdict == Verdict.FAIL:
                     bad_laws.add(spec)
             results.append(result)
             if bar is not None:
@@ -77,7 +77,7 @@ def run_plan(
 
 def _skipped(claim: Claim, spec: str, *, seed, alpha, num_samples, device, dtype) -> ClaimResult:
     return ClaimResult(
-        claim=claim.name, law=spec, params=claim.resolve_params(None), verdict="skipped", prediction=[],
+        claim=claim.name, law=spec, params=claim.resolve_params(None), verdict=Verdict.SKIPPED.value, prediction=[],
         estimate=[], ci_low=[], ci_high=[], p_value=None, alpha=alpha, method="", seed=seed,
         num_samples=int(num_samples if num_samples is not None else claim.num_samples),
         device=str(resolve_device(device)), dtype=str(resolve_dtype(dtype)).removeprefix("torch."),

@@ -8,7 +8,7 @@ import time
 
 from zoverify._device import resolve_device, resolve_dtype
 from zoverify._errors import InvalidParameterError
-from zoverify.claims import ALPHA, REGISTRY, select
+from zoverify.claims import ALPHA, REGISTRY, Verdict, select
 from zoverify.claims._runner import plan_runs, run_plan
 from zoverify.cli._report import prepare_report_dir, render_table, write_report
 
@@ -18,7 +18,10 @@ def add_commands(sub) -> None:
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.set_defaults(run=run_list)
 
-    p = sub.add_parser("check", help="check claims (all by default); exit 1 if one fails")
+    p = sub.add_parser(
+        "check",
+        help="check claims (all by default); exit 1 if one fails, 3 if none fails but one is inconclusive",
+    )
     p.add_argument("names", nargs="*", metavar="NAME", help="claim names or families (e.g. nzk)")
     p.add_argument("--law", default=None, help="check the claims with this law instead of their defaults")
     p.add_argument("--device", default="cpu", help="auto | cpu | cuda (default cpu)")
@@ -98,5 +101,19 @@ def run_check(args) -> int:
         print(json.dumps({"results": [r.to_dict() for r in results], "elapsed_s": elapsed}, indent=2))
     else:
         render_table(results, elapsed=elapsed)
-    return 1 if any(r.verdict == "fail" for r in results) else 0
+    return exit_code(results)
+
+
+#: exit codes of ``zoverify check``: 2 is bad input (raised before any claim runs)
+EXIT_PASS, EXIT_FAIL, EXIT_INCONCLUSIVE = 0, 1, 3
+
+
+def exit_code(results) -> int:
+    """1 if a claim fails; else 3 if one is inconclusive (a negative control not rejected); else 0."""
+    verdicts = {r.verdict for r in results}
+    if Verdict.FAIL in verdicts:
+        return EXIT_FAIL
+    if Verdict.INCONCLUSIVE in verdicts:
+        return EXIT_INCONCLUSIVE
+    return EXIT_PASS
 

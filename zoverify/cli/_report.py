@@ -12,12 +12,22 @@ from rich.markup import escape
 from zoverify._errors import ZoverifyError
 from zoverify.claims import ClaimResult
 
-_STYLE = {"pass": "green", "fail": "bold red", "n/a": "yellow", "skipped": "yellow"}
+_STYLE = {"pass": "green", "fail": "bold red", "inconclusive": "bold magenta", "n/a": "yellow", "skipped": "yellow"}
+_VERDICTS = ("pass", "fail", "inconclusive", "n/a", "skipped")
+
+
+def controls_cell(r: ClaimResult) -> str:
+    """How many of the claim's negative controls were rejected ("4/4 rejected")."""
+    if r.negative_control_rejected is None:
+        return ""
+    if not r.num_controls:  # a result stored before controls were counted
+        return "rejected" if r.negative_control_rejected else "NOT rejected"
+    return f"{r.num_controls - len(r.controls_not_rejected)}/{r.num_controls} rejected"
 
 
 def worst_component(r: ClaimResult, *, markup: bool = False) -> str:
     """'label: predicted vs measured' for the component farthest from its prediction."""
-    if not r.prediction:
+    if not r.prediction or r.verdict == "inconclusive":
         return escape(r.message) if markup else r.message
     pred, est = np.asarray(r.prediction), np.asarray(r.estimate)
     half = (np.asarray(r.ci_high) - np.asarray(r.ci_low)) / 2
@@ -27,8 +37,8 @@ def worst_component(r: ClaimResult, *, markup: bool = False) -> str:
 
 
 def summary_line(results: Sequence[ClaimResult], elapsed: float) -> str:
-    counts = {v: sum(r.verdict == v for r in results) for v in ("pass", "fail", "n/a", "skipped")}
-    decided = counts["pass"] + counts["fail"]
+    counts = {v: sum(r.verdict == v for r in results) for v in _VERDICTS}
+    decided = counts["pass"] + counts["fail"] + counts["inconclusive"]
     alpha = results[0].alpha if results else 0.0
     parts = ", ".join(f"{n} {v}" for v, n in counts.items() if n)
     return (
@@ -45,7 +55,7 @@ def render_table(results: Sequence[ClaimResult], *, elapsed: float) -> None:
     for col in ("claim", "law", "verdict", "worst component: predicted vs measured", "p", "MDE", "neg. ctrl", "n", "s"):
         table.add_column(col, overflow="fold")
     for r in results:
-        neg = "" if r.negative_control_rejected is None else ("rejected" if r.negative_control_rejected else "NOT rejected")
+        neg = controls_cell(r)
         table.add_row(
             r.claim,
             escape(r.law),
@@ -63,8 +73,9 @@ def render_table(results: Sequence[ClaimResult], *, elapsed: float) -> None:
     if results:
         r = results[0]
         console.print(f"seed {r.seed}, device {r.device}, dtype {r.dtype}, zoverify {r.version}. "
-                      "MDE: relative error detected with 90% power; neg. ctrl: the claim's negative controls "
-                      "(by default the prediction x (1 + delta)) rejected on the same data.")
+                      "MDE: relative error of the least precise component detected with 90% power; neg. ctrl: "
+                      "the claim's negative controls (by default each component alone moved by +-delta) rejected "
+                      "on the same data. A pass needs every control rejected; otherwise the check is inconclusive.")
 
 
 def prepare_report_dir(directory: str) -> Path:
@@ -91,7 +102,7 @@ def write_report(results: Sequence[ClaimResult], directory: str, *, elapsed: flo
             f"| {r.claim} | `{r.law}` | {r.verdict} | {worst_component(r)} | "
             f"{'' if r.p_value is None else f'{r.p_value:.2g}'} | "
             f"{'' if r.min_detectable_rel is None else f'{100 * r.min_detectable_rel:.2g}%'} | "
-            f"{'' if r.negative_control_rejected is None else r.negative_control_rejected} | "
+            f"{controls_cell(r)} | "
             f"{r.num_samples} | {r.seed} | {r.device} | {r.dtype} |"
         )
     (out / "report.md").write_text("\n".join(lines) + "\n")
