@@ -202,3 +202,14 @@ def test_checker_claim_rejects_a_10_percent_wider_acceptance_region(monkeypatch)
     real = _stats._critical_values.__wrapped__
     monkeypatch.setattr(_stats, "_critical_values", lambda df, level: (1.1 * real(df, level)[0], real(df, level)[1]))
     assert check(REGISTRY["checker.decision_rules"], seed=3).verdict == Verdict.FAIL
+
+
+def test_alpha_reaches_the_decision():
+    """The same data judged at alpha = 0.05 and 1e-4: the intervals scale by the ratio of critical values."""
+    claim = _mean_claim(truth=1.0, scales=[1.0, 2.0])
+    loose = check(claim, seed=4, num_samples=1 << 12, alpha=0.05)
+    strict = check(claim, seed=4, num_samples=1 << 12, alpha=1e-4)
+    assert loose.estimate == strict.estimate and loose.alpha == 0.05 and strict.alpha == 1e-4
+    half = lambda r: np.subtract(r.ci_high, r.ci_low) / 2  # noqa: E731
+    ratio = stats.t(31).isf(0.05 / 4) / stats.t(31).isf(1e-4 / 4)  # Bonferroni over 2 components, two-sided
+    np.testing.assert_allclose(half(loose) / half(strict), ratio, rtol=1e-12)
