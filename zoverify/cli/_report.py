@@ -51,23 +51,27 @@ def render_table(results: Sequence[ClaimResult], *, elapsed: float) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    console = Console()
+    # fit the terminal: below 140 columns drop p, n and seconds (all in --report and --format json)
+    wide = console.width >= 140
+    columns = ["claim", "law", "verdict", "worst component: predicted vs measured", "p", "MDE", "neg. ctrl", "n", "s"]
+    keep = [c for c in columns if wide or c not in ("p", "n", "s")]
     table = Table(show_lines=False)
-    for col in ("claim", "law", "verdict", "worst component: predicted vs measured", "p", "MDE", "neg. ctrl", "n", "s"):
+    for col in keep:
         table.add_column(col, overflow="fold")
     for r in results:
-        neg = controls_cell(r)
-        table.add_row(
-            r.claim,
-            escape(r.law),
-            f"[{_STYLE.get(r.verdict, '')}]{r.verdict}[/]",
-            worst_component(r, markup=True),
-            "" if r.p_value is None else f"{r.p_value:.2g}",
-            "" if r.min_detectable_rel is None else f"{100 * r.min_detectable_rel:.2g}%",
-            neg,
-            f"{r.num_samples:,}" if r.num_samples else "",
-            f"{r.elapsed_s:.1f}",
-        )
-    console = Console(width=max(Console().width, 160))
+        cells = {
+            "claim": r.claim,
+            "law": escape(r.law),
+            "verdict": f"[{_STYLE.get(r.verdict, '')}]{r.verdict}[/]",
+            "worst component: predicted vs measured": worst_component(r, markup=True),
+            "p": "" if r.p_value is None else f"{r.p_value:.2g}",
+            "MDE": "" if r.min_detectable_rel is None else f"{100 * r.min_detectable_rel:.2g}%",
+            "neg. ctrl": controls_cell(r),
+            "n": f"{r.num_samples:,}" if r.num_samples else "",
+            "s": f"{r.elapsed_s:.1f}",
+        }
+        table.add_row(*(cells[c] for c in keep))
     console.print(table)
     console.print(summary_line(results, elapsed))
     if results:
