@@ -97,8 +97,9 @@ class MeanSummary:
         level = alpha / k
         crit, power = _critical_values(self.df, level)
         excess = np.maximum(np.abs(self.estimate - pred) - bias, 0.0)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            zscores = np.where(self.stderr > 0, excess / self.stderr, np.where(excess > 0, np.inf, 0.0))
+        positive = self.stderr > 0
+        zscores = np.where(excess > 0, np.inf, 0.0)
+        zscores[positive] = excess[positive] / self.stderr[positive]
         p_each = 2 * _upper_tail(self.df, zscores)
         p_value = float(min(1.0, k * float(np.min(p_each))))
         passed = bool(np.all(excess <= crit * self.stderr))

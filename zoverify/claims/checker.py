@@ -33,7 +33,7 @@ import numpy as np
 import torch
 from scipy import stats
 
-from zoverify.claims._claim import Claim, Context
+from zoverify.claims._claim import Claim, Context, Verdict, check
 from zoverify.claims._registry import register
 from zoverify.claims._stats import POWER_QUANTILE, BatchMeans
 
@@ -66,22 +66,35 @@ def _predict(ctx: Context) -> np.ndarray:
 
 
 def _simulate(ctx: Context) -> np.ndarray:
-    """(R, 4) rejection indicators of the library's rules on R Gaussian experiments."""
+    """(R, 4) rejection indicators of R Gaussian experiments, each judged by :func:`check` itself.
+
+    Going through ``check`` (not the summaries alone) puts the whole decision path
+    a verdict takes under test: the rule, Bonferroni, and how alpha reaches it.
+    """
     gen = ctx.mc_generator()
     R, k = ctx.num_samples, _MEANS.size
     noise = torch.randn((R, _N, k), generator=gen, device=ctx.device, dtype=torch.float64).cpu().numpy()
     data = _MEANS + _SCALES * noise
-    rule = BatchMeans()
     out = np.empty((R, 4))
     for r in range(R):
         for j, variance in enumerate((None, _SCALES**2)):
-            summary = rule.summarize(data[r], variance=variance)
-            null = summary.decide(_MEANS, alpha=INNER_ALPHA)
+            null = check(_experiment(data[r], _MEANS, variance), law=ctx.law, num_samples=_N, alpha=INNER_ALPHA)
             moved = _MEANS.copy()
             moved[0] += null.detectable_rel[0] * abs(_MEANS[0])
-            out[r, 2 * j] = not null.passed
+            # the moved prediction is judged by the same rule on the same data (controls are not needed here)
+            summary = BatchMeans().summarize(data[r], variance=variance)
+            out[r, 2 * j] = null.verdict == Verdict.FAIL
             out[r, 2 * j + 1] = not summary.decide(moved, alpha=INNER_ALPHA).passed
     return out
+
+
+def _experiment(data: np.ndarray, prediction: np.ndarray, variance) -> Claim:
+    """One synthetic experiment as a claim: fixed data, a given prediction, batch means or exact variance."""
+    return Claim(
+        name="checker.experiment", statement="synthetic", source="synthetic", status="synthetic",
+        predict=lambda _ctx: prediction, simulate=lambda _ctx: data,
+        variance=None if variance is None else (lambda _ctx: variance),
+    )
 
 
 def _variance(ctx: Context) -> np.ndarray:
