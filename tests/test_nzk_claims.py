@@ -133,9 +133,26 @@ def test_training_claims_refuse_dependent_draws(name):
 
 
 def test_kernel_stability_decays_below_and_grows_above_the_threshold():
-    """The measured t-step means (calibrated intervals at alpha) lie below 1 at 0.9 eta* and above 1 at 1.1 eta*."""
+    """The measured t-step means (calibrated intervals at alpha) lie below 1 at 1.9 N/lam_max and above 1 at 2.1."""
     result = check(REGISTRY["nzk.kernel_stability"])
     assert result.verdict == "pass"
     at = {label: i for i, label in enumerate(result.labels)}
-    below, above = at["E v'r_t/v'r_0 at 0.9 eta*, t=8"], at["E v'r_t/v'r_0 at 1.1 eta*, t=8"]
+    below, above = at["E v'r_t/v'r_0 at eta = 1.9 N/lam_max, t=8"], at["E v'r_t/v'r_0 at eta = 2.1 N/lam_max, t=8"]
     assert result.ci_high[below] < 1 and result.ci_low[above] > 1
+
+
+@pytest.mark.parametrize("factor", [1.03, 0.97])
+def test_kernel_stability_rejects_a_threshold_formula_3_percent_off(monkeypatch, factor):
+    """The simulation's step sizes do not come from the threshold formula: a formula 3 % off fails.
+
+    At the defaults the t = 8 means move by ~40 % (per-step factor off by ~2 * 3 % / 0.9) against an
+    acceptance half-width of ~0.2 (batch means at alpha = 1e-4, Bonferroni over 4 components).
+    """
+    from zoverify.symbolic import nzk as sym
+    from zoverify.symbolic import symbols as S
+
+    def near_miss(lam_max=S.lam_max, N=S.N):
+        return factor * 2 * N / lam_max
+
+    monkeypatch.setattr(sym, "stability_threshold_expr", near_miss)
+    assert check(REGISTRY["nzk.kernel_stability"]).verdict == "fail"

@@ -8,6 +8,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
+from zoverify._errors import InvalidParameterError
 from zoverify.claims._claim import Claim, Context, Param
 from zoverify.claims._registry import register
 from zoverify.numeric import map_blocks
@@ -37,7 +38,21 @@ def stacked_samples(ctx: Context, columns: Callable[[int, torch.Generator], list
 
 
 def problem_dim(ctx: Context) -> int:
-    return ctx.law.fixed_dim or int(ctx["dim"])
+    """The law's fixed dimension, else the claim's ``dim`` raised to the smallest dimension the law accepts
+    (a block law needs at least as many coordinates as blocks, a subspace law at least its rank)."""
+    return ctx.law.fixed_dim or accepted_dim(ctx.law, int(ctx["dim"]))
+
+
+def accepted_dim(law: AbstractLaw, dim: int, *, limit: int = 4096) -> int:
+    """The smallest d >= ``dim`` that ``law`` accepts (asked through ``law.check_dim``)."""
+    for d in range(dim, max(dim, limit) + 1):
+        try:
+            law.check_dim(d)
+        except InvalidParameterError:
+            continue
+        return d
+    law.check_dim(dim)  # none up to the limit: the law's own message says why
+    return dim
 
 
 def points(ctx: Context, dim: int, n: int = 3) -> np.ndarray:
