@@ -11,7 +11,7 @@ from scipy import stats
 
 from zoverify._errors import InvalidParameterError
 from zoverify._rng import make_generator
-from zoverify.claims import REGISTRY
+from zoverify.claims import REGISTRY, check
 from zoverify.claims._stability_jackknife import DeleteAGroupJackknife
 from zoverify.claims._stats import BatchMeans
 from zoverify.numeric.stability_mc import (
@@ -142,10 +142,15 @@ def test_forward_and_central_estimates_on_quadratic():
     assert torch.allclose(forward, exact + extra, rtol=0, atol=1e-11)
 
 
-def test_mc_claims_refuse_laws_with_dependent_draws():
+def test_mc_claims_refuse_dependent_draws_of_unknown_period():
     law = copy.copy(parse_law("gaussian"))
-    law.independent_draws = False  # e.g. a cyclic order: rows of one sample call are not iid
-    for name in ("stability.mc_decay", "stability.forward_difference", "stability.mc_eta_star"):
-        reason = REGISTRY[name].applies_to(law)
-        assert reason is not None and "independent replicates" in reason
-        assert REGISTRY[name].applies_to(parse_law("gaussian")) is None
+    law.independent_draws = False  # rows of one sample call dependent, with no epoch length to align batches to
+    for name in ("stability.mc_decay", "stability.mc_decay_engines"):
+        result = check(REGISTRY[name], law=law, num_samples=1 << 10)
+        assert result.verdict == "n/a" and "unknown period" in result.message
+
+
+def test_cyclic_block_chains_need_whole_epochs_per_batch():
+    law = parse_law("block(blocks=3, order='cyclic')")
+    result = check(REGISTRY["stability.mc_decay"], law=law, num_samples=1 << 10)  # 32 chains per batch, epochs of 3
+    assert result.verdict == "n/a" and "multiple of 3" in result.message

@@ -8,12 +8,16 @@ from functools import lru_cache
 import numpy as np
 import sympy as sp
 
-from zoverify._errors import NotApplicableError
+from zoverify._errors import InvalidParameterError, NotApplicableError
 from zoverify.claims._claim import Claim, Context
 from zoverify.claims._registry import register
-from zoverify.claims._stats import Decision, Exact, ExactSummary
+from zoverify.claims._stats import Decision, Exact, ExactSummary, per_component_mde
 from zoverify.numeric.stability_operator import DenseOperator, StructuredOperator
+from zoverify.perturbations import parse_law
+from zoverify.symbolic import evaluate
+from zoverify.symbolic import symbols as S
 from zoverify.symbolic.stability import (
+    SpectralSetting,
     fourth_moment_form,
     spectral_eta_star,
     spectral_setting,
@@ -40,14 +44,55 @@ def rotated(spectrum, Q: np.ndarray) -> np.ndarray:
     return (Q * lam) @ Q.T
 
 
+DIM_SEARCH = 64  # a law that refuses d is tried at d + 1, ..., d + DIM_SEARCH
+
+
+def claim_dim(law, d: int) -> int:
+    """The smallest dimension >= d that the law accepts (its fixed dimension if it has one)."""
+    if getattr(law, "fixed_dim", None) is not None:
+        if law.fixed_dim < d:
+            raise NotApplicableError(f"law {law.spec} has dimension {law.fixed_dim}, below the {d} this claim needs")
+        return int(law.fixed_dim)
+    for n in range(d, d + DIM_SEARCH + 1):
+        try:
+            law.check_dim(n)
+            return n
+        except InvalidParameterError:
+            continue
+    raise NotApplicableError(f"law {law.spec} accepts no dimension in [{d}, {d + DIM_SEARCH}]")
+
+
+def law_spectrum(law, spectrum, *, fill: float = 0.0) -> tuple[float, ...]:
+    """``spectrum`` padded with ``fill`` up to a dimension the law accepts."""
+    n = claim_dim(law, len(spectrum))
+    return tuple(spectrum) + (fill,) * (n - len(spectrum))
+
+
+def second_moment_scale(law, d: int) -> float:
+    """c with E[zz^T] = c I (NotApplicable otherwise): the scale every spectral formula assumes."""
+    M2 = evaluate(law.second_moment(sp.Integer(d)), {S.d: d})
+    if not np.allclose(M2, M2[0, 0] * np.eye(d), atol=0, rtol=1e-14):
+        raise NotApplicableError(f"law {law.spec}: E[zz^T] is not c I, so no spectral formula of the paper applies")
+    return float(M2[0, 0])
+
+
 def law_setting(law, spectrum, *, d, method="gd", beta=0.0, q=1):
-    """(setting, is_rotation_invariant): the law's own constants, else its diagonal-H ones."""
+    """(setting, kind): the gain-formula constants a spectrum-only statement uses for ``law``.
+
+    kind "rotation-invariant": the law's own constants (exact for any eigenbasis);
+    "diagonal": constants exact for H diagonal in the coordinate basis (fourth moment with
+    a Diag term); "paper": a law whose fourth moment has no (tr, A, Diag) form gets the
+    paper's Gaussian constants with H scaled by c (E[zz^T] = c I): the spectrum-only
+    formula as printed, tested as it stands.
+    """
     try:
-        return spectral_setting(law, method=method, beta=beta, q=q, d=d), True
+        return spectral_setting(law, method=method, beta=beta, q=q, d=d), "rotation-invariant"
     except NotApplicableError as exc:
-        if "not rotation invariant" not in str(exc):
-            raise
-        return spectral_setting(law, method=method, beta=beta, q=q, d=d, diagonal_hessian=True), False
+        if "not rotation invariant" in str(exc):
+            return spectral_setting(law, method=method, beta=beta, q=q, d=d, diagonal_hessian=True), "diagonal"
+        c = second_moment_scale(law, d)
+        g = spectral_setting(parse_law("gaussian"), method=method, beta=beta, q=q, d=d)
+        return SpectralSetting(g.kappa_g, g.kappa_s, g.beta, g.s * c), "paper"
 
 
 def eta_formula(law, spectrum, *, d, method="gd", beta=0.0, q=1) -> float:
@@ -65,9 +110,23 @@ def _eta_operator(law, H_bytes: bytes, d: int, method: str, beta: float, q: int,
     return StructuredOperator(law, H, method=method, beta=beta, q=q, P=P).eta_star()
 
 
+def has_structured_form(law, d: int) -> bool:
+    try:
+        fourth_moment_form(law, sp.Integer(d))
+        return True
+    except NotApplicableError:
+        return False
+
+
 def eta_operator(law, H, *, method="gd", beta=0.0, q=1, solver="dense", P=None) -> float:
-    """Exact eta* of the law's operator (cached: claims and labels share the work)."""
+    """Exact eta* of the law's operator (cached: claims and labels share the work).
+
+    ``solver="structured"`` falls back to the dense operator for a law without the
+    (tr, A, Diag) fourth-moment form (the dense one takes any law's maps).
+    """
     H = np.ascontiguousarray(H, dtype=float)
+    if solver == "structured" and not has_structured_form(law, H.shape[0]):
+        solver = "dense"
     Pb = None if P is None else np.ascontiguousarray(P, dtype=float).tobytes()
     return _eta_operator(law, H.tobytes(), H.shape[0], method, float(beta), int(q), solver, Pb)
 
@@ -81,12 +140,14 @@ def rotated_instance(ctx: Context, spectrum, d: int | None = None) -> tuple[np.n
 
 def counterexample(law, spectrum, H_rot, *, method="gd", beta=0.0, q=1, solver="dense") -> str:
     """Text naming the two eta* with the same spectrum, or '' for rotation-invariant laws."""
-    try:
-        fourth_moment_form(law, sp.Integer(len(H_rot)))
-    except NotApplicableError:
-        return ""
     if law.rotation_invariant:
         return ""
+    if has_structured_form(law, H_rot.shape[0]):
+        try:
+            if fourth_moment_form(law, sp.Integer(H_rot.shape[0])).e == 0:
+                return ""
+        except NotApplicableError:
+            return ""
     d = H_rot.shape[0]
     lam = np.zeros(d)
     lam[: len(spectrum)] = spectrum
@@ -97,10 +158,16 @@ def counterexample(law, spectrum, H_rot, *, method="gd", beta=0.0, q=1, solver="
 
 
 def needs_structured_form(law) -> str | None:
+    """Kept for callers that need the symbolic (tr, A, Diag) form; the claims decide every law."""
     try:
         fourth_moment_form(law)
     except NotApplicableError as exc:
         return str(exc)
+    return None
+
+
+def any_law(law) -> str | None:
+    """Every law is decided (through the dense operator where the structured form is missing)."""
     return None
 
 

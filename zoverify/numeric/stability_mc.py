@@ -13,6 +13,12 @@ Two estimators of the mean-square edge:
   with J = (1/n) sum z_k r_k^T.  Its edge eta*_n is a smooth function of the
   sample moments, so the delete-a-group jackknife gives pseudo-values whose
   t-interval has the usual coverage; no trajectory, hence no heavy tail.
+* :func:`mc_eta_star_method` does the same for every engine (ZO-GD with q
+  queries, ZO-GDM, frozen ZO-Adam with any preconditioner): one step is the
+  random linear map s_+ = A s of the stacked state s = x (GD) or (x, m), with
+  A affine in the measured b = (1/q) sum_j z_j r_j^T (the gradient estimate is
+  b x).  The sample operator S -> (1/n) sum_k A_k S A_k^T needs only the sample
+  second moments of (1, vec b), a (d^2 + 1)^2 matrix per group.
 """
 
 from __future__ import annotations
@@ -183,4 +189,135 @@ def mc_eta_star(law, H, *, num_samples: int, generator: torch.Generator, num_gro
     return full, pseudo
 
 
-__all__ = ["chain_second_moments", "decay_rate", "mc_eta_star", "sample_operator_moments", "zo_gradient"]
+# ------------------------------------------------- MC one-step operator, every engine
+def sample_estimator_moments(
+    law, H, *, num_samples: int, num_groups: int, generator: torch.Generator, q: int = 1, mu: float = 1e-3,
+    dtype: torch.dtype = torch.float64,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-group sums of c c^T with c = (1, vec b), b = (1/q) sum_j z_j r_j^T: ((g, d^2+1, d^2+1), counts).
+
+    Each sample is one step's q-query estimator; r_j is measured with real central
+    differences of f along z_j at the basis points (never from H z_j directly).
+    """
+    if num_groups < 2 or num_samples < 2 * num_groups:
+        raise InvalidParameterError(
+            f"the jackknife needs at least 2 groups of at least 2 steps: got {num_samples} samples "
+            f"for {num_groups} groups (raise --samples to at least {2 * max(num_groups, 2)})")
+    if int(q) != q or q < 1:
+        raise InvalidParameterError(f"queries must be a positive integer, got {q}")
+    device = generator.device
+    Ht = torch.as_tensor(np.asarray(H, float), dtype=dtype, device=device)
+    f = _quadratic(Ht)
+    d = Ht.shape[0]
+    xs = torch.eye(d, dtype=dtype, device=device)[None, :, :]
+    sizes = [num_samples // num_groups + (1 if i < num_samples % num_groups else 0) for i in range(num_groups)]
+    out = np.zeros((num_groups, d * d + 1, d * d + 1))
+    for gi, n in enumerate(sizes):
+        gen = make_generator(draw_seed(generator), device=device)
+        b = torch.zeros((n, d, d), dtype=dtype, device=device)
+        for _ in range(int(q)):
+            z = law.sample(n, d, generator=gen, dtype=dtype, device=device)
+            zp = z[:, None, :]
+            r = (f(xs + mu * zp) - f(xs - mu * zp)) / (2 * mu)  # (n, d): r_j = c(e_j)
+            b += z[:, :, None] * r[:, None, :]
+        b /= q
+        c = torch.cat([torch.ones((n, 1), dtype=dtype, device=device), b.reshape(n, -1)], dim=1)
+        out[gi] = (c.T @ c).cpu().numpy()
+    return out, np.asarray(sizes, float)
+
+
+def _affine_step(d: int, method: str, beta: float, K: np.ndarray):
+    """(C0, C1), each (d^2 + 1, D, D): A = sum_u c_u (C0_u + eta C1_u), u = 0 the constant, u = (i, j) b_ij.
+
+    GD: x+ = (I - eta b) x.  Momentum, m+ = beta m + s b x and x+ = x - eta K m+:
+    A = [[I - eta s K b, -eta beta K], [s b, beta I]] (s = 1 - beta for frozen Adam).
+    """
+    E = np.zeros((d * d, d, d))
+    E[np.arange(d * d), np.arange(d * d) // d, np.arange(d * d) % d] = 1.0
+    if method == "gd":
+        C0 = np.concatenate([np.eye(d)[None], np.zeros((d * d, d, d))])
+        C1 = np.concatenate([np.zeros((1, d, d)), -np.einsum("ik,ukj->uij", K, E)])
+        return C0, C1
+    s = 1.0 - beta if method == "adam" else 1.0
+    D = 2 * d
+    C0 = np.zeros((d * d + 1, D, D))
+    C1 = np.zeros((d * d + 1, D, D))
+    C0[0, :d, :d] = np.eye(d)
+    C0[0, d:, d:] = beta * np.eye(d)
+    C0[1:, d:, :d] = s * E
+    C1[0, :d, d:] = -beta * K
+    C1[1:, :d, :d] = -s * np.einsum("ik,ukj->uij", K, E)
+    return C0, C1
+
+
+class SampleOperator:
+    """T_n(eta) S = (1/n) sum_k A_k S A_k^T on symmetric states, from the moments of (1, vec b)."""
+
+    def __init__(self, moments: np.ndarray, count: float, *, d: int, method: str, beta: float, K: np.ndarray):
+        M = moments / count
+        C0, C1 = _affine_step(d, method, beta, K)
+        D = C0.shape[1]
+
+        def pair(P, Q):  # E[(P(c)) (x) (Q(c))] as a (D^2, D^2) matrix, [(p,q),(r,s)] = E[P_pr Q_qs]
+            return np.einsum("uv,upr,vqs->pqrs", M, P, Q, optimize=True).reshape(D * D, D * D)
+
+        embed, restrict = _symmetric_maps(D)
+        self._T = [restrict @ T @ embed for T in (pair(C0, C0), pair(C0, C1) + pair(C1, C0), pair(C1, C1))]
+
+    def radius(self, eta: float) -> float:
+        T0, T1, T2 = self._T
+        return float(np.max(np.abs(np.linalg.eigvals(T0 + eta * T1 + eta**2 * T2))))
+
+    def eta_star(self, guess: float, *, grow: float = 1.05, rtol: float = 1e-12) -> float:
+        """First eta with radius 1, bracketed from ``guess`` by steps of ``grow`` (rtol: far below the MC error)."""
+        from zoverify.numeric.stability_operator import _first_crossing
+
+        return _first_crossing(lambda eta: self.radius(eta) - 1.0, guess, grow=grow, rtol=rtol)
+
+
+def mc_eta_star_method(
+    law, H, *, num_samples: int, generator: torch.Generator, method: str = "gd", beta: float = 0.0, q: int = 1,
+    P=None, num_groups: int = 32, mu: float = 1e-3, guess: float | None = None,
+) -> tuple[float, np.ndarray]:
+    """(eta*_n from all samples, jackknife pseudo-values per group) for any engine.
+
+    ``num_samples`` counts steps (each a q-query estimate).  ``method`` is "gd",
+    "gdm" or "adam" (frozen preconditioner P, default I; beta = beta1).
+    """
+    from zoverify.numeric.stability_operator import (
+        _check_method,
+        validate_hessian,
+        validate_preconditioner,
+    )
+
+    method, beta, q = _check_method(method, beta, q)
+    H = validate_hessian(H)
+    d = H.shape[0]
+    if P is not None and method != "adam":
+        raise InvalidParameterError("a preconditioner is only used with method 'adam'")
+    K = np.eye(d) if P is None else np.linalg.inv(validate_preconditioner(P, d))
+    G, counts = sample_estimator_moments(law, H, num_samples=num_samples, num_groups=num_groups,
+                                         generator=generator, q=q, mu=mu)
+    lam = np.linalg.eigvalsh(H)
+    guess = guess or 2.0 / (lam.sum() + 2 * lam.max())
+
+    def edge(moments, n, start, grow):
+        return SampleOperator(moments, n, d=d, method=method, beta=beta, K=K).eta_star(start, grow=grow)
+
+    total, n = G.sum(0), counts.sum()
+    full = edge(total, n, guess, 1.25)
+    g = len(counts)
+    loo = np.array([edge(total - G[i], n - counts[i], full, 1.02) for i in range(g)])
+    return full, g * full - (g - 1) * loo
+
+
+__all__ = [
+    "SampleOperator",
+    "chain_second_moments",
+    "decay_rate",
+    "mc_eta_star",
+    "mc_eta_star_method",
+    "sample_estimator_moments",
+    "sample_operator_moments",
+    "zo_gradient",
+]

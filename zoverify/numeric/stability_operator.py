@@ -207,6 +207,31 @@ class DenseOperator:
             guess = 1.0 / (np.sum(self.eig.lam) + self.eig.lam.max())
         return _first_crossing(lambda eta: self.radius(eta) - 1.0, guess)
 
+    def mean_square_norms(self, x0, eta: float, steps) -> list[float]:
+        """E||x_t||^2 at each t in ``steps`` from x_0 = x0 (m_0 = 0), by powers of T(eta).
+
+        Only the range of H is represented, so H must be positive definite unless the
+        law is rotation invariant (its null-space part of x then never moves).
+        """
+        V = self.eig.V
+        if V.shape[1] != self.d and not self.law.rotation_invariant:
+            raise InvalidParameterError("E||x_t||^2 needs a positive definite H for this law (null-space leakage)")
+        x0 = np.asarray(x0, float)
+        y = V.T @ x0
+        r = y.size
+        sym = [(a, b) for a in range(r) for b in range(a, r)]
+        state = np.zeros(self._T[0].shape[0])
+        state[: len(sym)] = [y[a] * y[b] for a, b in sym]
+        diag = [i for i, (a, b) in enumerate(sym) if a == b]
+        null = float(x0 @ x0 - y @ y)
+        T = self.matrix(eta)
+        out, prev = [], 0
+        for t in sorted(steps):
+            state = np.linalg.matrix_power(T, t - prev) @ state
+            prev = t
+            out.append(float(state[diag].sum()) + null)
+        return out
+
 
 def _coords(M: np.ndarray, index, symmetric: bool) -> np.ndarray:
     return np.array([M[a, b] for a, b in index])
