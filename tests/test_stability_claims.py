@@ -10,7 +10,7 @@ from zoverify.claims._runner import plan_runs, run_plan
 NAMES = sorted(n for n in REGISTRY if n.startswith("stability."))
 SPECTRUM_ONLY = ["stability.gd_threshold", "stability.gdm_threshold", "stability.q_query_gd",
                  "stability.whole_spectrum", "stability.tightness", "stability.adam_threshold"]
-CARRY_OVER = ["stability.mean_threshold", "stability.other_laws", "stability.gd_bounds"]  # mc_decay: rademacher is a default law
+CARRY_OVER = ["stability.mean_threshold", "stability.other_laws"]  # mc_decay: rademacher is a default law
 
 
 def test_mc_claim_mc_eta_star_passes():

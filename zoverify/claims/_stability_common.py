@@ -3,6 +3,7 @@ from the spectral formula and from the exact operator, and the bound test."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -177,33 +178,44 @@ def exact_values(values, preds_for_tol):
     return values, REL_TOL * np.abs(np.asarray(preds_for_tol, float))
 
 
-class BoundSummary(ExactSummary):
-    """Passes iff est >= lower (first half) and est <= upper (second half), relative slack REL_TOL."""
+SIDE_TWO, SIDE_LOWER, SIDE_UPPER = 0, -1, 1  # as zoverify.claims._claim's TWO_SIDED, LOWER_BOUND, UPPER_BOUND
+
+
+@dataclass(frozen=True)
+class SidedSummary(ExactSummary):
+    """Exact values tested per component against a lower bound, an upper bound or an equality.
+
+    ``sides[i]``: -1 passes iff est >= pred - tol, +1 iff est <= pred + tol, 0 iff |est - pred| <= tol.
+    A one-sided component on a loose instance cannot see a move smaller than its slack, so its
+    detectable size is NaN; a bound's power comes from its equality components (the instances
+    where the bound is attained, or approached at a stated rate).
+    """
+
+    sides: np.ndarray = None
 
     def decide(self, prediction, *, alpha, bias=None):
         pred = np.asarray(prediction, float).reshape(self.estimate.shape)
-        half = pred.size // 2
-        lo_ok = self.estimate[:half] >= pred[:half] * (1 - REL_TOL)
-        hi_ok = self.estimate[half:] <= pred[half:] * (1 + REL_TOL)
-        ok = np.concatenate([lo_ok, hi_ok])
-        # accepted region [lower, +inf) / (-inf, upper], written with a finite 1e300 so reports stay
-        # JSON-safe; a violated component gets a zero-width interval so the message names it
-        low = np.where(ok, np.concatenate([pred[:half], pred[half:] - 1e300]), pred)
-        high = np.where(ok, np.concatenate([pred[:half] + 1e300, pred[half:]]), pred)
-        # smallest relative raise of the predictions that the test rejects: set by the tightest
-        # lower bound (the equal-eigenvalue cases attain it), so a (1 + delta) control is meaningful
-        lows, ests = pred[:half], self.estimate[:half]
-        pos = lows > 0
-        mde = float(np.min(ests[pos] / (lows[pos] * (1 - REL_TOL))) - 1) if pos.any() else None
-        return Decision(bool(lo_ok.all() and hi_ok.all()), None, low, high, max(mde, 0.0) if mde is not None else None)
+        tol = np.broadcast_to(np.asarray(self.tolerance, float), pred.shape)
+        sides = np.asarray(self.sides, int)
+        lo_ok = self.estimate >= pred - tol
+        hi_ok = self.estimate <= pred + tol
+        ok = np.where(sides < 0, lo_ok, np.where(sides > 0, hi_ok, lo_ok & hi_ok))
+        # accepted region [pred - tol, +inf) / (-inf, pred + tol] / [pred - tol, pred + tol], written with a finite
+        # 1e300 so reports stay JSON-safe
+        low = np.where(sides > 0, pred - 1e300, pred - tol)
+        high = np.where(sides < 0, pred + 1e300, pred + tol)
+        detect = np.where(sides == 0, per_component_mde(tol, pred), np.nan)
+        return Decision(bool(ok.all()), None, low, high, detect)
 
 
-class BoundTest(Exact):
-    """Inequality check: the experiment returns eta* twice (against lower and upper bounds)."""
+class SidedTest(Exact):
+    """The experiment returns (values, tolerances, sides)."""
 
     def summarize(self, observed, *, variance=None):
-        values = np.atleast_1d(np.asarray(observed, float))
-        return BoundSummary(np.concatenate([values, values]), np.zeros(2 * values.size), method="bounds")
+        values, tol, sides = observed
+        return SidedSummary(np.atleast_1d(np.asarray(values, float)), np.atleast_1d(np.asarray(tol, float)),
+                            method="bounds (one-sided where loose, equality where attained)",
+                            sides=np.atleast_1d(np.asarray(sides, int)))
 
 
 def exact_claim(name, statement, pid, *, status, predict, simulate, labels, test=None,
