@@ -14,12 +14,15 @@ STRUCTURED = [name for name in REGISTRY if name.startswith("structured.")]
 CASES = [(name, spec) for name in STRUCTURED for spec in REGISTRY[name].laws]
 
 
-def test_all_four_claims_are_registered_with_status_labels():
+def test_all_claims_are_registered_with_status_labels():
     assert set(STRUCTURED) == {
         "structured.estimator_moments",
         "structured.effective_overlap",
         "structured.one_step_descent",
         "structured.rate_constant",
+        "structured.bcd_eta_star",
+        "structured.bcd_mc_eta_star",
+        "structured.bcd_decay",
     }
     for name in STRUCTURED:
         assert any(tag in REGISTRY[name].status for tag in ("DERIVED", "INFERRED"))
@@ -94,8 +97,33 @@ def test_effective_overlap_reads_alpha_from_the_laws_sampler():
         ("structured.rate_constant", "block(blocks=4, order='cyclic')", "cyclic block order"),
         ("structured.effective_overlap", "sparse(p=0.5, base='sparse(p=0.5)')", "atom at 0"),
         ("structured.one_step_descent", "student_t(nu=6)", "eighth"),
+        ("structured.bcd_eta_star", "block(blocks=4, order='cyclic')", "structured.bcd_decay"),
+        ("structured.bcd_eta_star", "block(blocks=2, base='rademacher')", "Gaussian"),
+        ("structured.bcd_mc_eta_star", "block(blocks=3, order='cyclic')", "iid directions"),
+        ("structured.bcd_decay", "sparse(p=0.5)", "block schedule"),
     ],
 )
 def test_claims_say_why_they_do_not_apply(name, spec, reason):
     result = check(REGISTRY[name], law=spec)
     assert result.verdict == "n/a" and reason in result.message
+
+
+def test_bcd_eta_star_rejects_a_block_law_with_a_wrong_fourth_moment():
+    # the dense operator is built from the law's maps; a law without the 2 BlockDiag term moves eta*
+    assert check(REGISTRY["structured.bcd_eta_star"], law=_BlockWithoutCrossTerm(blocks=4)).verdict == "fail"
+
+
+def test_bcd_eta_star_rejects_a_near_miss_prediction():
+    # a formula 3 % off is far outside the 1e-9 root tolerance
+    assert check(REGISTRY["structured.bcd_eta_star"], law="block(blocks=4)", scale=1.03).verdict == "fail"
+
+
+def test_bcd_mc_eta_star_rejects_a_near_miss_prediction():
+    result = check(REGISTRY["structured.bcd_mc_eta_star"], law="block(blocks=3)", scale=1.05)
+    assert result.verdict == "fail", result.message
+
+
+def test_bcd_decay_tells_the_cyclic_order_from_the_uniform_one():
+    # chains run with the cyclic schedule; the uniform-order epoch map is one of the negative controls
+    result = check(REGISTRY["structured.bcd_decay"], law="block(blocks=4, order='cyclic')")
+    assert result.verdict == "pass" and result.num_controls == 9
