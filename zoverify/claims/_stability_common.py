@@ -133,8 +133,8 @@ def eta_operator(law, H, *, method="gd", beta=0.0, q=1, solver="dense", P=None) 
 
 
 def rotated_instance(ctx: Context, spectrum, d: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """(H = Q diag(spectrum) Q^T, Q) with Q Haar-random from the instance generator."""
-    d = d or len(spectrum)
+    """(H = Q diag(spectrum) Q^T, Q) with Q Haar-random from the instance generator (d: the law's, >= len)."""
+    d = d or claim_dim(ctx.law, len(spectrum))
     Q = haar_rotation(ctx.instance_rng(), d)
     return rotated(spectrum, Q), Q
 
@@ -219,7 +219,7 @@ class SidedTest(Exact):
 
 
 def exact_claim(name, statement, pid, *, status, predict, simulate, labels, test=None,
-                laws=ROTATION_INVARIANT_LAWS, applies_to=needs_structured_form, **options) -> Claim:
+                laws=ROTATION_INVARIANT_LAWS, applies_to=any_law, **options) -> Claim:
     """Register a deterministic (one-observation) claim of this family."""
     return register(Claim(
         name=name, statement=statement, source=f"{SOURCE}, {pid}", status=status, predict=predict,

@@ -37,7 +37,6 @@ from zoverify.symbolic import evaluate
 from zoverify.symbolic import symbols as S
 from zoverify.symbolic.stability import (
     first_order_threshold,
-    fourth_moment_form,
     mean_operator,
     spectral_bounds,
     spectral_setting,
@@ -46,8 +45,9 @@ from zoverify.symbolic.stability import (
 
 # ------------------------------------------------------------------- P3-1 mean threshold
 def _mean_instances(ctx):
-    H, Q = rotated_instance(ctx, SMALL_SPECTRUM)
-    p = ctx.instance_rng().uniform(0.5, 2.0, len(SMALL_SPECTRUM))
+    spec = law_spectrum(ctx.law, SMALL_SPECTRUM, fill=min(SMALL_SPECTRUM))
+    H, Q = rotated_instance(ctx, spec)
+    p = ctx.instance_rng().uniform(0.5, 2.0, len(spec))
     P = (Q * p) @ Q.T
     return H, P, [("gd", 0.0, None), ("gdm", 0.5, None), ("adam", 0.9, P)]
 
@@ -82,7 +82,7 @@ def _mean_operator_root(law, H, *, method, beta, P, d):
 
 def _mean_predict(ctx):
     H, P, cases = _mean_instances(ctx)
-    c = fourth_moment_form(ctx.law, sp.Integer(H.shape[0])).c  # E[z z^T] = c I
+    c = second_moment_scale(ctx.law, H.shape[0])  # E[z z^T] = c I
     out = []
     for method, beta, Pm in cases:
         Ht = H if Pm is None else np.linalg.solve(Pm, H)
@@ -107,12 +107,15 @@ def _threshold_claim(name, statement, pid, *, method="gd", beta=0.0, qs=(1,), sp
                      solver="dense", laws=ROTATION_INVARIANT_LAWS, betas=None):
     cases = [(method, b, q) for b in (betas or (beta,)) for q in qs]
 
+    def spec(ctx):
+        return law_spectrum(ctx.law, spectrum, fill=min(spectrum))  # positive definite at the law's dimension
+
     def inst(ctx):
-        return rotated_instance(ctx, spectrum)
+        return rotated_instance(ctx, spec(ctx))
 
     def predict(ctx):
-        d = len(spectrum)
-        return [eta_formula(ctx.law, spectrum, d=d, method=m, beta=b, q=q) for m, b, q in cases]
+        sp_ = spec(ctx)
+        return [eta_formula(ctx.law, sp_, d=len(sp_), method=m, beta=b, q=q) for m, b, q in cases]
 
     def simulate(ctx):
         H, _ = inst(ctx)
@@ -123,8 +126,8 @@ def _threshold_claim(name, statement, pid, *, method="gd", beta=0.0, qs=(1,), sp
         H, _ = inst(ctx)
         out = []
         for m, b, q in cases:
-            extra = counterexample(ctx.law, spectrum, H, method=m, beta=b, q=q, solver=solver)
-            out.append(f"eta* {m} beta={b:g} q={q} on Q diag{tuple(spectrum)} Q^T" + extra)
+            extra = counterexample(ctx.law, spec(ctx), H, method=m, beta=b, q=q, solver=solver)
+            out.append(f"eta* {m} beta={b:g} q={q} on Q diag{tuple(spec(ctx))} Q^T" + extra)
         return out
 
     return exact_claim(name, statement, pid, status="READ-2nd + DERIVED+CHECKED", laws=laws,
@@ -147,17 +150,22 @@ _threshold_claim("stability.q_query_gdm",
 
 
 # ----------------------------------------------------------------------- P3-7 Adam
+def _adam_spectrum(ctx):
+    return law_spectrum(ctx.law, SMALL_SPECTRUM, fill=min(SMALL_SPECTRUM))
+
+
 def _adam_cases(ctx):
-    H, Q = rotated_instance(ctx, SMALL_SPECTRUM)
-    p = ctx.instance_rng().uniform(0.5, 2.0, len(SMALL_SPECTRUM))
-    return H, (Q * p) @ Q.T, np.asarray(SMALL_SPECTRUM) / p
+    spec = _adam_spectrum(ctx)
+    H, Q = rotated_instance(ctx, spec)
+    p = ctx.instance_rng().uniform(0.5, 2.0, len(spec))
+    return H, (Q * p) @ Q.T, np.asarray(spec) / p
 
 
 def _adam_predict(ctx):
     _, _, tilde = _adam_cases(ctx)
     d = len(tilde)
     e_adam = eta_formula(ctx.law, tilde, d=d, method="adam", beta=0.9)
-    e_gdm = eta_formula(ctx.law, SMALL_SPECTRUM, d=d, method="gdm", beta=0.9)
+    e_gdm = eta_formula(ctx.law, _adam_spectrum(ctx), d=d, method="gdm", beta=0.9)
     return [e_adam, e_gdm / (1 - 0.9)]
 
 
@@ -175,9 +183,9 @@ exact_claim(
     "eta*_Adam = eta*_GDM(b1) / (1 - b1).",
     "P3-7", status="READ-2nd + DERIVED+CHECKED", predict=_adam_predict, simulate=_adam_simulate,
     labels=lambda ctx: ["eta* Adam b1=0.9, random commuting P" + counterexample(
-        ctx.law, SMALL_SPECTRUM, _adam_cases(ctx)[0], method="adam", beta=0.9),
+        ctx.law, _adam_spectrum(ctx), _adam_cases(ctx)[0], method="adam", beta=0.9),
         "eta* Adam b1=0.9, P=I  vs  eta*_GDM(0.9)/(1-0.9) (spectral)" + counterexample(
-            ctx.law, SMALL_SPECTRUM, _adam_cases(ctx)[0], method="adam", beta=0.9)],
+            ctx.law, _adam_spectrum(ctx), _adam_cases(ctx)[0], method="adam", beta=0.9)],
 )
 
 
@@ -206,7 +214,10 @@ def _bound_cases(law, cases):
     out = []
     for method, beta, q, spectrum, kind in cases:
         if kind == "isotropic":
-            k = _ISOTROPIC_K if has_structured_form(law, _ISOTROPIC_K) else 12
+            if getattr(law, "fixed_dim", None) is not None:
+                k = int(law.fixed_dim)
+            else:
+                k = _ISOTROPIC_K if has_structured_form(law, _ISOTROPIC_K) else 12
             spectrum = (spectrum[0],) * k
         out.append((method, beta, q, law_spectrum(law, spectrum), kind))
     return out
