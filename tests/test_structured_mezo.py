@@ -159,3 +159,29 @@ def test_exact_restore_copies_only_the_perturbed_entries(num_blocks, restore):
         stepper.projected_gradient(loss, eps=1e-3, seed=b, block=b)
         assert stepper.restore_buffer_numel(b) == (sizes[b] if restore == "exact" else 0)
     assert stepper.copied == ([int(s) for s in sizes] if restore == "exact" else [])
+
+
+def test_bcd_chains_refuse_a_record_that_splits_an_epoch():
+    from zoverify._errors import InvalidParameterError
+    from zoverify._rng import make_generator
+    from zoverify.numeric.mezo import bcd_chain_second_moments
+    from zoverify.perturbations import parse_law
+
+    law = parse_law("block(blocks=4, order='cyclic')")
+    with pytest.raises(InvalidParameterError, match="multiple of the 4 blocks"):
+        bcd_chain_second_moments(law, np.eye(6), np.ones(6), eta=0.1, record=(6,), num_chains=4,
+                                 generator=make_generator(0))
+
+
+def test_bcd_chains_step_every_block_once_per_cyclic_epoch():
+    # exact checks: at eta = 0 no chain moves, and every epoch of the schedule the chains use is a permutation
+    from zoverify._rng import make_generator
+    from zoverify.numeric.mezo import bcd_chain_second_moments
+    from zoverify.perturbations import parse_law
+
+    law = parse_law("block(blocks=3, order='cyclic')")
+    out = bcd_chain_second_moments(law, np.eye(6), np.ones(6), eta=0.0, record=(3, 6), num_chains=5,
+                                   generator=make_generator(1))
+    assert torch.allclose(out, torch.full((5, 2), 6.0, dtype=out.dtype))
+    blocks = law.sample_blocks(5 * 6, generator=make_generator(2)).reshape(5, 2, 3)
+    assert (blocks.sort(dim=-1).values == torch.arange(3)).all()
