@@ -2,8 +2,9 @@
 
 Moments: sympy integrates x^k against the density (exactly, for every k needed).
 Sampling: inverse-CDF.  Uniforms come from the torch generator; each is mapped
-through the quantile function, found by bisection on sympy's closed-form CDF
-(lambdified to numpy) to within a few ulps.  This is exact up to float rounding
+through the quantile function, found by Newton steps on sympy's closed-form CDF
+and density (lambdified to numpy), safeguarded by a bracket that bisection
+shrinks whenever a step leaves it, to within a few ulps.  This is exact up to float rounding
 for any continuous law with a closed-form CDF, reproducible from the generator,
 and needs no sampler from scipy (whose generic fallbacks fail on several sympy
 laws, e.g. Logistic).  When sympy's CDF has no closed form or numpy cannot
@@ -44,6 +45,7 @@ class SympyIIDLaw(AbstractIIDLaw):
         self._density = st.density(rv)(_X)
         self._moments: dict[int, sp.Expr] = {}
         self._cdf_fn = None
+        self._pdf_fn = None
         self._pinv = None
         self.moment_order_bound = self._order_bound()
 
@@ -123,15 +125,43 @@ class SympyIIDLaw(AbstractIIDLaw):
                     break
                 lo = np.where(low_bad, 2 * lo - np.abs(hi - lo) - 1, lo)
                 hi = np.where(high_bad, 2 * hi + np.abs(hi - lo) + 1, hi)
-            for _ in range(200):  # bisection to machine precision
-                mid = 0.5 * (lo + hi)
-                below = np.asarray(cdf(mid)) < u
-                lo = np.where(below, mid, lo)
-                hi = np.where(below, hi, mid)
-                if np.all(hi - lo <= 4 * np.finfo(float).eps * np.maximum(1.0, np.abs(mid))):
-                    break
-        return 0.5 * (lo + hi)
+            return self._safeguarded_newton(cdf, u, lo, hi)
 
+    def _safeguarded_newton(self, cdf, u: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        """Solve F(x) = u inside the bracket [lo, hi]: Newton steps with the density, bisection as fallback.
+
+        Every iteration shrinks the bracket with the sign of F(x) - u; a Newton
+        step that leaves the bracket, or meets f(x) = 0, is replaced by the
+        midpoint, so the bracket always holds the root and each entry converges
+        (quadratically once near it) until the step or the bracket is at rounding
+        level or the residual F(x) - u is within the rounding of F itself (where f
+        is small, in a tail, that is what limits any CDF inversion).
+        """
+        pdf = self._pdf()
+        eps = 4 * np.finfo(float).eps
+        x = 0.5 * (lo + hi)
+        for _ in range(400):
+            F = np.asarray(cdf(x), dtype=float)
+            below = F < u
+            lo = np.where(below, x, lo)
+            hi = np.where(below, hi, x)
+            f = np.asarray(pdf(x), dtype=float) * np.ones_like(x)
+            newton = x - (F - u) / np.where(f > 0, f, np.inf)
+            ok = (f > 0) & (newton >= lo) & (newton <= hi)
+            x_next = np.where(ok, newton, 0.5 * (lo + hi))
+            tol = eps * np.maximum(1.0, np.abs(x))
+            # converged: the step or the bracket is at rounding level, or the residual F(x) - u is
+            # within the rounding of a lambdified F (cancelling terms: a few dozen ulps of 1)
+            done = (np.abs(x_next - x) <= tol) | (hi - lo <= tol) | (np.abs(F - u) <= 16 * eps)
+            x = x_next
+            if np.all(done):
+                break
+        return x
+
+    def _pdf(self):
+        if self._pdf_fn is None:
+            self._pdf_fn = sp.lambdify(_X, self._density, modules=["scipy", "numpy"])
+        return self._pdf_fn
 
     def _centre(self) -> float:
         support = self.rv.pspace.domain.set
