@@ -40,11 +40,9 @@ def test_claim_other_default_laws(name, law):
 
 
 def test_wrong_statement_fails():
-    """A claim judged against another law's prediction must fail (the check has power)."""
-    claim = REGISTRY["nzk.shared_iid"]
-    # the uniform law's kernel factor (d + 4/5) is 4 % below the Gaussian's (d + 2) at d = 5 ... use scale
-    result = check(claim, law="uniform", scale=(5 + 2) / (5 + 0.8))
-    assert result.verdict == "fail"
+    """A kernel factor 3 % off fails (Rademacher at d = 5: the worst component is determined to ~1 %)."""
+    assert check(REGISTRY["nzk.shared_iid"], law="rademacher", scale=1.03).verdict == "fail"
+    assert check(REGISTRY["nzk.shared_iid"], law="rademacher", scale=0.97).verdict == "fail"
 
 
 def test_not_applicable_laws_are_reported():
@@ -120,10 +118,11 @@ def test_cli_bad_input_is_one_line_exit_2(capsys, argv, needle):
     assert len(err.strip().splitlines()) == 1 and needle in err
 
 
-def test_shared_update_is_not_plain_zo_gd():
-    """The shared-NZK update (simulated) differs from plain ZO-GD's mean step by the speed-up (d+2) s^2."""
+def test_shared_update_is_not_plain_zo_gd_with_a_near_miss_speed_up():
+    """A speed-up 3 % off (d + 0.18 for d at d = 6, Rademacher: worst component determined to ~1.6 %) fails."""
     claim = REGISTRY["nzk.shared_equals_scaled_zo_gd"]
-    assert check(claim, law="gaussian(std=1.3)", scale=1 / ((6 + 2) * 1.3**2)).verdict == "fail"
+    assert check(claim, law="rademacher", scale=1.03).verdict == "fail"
+    assert check(claim, law="rademacher", scale=0.97).verdict == "fail"
 
 
 @pytest.mark.parametrize("name", ["nzk.time_invariance", "nzk.mean_evolution", "nzk.kernel_stability"])

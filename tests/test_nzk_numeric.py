@@ -123,12 +123,13 @@ def test_mean_trajectory_independent_pairs_calibrated(law, zeta):
     K = X.numpy() @ sym.evaluate_middle_matrix(M, 3) @ X.numpy().T
     eta = 0.1 * sym.kernel_gd_threshold(K)
     tr = simulate_zo_training(X, X @ th - y, law=law, zeta_law=zeta, method="independent", eta=eta, steps=15,
-                              num_trajectories=1 << 14, generator=make_generator(11), eps=1e-3, record=(0, 15))
+                              num_trajectories=1 << 16, generator=make_generator(11), eps=1e-3, record=(0, 15))
     change = (tr.residuals[:, 1] - tr.residuals[:, 0]).numpy()
     pred = sym.mean_function(K, y.numpy(), (X @ th).numpy(), eta=eta, steps=15) - (X @ th).numpy()
     decision = BatchMeans().summarize(change).decide(pred, alpha=1e-5)
     assert decision.passed, (change.mean(0), pred)
-    assert not BatchMeans().summarize(change).decide(1.1 * pred, alpha=1e-5).passed
+    # power: a closed form 5 % off is rejected (the worst component is detectable at ~4 % with 90 % power)
+    assert not BatchMeans().summarize(change).decide(1.05 * pred, alpha=1e-5).passed
 
 
 def test_bad_inputs():

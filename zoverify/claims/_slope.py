@@ -22,8 +22,8 @@ squared relative error) then give the exponent of their root mean square.
 :class:`QuantileBound` tests a high-probability lower bound "T >= t with
 probability >= 1 - delta": it counts the draws with T < t and rejects when
 the count is improbably large for a violation rate delta (exact one-sided
-binomial test, Bonferroni over components).  ``min_detectable_rel`` is the
-smallest relative raise of t that these data would reject.
+binomial test, Bonferroni over components).  Its detectable size per component is
+the smallest relative raise of t that these data would reject.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from zoverify.claims._stats import Decision, MeanSummary
+from zoverify.claims._stats import Decision, MeanSummary, per_component_mde
 
 
 def _slope_weights(x: np.ndarray) -> np.ndarray:
@@ -142,9 +142,8 @@ class BoundSummary:
         sorted_draws = np.sort(self.draws, axis=0)
         threshold = sorted_draws[min(crit, n) - 1] if crit <= n else np.full(k, np.inf)
         passed = bool(np.all(p_each >= level))
-        nz = np.abs(t) > 0
-        mde = float(np.min(threshold[nz] / np.abs(t[nz]) - 1)) if nz.any() else None
-        return Decision(passed, p_value, np.zeros(k), threshold, mde)
+        # per component: the relative raise of t that these data reject (NaN where t = 0)
+        return Decision(passed, p_value, np.zeros(k), threshold, per_component_mde(threshold - np.abs(t), t))
 
 
 @dataclass(frozen=True)

@@ -164,6 +164,58 @@ def _directional_outputs(model, params, x, directions, *, method: str, mu: float
     raise InvalidParameterError(f"unknown directional-derivative method {method!r}; accepted: jvp, finite_difference")
 
 
+def _zo_estimates(outputs: Callable, *, law, dim: int, num_directions: int, num_replicates: int,
+                  generator: torch.Generator, chunk_size: int, dtype, device) -> torch.Tensor:
+    """R independent estimates (1/P) sum_p o1(u_p) o2(u_p)^T as ``(R, N1, N2, V, V)``: the one estimator.
+
+    ``outputs(u)`` maps ``(m, d)`` directions to the pair ``(J1 u, J2 u)`` shaped ``(m, N1, V)``, ``(m, N2, V)``.
+    Directions come in chunks of ``chunk_size`` per replicate, each chunk from its own generator seeded from
+    ``generator`` (so memory is O(R chunk_size d) whatever P is); with R = 1 a chunk is ``law.sample(c, d)``.
+    """
+    if num_directions < 1:
+        raise InvalidParameterError(f"num_directions must be positive, got {num_directions}")
+    if num_replicates < 1:
+        raise InvalidParameterError(f"num_replicates must be positive, got {num_replicates}")
+    total = None
+    for count, gen in block_generators(num_directions, generator=generator, block_size=chunk_size):
+        u = law.sample(num_replicates * count, dim, generator=gen, dtype=dtype, device=device)
+        o1, o2 = outputs(u)
+        o1, o2 = o1.reshape(num_replicates, count, *o1.shape[1:]), o2.reshape(num_replicates, count, *o2.shape[1:])
+        part = torch.einsum("rcav,rcbw->rabvw", o1, o2)
+        total = part if total is None else total + part
+    return total / num_directions
+
+
+def zo_entk_samples(
+    model: torch.nn.Module,
+    x1: torch.Tensor,
+    x2: torch.Tensor,
+    *,
+    law,
+    num_directions: int,
+    num_replicates: int,
+    generator: torch.Generator,
+    method: str = "jvp",
+    mu: float = 1e-3,
+    chunk_size: int = 32,
+    params=None,
+) -> torch.Tensor:
+    """``num_replicates`` independent ZO eNTKs of a model, each from P directions: ``(R, N1, N2, V, V)``.
+
+    J u comes from forward-mode ``jvp`` (``method="jvp"``) or from real central differences at radius ``mu``.
+    """
+    params = parameters_of(model) if params is None else params
+    ref = next(iter(params.values()))
+
+    def outputs(u):
+        return (_directional_outputs(model, params, x1, u, method=method, mu=mu),
+                _directional_outputs(model, params, x2, u, method=method, mu=mu))
+
+    return _zo_estimates(outputs, law=law, dim=num_parameters(params), num_directions=num_directions,
+                         num_replicates=num_replicates, generator=generator, chunk_size=chunk_size,
+                         dtype=ref.dtype, device=ref.device)
+
+
 def zo_entk(
     model: torch.nn.Module,
     x1: torch.Tensor,
@@ -183,19 +235,8 @@ def zo_entk(
     (seeded from ``generator``), so memory is O(chunk_size d) whatever P is, and
     the result depends on (generator state, chunk_size), not on P's layout.
     """
-    params = parameters_of(model) if params is None else params
-    if num_directions < 1:
-        raise InvalidParameterError(f"num_directions must be positive, got {num_directions}")
-    d = num_parameters(params)
-    ref = next(iter(params.values()))
-    total = None
-    for count, gen in block_generators(num_directions, generator=generator, block_size=chunk_size):
-        u = law.sample(count, d, generator=gen, dtype=ref.dtype, device=ref.device)
-        o1 = _directional_outputs(model, params, x1, u, method=method, mu=mu)
-        o2 = _directional_outputs(model, params, x2, u, method=method, mu=mu)
-        part = torch.einsum("cav,cbw->abvw", o1, o2)
-        total = part if total is None else total + part
-    return total / num_directions
+    return zo_entk_samples(model, x1, x2, law=law, num_directions=num_directions, num_replicates=1,
+                           generator=generator, method=method, mu=mu, chunk_size=chunk_size, params=params)[0]
 
 
 def zo_directions(law, num_directions: int, dim: int, *, generator: torch.Generator, chunk_size: int = 32,
@@ -204,6 +245,26 @@ def zo_directions(law, num_directions: int, dim: int, *, generator: torch.Genera
     parts = [law.sample(c, dim, generator=g, dtype=dtype, device=device)
              for c, g in block_generators(num_directions, generator=generator, block_size=chunk_size)]
     return torch.cat(parts)
+
+
+def zo_entk_jacobian_samples(
+    j1: torch.Tensor,
+    j2: torch.Tensor,
+    *,
+    law,
+    num_directions: int,
+    num_replicates: int,
+    generator: torch.Generator,
+    chunk_size: int = 32,
+) -> torch.Tensor:
+    """``num_replicates`` independent ZO eNTKs from stored ``(N, V, d)`` Jacobians: ``(R, N1, N2, V, V)``."""
+
+    def outputs(u):
+        return torch.einsum("avd,pd->pav", j1, u), torch.einsum("bwd,pd->pbw", j2, u)
+
+    return _zo_estimates(outputs, law=law, dim=j1.shape[-1], num_directions=num_directions,
+                         num_replicates=num_replicates, generator=generator, chunk_size=chunk_size,
+                         dtype=j1.dtype, device=j1.device)
 
 
 def zo_entk_jacobian_chunks(
@@ -220,14 +281,8 @@ def zo_entk_jacobian_chunks(
     Same directions (same generator, same chunk_size) as :func:`zo_entk`, so the
     two agree to rounding; this route is cheaper when the Jacobians are at hand.
     """
-    if num_directions < 1:
-        raise InvalidParameterError(f"num_directions must be positive, got {num_directions}")
-    total = None
-    for count, gen in block_generators(num_directions, generator=generator, block_size=chunk_size):
-        u = law.sample(count, j1.shape[-1], generator=gen, dtype=j1.dtype, device=j1.device)
-        part = torch.einsum("pav,pbw->abvw", torch.einsum("avd,pd->pav", j1, u), torch.einsum("bwd,pd->pbw", j2, u))
-        total = part if total is None else total + part
-    return total / num_directions
+    return zo_entk_jacobian_samples(j1, j2, law=law, num_directions=num_directions, num_replicates=1,
+                                    generator=generator, chunk_size=chunk_size)[0]
 
 
 def zo_entk_from_jacobians(j1: torch.Tensor, j2: torch.Tensor, directions: torch.Tensor) -> torch.Tensor:
@@ -247,4 +302,6 @@ __all__ = [
     "zo_entk",
     "zo_entk_from_jacobians",
     "zo_entk_jacobian_chunks",
+    "zo_entk_jacobian_samples",
+    "zo_entk_samples",
 ]
