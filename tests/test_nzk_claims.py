@@ -94,6 +94,14 @@ def test_cli_dim_gaussian_and_independent(capsys):
     assert code == 0 and np.allclose(info["matrix"], expected, rtol=1e-14)
 
 
+def test_cli_states_the_independent_pair_orientation(capsys):
+    code, out, _ = run_cli(capsys, "--law", "gaussian", "--pairing", "independent", "--dim", "2")
+    assert code == 0 and "orientation: K(x_i, x_j) = (zeta.x_i)(zeta.z)(z.x_j)" in out and "2603.21169" in out
+    code, out, _ = run_cli(capsys, "--law", "gaussian", "--pairing", "independent", "--format", "json")
+    assert code == 0 and "transpose" in json.loads(out)["orientation"]
+    assert "2603.21169" in REGISTRY["nzk.independent_kernel"].statement
+
+
 def test_cli_text_and_latex(capsys):
     code, out, _ = run_cli(capsys, "--law", "rademacher")
     assert code == 0 and "c = d" in out

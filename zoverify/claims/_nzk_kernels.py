@@ -76,7 +76,9 @@ def _indep_simulate(ctx):
 
 _kernel_claim(
     "nzk.independent_kernel",
-    "Independent zeta, z: E K(x_i, x_j) = x_i^T E[zeta zeta^T] E[z z^T] x_j (only first and second moments enter).",
+    "Independent zeta, z: E K(x_i, x_j) = x_i^T E[zeta zeta^T] E[z z^T] x_j (only first and second moments enter); "
+    "orientation: K(x_i, x_j) = (zeta.x_i)(zeta.z)(z.x_j) as in the NZK definition of arXiv:2603.21169 (the "
+    "paper's code stores the transpose and trains with its transpose, the same dynamics).",
     "P1-1", status="DERIVED+CHECKED", predict=_indep_predict, simulate=_indep_simulate,
     params={
         "dim": _VECTOR_MEAN_DIM,

@@ -41,6 +41,7 @@ def nzk_summary(law_spec: str, *, pairing: str, zeta_spec: str | None = None, di
         "M": str(M),
         "latex": sp.latex(M),
         "kernel": "E K(x_i, x_j) = x_i^T M x_j",
+        "orientation": sym.ORIENTATION if pairing == "independent" else "K(x_i, x_j) = (z.x_i)(z.z)(z.x_j)",
         "factor": None if factor is None else str(factor),
         "factor_latex": None if factor is None else sp.latex(factor),
     }
@@ -63,6 +64,8 @@ def run(args) -> int:
         head += f", zeta ~ {info['zeta_law']}"
     print(head + f" (d {'= ' + str(info['dimension']) if info['dimension'] != 'd' else 'symbolic'})")
     print("E K(x_i, x_j) = x_i^T M x_j,  M = " + (info["latex"] if latex else info["M"]))
+    if info["pairing"] == "independent":
+        print("orientation: " + info["orientation"])
     if info["factor"] is not None:
         print("M = c I with c = " + (info["factor_latex"] if latex else info["factor"]) + "   (E K = c X X^T)")
     if "matrix" in info:

@@ -10,6 +10,15 @@ so E K(x_i, x_j) = x_i^T M x_j with the *middle matrix*
     independent zeta, z:  M = E[zeta zeta^T] E[z z^T]      (second moments only)
     shared zeta = z:      M = E[z z^T z z^T] = E[(z^T I z) z z^T] = fourth_moment(I)
 
+Orientation (independent pairs): K[i, j] pairs zeta with x_i and z with x_j, as in the NZK
+definition of arXiv:2603.21169 (the output difference along zeta at x_i, the one along z at
+x_j, times zeta^T z).  The paper's code stores the transpose, K_code[n, m] = (z^T x_n)
+(zeta^T x_m)(zeta^T z), and steps with K_code^T, which is this K: the training is the same,
+but the stored matrices differ (M^T = E[z z^T] E[zeta zeta^T] against M) whenever E[zeta zeta^T]
+and E[z z^T] do not commute.  This orientation is kept because with it the function-space
+step reads f_(t+1) = f_t - (eta / N) Kbar (f_t - y) with no transpose, and it is the one the
+parameter update below produces.
+
 Nothing here is specific to a law: the Gaussian vector-mean form of the paper,
 Corollary 2's (d + 2) sigma^4 and the iid m4 + (d - 1) sigma^4 all fall out of the
 law's own ``fourth_moment`` (see :func:`identity_coefficient`).
@@ -35,6 +44,10 @@ from zoverify.symbolic import _symbols as S
 from zoverify.symbolic._evaluate import evaluate
 
 PAIRINGS = ("shared", "independent")
+#: the kernel's orientation for independent pairs (see the module docstring)
+ORIENTATION = ("K(x_i, x_j) = (zeta.x_i)(zeta.z)(z.x_j), the NZK definition of arXiv:2603.21169; the paper's code "
+               "stores the transpose (z.x_n)(zeta.x_m)(zeta.z) and trains with its transpose, i.e. this K "
+               "(same dynamics; the stored matrices differ when E[zeta zeta^T] and E[z z^T] do not commute)")
 
 
 # -- the middle matrix ---------------------------------------------------------
@@ -223,6 +236,7 @@ def kernel_gd_threshold(Kbar) -> float:
 
 
 __all__ = [
+    "ORIENTATION",
     "PAIRINGS",
     "common_dimension",
     "corollary2_statement",
