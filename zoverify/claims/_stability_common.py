@@ -168,7 +168,16 @@ def needs_structured_form(law) -> str | None:
 
 
 def any_law(law) -> str | None:
-    """Every law is decided (through the dense operator where the structured form is missing)."""
+    """Every law whose draws are independent across steps is decided (through the dense
+    operator where the structured form is missing).
+
+    The family's statements are about ZO-GD with a fresh direction every step; a
+    cyclic block order draws dependent directions within an epoch, and its mean-square
+    stability is that of the epoch map, which structured.bcd_decay decides.
+    """
+    if not getattr(law, "independent_draws", True):
+        return (f"law {law.spec} draws dependent directions within an epoch (a cyclic order); these claims are "
+                "about a fresh direction every step (the cyclic schedule's epoch map: structured.bcd_decay)")
     return None
 
 

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from zoverify._errors import NotApplicableError
 from zoverify.claims._claim import Claim, Param
 from zoverify.claims._registry import register
 from zoverify.claims._stability_common import (
     SOURCE,
+    any_law,
     eta_operator,
     haar_rotation,
     law_spectrum,
@@ -41,28 +41,6 @@ _NUM_BATCHES = 32  # BatchMeans' batches
 _JACKKNIFE_GROUPS = 32
 
 
-def _epoch(law) -> int:
-    """Rows of one sample call that share an epoch (a cyclic block order); 1 for independent rows."""
-    return 1 if getattr(law, "independent_draws", True) else int(getattr(law, "blocks", 0))
-
-
-def _check_replicates(law, num_chains: int) -> None:
-    """Chains are the rows of each sample call; for a cyclic order the rows of one epoch are dependent.
-
-    Every batch of the batch-means test then has to hold whole epochs (epochs are
-    independent), which it does when num_chains / 32 and the replicate block are
-    multiples of the epoch length; each chain alone still sees iid uniform blocks,
-    since every step is a fresh sample call, so its mean follows the per-step operator.
-    """
-    k = _epoch(law)
-    if k == 0:
-        raise NotApplicableError(f"law {law.spec} draws dependent rows of unknown period: chains are not replicates")
-    if k > 1 and ((num_chains // _NUM_BATCHES) % k or (1 << 16) % k or num_chains % _NUM_BATCHES):
-        raise NotApplicableError(
-            f"law {law.spec} draws dependent rows in epochs of {k}: the number of chains / {_NUM_BATCHES} must be a "
-            f"multiple of {k} (got {num_chains})")
-
-
 def _mc_setup(ctx, spectrum=_MC_SPECTRUM, *, method="gd", beta=0.0, q=1, P=None, rng=None):
     """(H, x0, op, eta): positive definite H (padded with the smallest eigenvalue), eta = fraction x exact eta*."""
     spec = law_spectrum(ctx.law, spectrum, fill=min(spectrum))
@@ -77,7 +55,6 @@ def _mc_setup(ctx, spectrum=_MC_SPECTRUM, *, method="gd", beta=0.0, q=1, P=None,
 
 def _mc_predict(ctx):
     """<I, T^t(x0 x0^T)> from the dense operator."""
-    _check_replicates(ctx.law, ctx.num_samples)  # here: a NotApplicable from predict makes the check n/a
     _, x0, op, eta = _mc_setup(ctx)
     return op.mean_square_norms(x0, eta, _MC_STEPS)
 
@@ -91,6 +68,7 @@ def _chain_claim(name, statement, pid, *, status, laws, difference, mu, label_su
                                     generator=ctx.mc_generator(), mu=mu, difference=difference)
 
     return register(Claim(
+        applies_to=any_law,
         name=name, statement=statement, source=f"{SOURCE}, {pid}", status=status,
         predict=_mc_predict, simulate=simulate, test=BatchMeans(), laws=laws, num_samples=1 << 14,
         params={"fraction": Param(0.5, "eta as a fraction of the exact eta*", low=0.01, high=0.99)},
@@ -127,6 +105,7 @@ def _mc_eta_simulate(ctx):
 
 
 register(Claim(
+    applies_to=any_law,
     name="stability.mc_eta_star",
     statement="P3-15 (at the edge): the Monte Carlo one-step operator (directions and real central differences) "
               "gives eta* whose delete-a-group jackknife t-interval (g = 32 groups, 31 df) covers the exact "
@@ -194,7 +173,6 @@ def _build_decay_setups(ctx):
 
 
 def _engine_decay_predict(ctx):
-    _check_replicates(ctx.law, ctx.num_samples)
     _, x0, setups = _engine_decay_setups(ctx)
     return [v for *_, op, eta in setups for v in op.mean_square_norms(x0, eta, _ENGINE_STEPS)]
 
@@ -209,6 +187,7 @@ def _engine_decay_simulate(ctx):
 
 
 register(Claim(
+    applies_to=any_law,
     name="stability.mc_decay_engines",
     statement="P3-15 for every engine: E||x_t||^2 of chains with real central differences equals <I, T^t(x0 x0^T)> "
               "of the exact operator (t = 10) for ZO-GD with q = 4 queries (at 0.4 x fraction of its eta*), ZO-GDM (b = 0.5) and frozen ZO-Adam "
@@ -237,6 +216,7 @@ def _engine_eta_simulate(ctx):
 
 
 register(Claim(
+    applies_to=any_law,
     name="stability.mc_eta_star_engines",
     statement="P3-15 (at the edge) for every engine: the Monte Carlo one-step operator S -> mean_k A_k S A_k^T "
               "(A_k the sampled step of the stacked state, b_k = (1/q) sum_j z_j r_j^T measured by real central "
