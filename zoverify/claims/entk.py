@@ -213,7 +213,7 @@ register(Claim(
             "P": Param(4, "queries per estimate", low=1, high=4096, integer=True),
             "mu": Param(1e-2, "finite-difference radius", low=1e-8, high=1.0)},
     laws=("gaussian", "rademacher", "coordinate"),
-    num_samples=1 << 15, labels=lambda ctx: ["E||g_hat||^2"],
+    num_samples=1 << 17, labels=lambda ctx: ["E||g_hat||^2"],
 ))
 
 
@@ -540,7 +540,9 @@ register(Claim(
     params={"width": Param(8, "hidden width of the MLP", low=1, high=512, integer=True),
             "P": Param(8, "perturbations", low=1, high=4096, integer=True)},
     laws=("gaussian",),
-    num_samples=1 << 11,
+    num_samples=1 << 13,
     labels=lambda ctx: ["rel^2 (4,9)", "rel^2 (0,1)"],
-    negative_delta=0.15,
+    # squared errors are heavy-tailed: at 2^13 draws the worst component is determined to ~4 % (Gaussian),
+    # ~7 % for block(blocks=4)
+    negative_delta=0.1,
 ))
