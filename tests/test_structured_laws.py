@@ -218,7 +218,7 @@ def test_cyclic_order_visits_each_block_once_per_epoch():
 )
 def test_structured_sampler_passes_core_moment_claim(spec):
     # cyclic order: rows are dependent within an epoch of B = 3 rows only; the claim's batch
-    # means use 32 batches of 2^13 >> B rows each, so the batch means stay ~independent.
+    # means use 128 batches of 2^11 >> B rows each, so the batch means stay ~independent.
     dim = None if spec.startswith("lowrank") else 7
     params = {} if dim is None else {"dim": dim}
     result = check(MOMENTS, law=spec, params=params, num_samples=1 << 18, seed=11)

@@ -30,16 +30,27 @@ def assert_claim(
     num_samples: int | None = None,
     device: str = "cpu",
     alpha: float = ALPHA,
+    allow_inconclusive: bool = False,
 ) -> ClaimResult:
-    """Check one registered claim and raise ``AssertionError`` (with the seed) if it fails."""
+    """Check one registered claim and raise ``AssertionError`` (with the seed) if it fails.
+
+    An ``inconclusive`` result (the prediction held, but some negative control was
+    not rejected, so the data could not tell the claim from a near miss) raises
+    too unless ``allow_inconclusive``: a check without power proves nothing.
+    """
     if name not in REGISTRY:
         raise KeyError(f"unknown claim {name!r}; see `zoverify list`")
     result = check(REGISTRY[name], law=law, params=params, seed=seed, num_samples=num_samples,
                    device=device, alpha=alpha)
+    where = f"alpha={alpha:g}, seed={seed}, n={result.num_samples}, device={device}"
     if result.verdict == "fail":
         raise AssertionError(
-            f"claim {name} fails for law {result.law}: {result.message} "
-            f"(p={result.p_value:.3g}, alpha={alpha:g}, seed={seed}, n={result.num_samples}, device={device})"
+            f"claim {name} fails for law {result.law}: {result.message} (p={result.p_value:.3g}, {where})"
+        )
+    if result.verdict == "inconclusive" and not allow_inconclusive:
+        raise AssertionError(
+            f"claim {name} is inconclusive for law {result.law}: {result.message} ({where}); "
+            "raise num_samples, or pass allow_inconclusive=True"
         )
     return result
 
