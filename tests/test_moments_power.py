@@ -152,6 +152,16 @@ def test_heavy_tails_test_fewer_orders_and_never_crash():
     assert only_mean.verdict != "fail" and only_mean.labels == ["order 1: E[z_i]"]
 
 
+def test_a_check_without_power_is_not_a_pass_for_assert_claim():
+    """student_t(nu=3): only E[z_i] = 0 is testable, so no near miss can be formed: inconclusive."""
+    from zoverify.testing import assert_claim
+
+    with pytest.raises(AssertionError, match="inconclusive"):
+        assert_claim("moments.sampler", law="student_t(nu=3)", num_samples=1 << 12)
+    r = assert_claim("moments.sampler", law="student_t(nu=3)", num_samples=1 << 12, allow_inconclusive=True)
+    assert r.verdict == "inconclusive"
+
+
 def test_rounding_bound_keeps_constant_functionals_in_float32():
     """On the sphere sum z_i^2 = d exactly; float32 rounding alone must not fail the claim."""
     r = check(MOMENTS, law="sphere", dtype="float32", num_samples=1 << 16, seed=1)
