@@ -170,6 +170,17 @@ lam = np.linalg.eigvalsh(Kbar).max()
 assert np.isclose(nzk.kernel_gd_threshold(Kbar), 2 * 8 / (5 * np.linalg.eigvalsh(Xn @ Xn.T).max()))
 
 # %% [markdown]
+# The claim `nzk.kernel_stability` reads the threshold through the top mode's factor: with
+# $\eta^*=2N/\lambda_{\max}$, $1-\eta\lambda_{\max}/N=1-2\eta/\eta^*$, which is $-1$ exactly at $\eta^*$.  Its
+# simulation runs at $\eta=cN/\lambda_{\max}$ ($c=1.9, 2.1$), fixed without the formula, so a threshold formula
+# off by a factor $1+e$ predicts $1-c/(1+e)$ instead of $1-c$ per step.
+
+# %%
+factor = 1 - S.eta * S.lam / S.N
+assert sp.simplify(factor - (1 - 2 * S.eta / nzk.stability_threshold_expr(S.lam, S.N))) == 0
+assert sp.simplify(factor.subs(S.eta, nzk.stability_threshold_expr(S.lam, S.N))) == -1
+
+# %% [markdown]
 # ## 7. P1-9: linearized networks
 # Replace $x$ by the Jacobian features $\phi(x)$ and $d$ by the parameter count.  The FFN 64→10→5→1 has
 # $64\cdot10+10+10\cdot5+5+5+1=711$ parameters, so shared $\mathcal N(0,I)$ directions give $\bar K=713\,\Phi\Phi^\top$:

@@ -325,3 +325,12 @@ def test_independent_pair_orientation_is_the_transpose_of_the_papers_stored_kern
     assert np.max(np.abs(X @ M @ X.T - X @ M.T @ X.T) / se) > 20  # the orientation is visible here
     # and the code trains with K_code^T = our Kbar: the same function-space step
     assert np.allclose((X @ M.T @ X.T).T, X @ M @ X.T, rtol=1e-14, atol=0)
+
+
+def test_block_law_kernel_factor_at_equal_blocks():
+    """block(blocks=4) at d = 8: z = 2 w on one 2-coordinate block (prob 1/4), w ~ N(0, I_2), so
+    E[||z||^2 z_i^2] = (1/4) 16 E[(w_1^2 + w_2^2) w_1^2] = 4 (3 + 1) = 16 and off-diagonals vanish;
+    at d = 6 the blocks have sizes 2, 2, 1, 1 and M is not a multiple of I."""
+    assert nzk.kernel_factor("block(blocks=4)", d=8) == 16
+    assert nzk.zo_gd_speedup("block(blocks=4)", d=8) == 16  # E[z z^T] = I (scaled)
+    assert nzk.identity_coefficient(nzk.nzk_middle_matrix("block(blocks=4)", d=6)) is None

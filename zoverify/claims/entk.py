@@ -156,13 +156,14 @@ FROB_PARAMS = {**KERNEL_PARAMS, "outputs": Param(3, "output size V", low=1, high
 
 register(Claim(
     name="entk.frobenius_error",
-    statement="P2-3: E||K_hat - K||_F^2 = (tr(A F(B^T B) A^T) - ||A S B^T||_F^2)/P; iid: (||A||^2||B||^2 + "
+    statement="P2-3: E||K_hat - K||_F^2 (K = E K_hat = A S B^T) = (tr(A F(B^T B) A^T) - ||A S B^T||_F^2)/P; "
+              "iid unit variance: (||A||^2||B||^2 + "
               "||AB^T||^2 + (m4-3) sum_k ||A_:k||^2 ||B_:k||^2)/P.",
     applies_to=_iid_draws_reason,
     source=SOURCE, status="DERIVED+CHECKED",
     predict=_frob_predict, simulate=_frob_simulate, params=FROB_PARAMS,
     laws=("gaussian", "rademacher", "uniform", "coordinate"),
-    num_samples=1 << 16, labels=lambda ctx: ["E||dK||_F^2"],
+    num_samples=1 << 17, labels=lambda ctx: ["E||dK||_F^2"],
 ))
 
 
@@ -529,8 +530,9 @@ def _similarity_simulate(ctx: Context) -> torch.Tensor:
 
 register(Claim(
     name="entk.similarity",
-    statement="P2-6: E||dK||_F^2/||K||_F^2 = (||A||^2||B||^2 + ||AB^T||^2 + (m4-3)...)/(P ||AB^T||^2) "
-              "(Gaussian: (1 + ||A||^2||B||^2/||AB^T||^2)/P): larger when the two inputs' Jacobians are less "
+    statement="P2-6: E||dK||_F^2/||K||_F^2 (dK = K_hat - K, K = E K_hat = A S B^T) = (||A||^2||B||^2 + ||AB^T||^2 + "
+              "(m4-3)...)/(P ||AB^T||^2) for unit-variance iid laws "
+              "(Gaussian: (1 + ||A||^2||B||^2/||AB^T||^2)/P), K_hat from the library's ZO eNTK of the network: larger when the two inputs' Jacobians are less "
               "aligned (the paper's 'dissimilar pairs'); Jacobians of a random tanh MLP at scikit-learn digits "
               "(4, 9) and (0, 1) (here (0, 1) is less aligned and errs more; the alignment, not the digit "
               "labels, sets the error: see notebooks/entk_experiments.py).",

@@ -98,20 +98,36 @@ def nzk_middle_matrix(
     return (zeta.second_moment(dim) * law.second_moment(dim)).doit()
 
 
+EXPLICIT_LIMIT = 64  # largest numeric dimension at which a structured M is expanded entry by entry
+
+
 def identity_coefficient(M: sp.MatrixExpr) -> sp.Expr | None:
-    """c when M is c I (the kernel is c X X^T), else ``None``."""
+    """c when M is c I (the kernel is c X X^T), else ``None``.
+
+    Read from the expression's structure; a structured node it cannot read (a block law's
+    block-trace diagonal, say) is expanded entry by entry when the dimension is a number <= 64.
+    """
     M = sp.sympify(M)
+    c = _structural_identity_coefficient(M)
+    if c is None and getattr(M, "is_Matrix", False) and not isinstance(M, sp.MatrixBase):
+        rows, cols = M.shape
+        if rows.is_number and cols.is_number and int(rows) <= EXPLICIT_LIMIT:
+            c = _structural_identity_coefficient(M.as_explicit())
+    return c
+
+
+def _structural_identity_coefficient(M: sp.MatrixExpr) -> sp.Expr | None:
     if isinstance(M, Identity):
         return sp.Integer(1)
     if isinstance(M, MatMul):
         scalars = [a for a in M.args if not a.is_Matrix]
-        parts = [identity_coefficient(a) for a in M.args if a.is_Matrix]
+        parts = [_structural_identity_coefficient(a) for a in M.args if a.is_Matrix]
         return None if any(p is None for p in parts) else sp.simplify(sp.Mul(*scalars, *parts))
     if isinstance(M, MatAdd):
-        parts = [identity_coefficient(a) for a in M.args]
+        parts = [_structural_identity_coefficient(a) for a in M.args]
         return None if any(p is None for p in parts) else sp.simplify(sp.Add(*parts))
     if isinstance(M, MatPow) and M.exp.is_Integer:
-        base = identity_coefficient(M.base)
+        base = _structural_identity_coefficient(M.base)
         return None if base is None else sp.simplify(base**M.exp)
     if isinstance(M, sp.MatrixBase):
         n = M.shape[0]
