@@ -129,3 +129,38 @@ def test_cuda_routes_match_cpu_in_float64():
     gpu_model = model.to("cuda")
     for method in ("jacobian", "ntk_vp"):
         _close(N.empirical_ntk(gpu_model, x1.cuda(), x2.cuda(), method=method).cpu(), cpu)
+
+
+def test_replicate_estimates_share_the_single_estimators_directions():
+    """zo_entk is replicate 0 of zo_entk_samples (R = 1); the Jacobian route draws the same directions."""
+    model = _mlp(3)
+    x1, x2 = torch.randn(2, 5, generator=make_generator(4), dtype=torch.float64), torch.ones(1, 5, dtype=torch.float64)
+    law = parse_law("rademacher")
+    one = N.zo_entk(model, x1, x2, law=law, num_directions=10, generator=make_generator(5), chunk_size=4)
+    many = N.zo_entk_samples(model, x1, x2, law=law, num_directions=10, num_replicates=1,
+                             generator=make_generator(5), chunk_size=4)
+    assert torch.equal(many[0], one)
+    j1, j2 = N.jacobian(model, x1), N.jacobian(model, x2)
+    jac = N.zo_entk_jacobian_samples(j1, j2, law=law, num_directions=10, num_replicates=3,
+                                     generator=make_generator(6), chunk_size=4)
+    mod = N.zo_entk_samples(model, x1, x2, law=law, num_directions=10, num_replicates=3,
+                            generator=make_generator(6), chunk_size=4)
+    assert torch.allclose(jac, mod, rtol=RTOL, atol=RTOL * float(mod.abs().max()))
+    assert not torch.allclose(mod[0], mod[1])  # replicates use different directions
+
+
+def test_replicate_estimates_average_to_the_first_order_entk():
+    """Mean of R = 2^14 Gaussian replicates (P = 3) against J1 J2^T: every entry within 5 standard errors
+    (two-sided z, 2 x 1 x 3 x 3 = 18 entries: false-failure probability < 1e-5)."""
+    model = _mlp(7)
+    x1, x2 = torch.randn(2, 5, generator=make_generator(8), dtype=torch.float64), torch.ones(1, 5, dtype=torch.float64)
+    K = N.zo_entk_samples(model, x1, x2, law=parse_law("gaussian"), num_directions=3, num_replicates=1 << 14,
+                          generator=make_generator(9), chunk_size=3)
+    mean, se = K.mean(dim=0), K.std(dim=0) / K.shape[0] ** 0.5
+    assert torch.all((mean - N.empirical_ntk(model, x1, x2)).abs() <= 5 * se)
+
+
+def test_replicate_count_must_be_positive():
+    with pytest.raises(InvalidParameterError, match="num_replicates"):
+        N.zo_entk_samples(_mlp(0), torch.ones(1, 5, dtype=torch.float64), torch.ones(1, 5, dtype=torch.float64),
+                          law=parse_law("gaussian"), num_directions=2, num_replicates=0, generator=make_generator(0))
