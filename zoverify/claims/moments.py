@@ -297,7 +297,7 @@ def _snap_components(values: np.ndarray, panel: list[Component]) -> np.ndarray:
 
 
 def sample_components(panel: list[Component], z: torch.Tensor) -> torch.Tensor:
-    """Per-sample unbiased estimates of every component, then one magnitude column each: ``(n, 2k)``."""
+    """Per-sample unbiased estimates of the k components, then ||z||_1^1..4: an ``(n, k + 4)`` tensor."""
     d = z.shape[1]
     z2 = z * z
     pw = {1: z, 2: z2, 3: z2 * z, 4: z2 * z2}
@@ -316,10 +316,9 @@ def sample_components(panel: list[Component], z: torch.Tensor) -> torch.Tensor:
             p = {k: pw[k].sum(dim=1) for k in (1, 2, 3, 4)}
         cols.append(_central_sample(c.central, p, d))
     envelope = z.abs().sum(dim=1)
-    env = {1: envelope}
-    for k in (2, 3, 4):
-        env[k] = env[k - 1] * envelope
-    cols += [env[c.order] for c in panel]  # magnitudes for the rounding bound
+    cols.append(envelope)  # ||z||_1^k for k = 1..4: magnitudes for the rounding bound
+    for _ in (2, 3, 4):
+        cols.append(cols[-1] * envelope)
     return torch.stack(cols, dim=1)
 
 
@@ -369,13 +368,14 @@ class PanelMeans:
     num_batches: int = 128
 
     def summarize(self, observed, *, variance=None) -> RoundedSummary:
-        values, dtype, dim = observed
-        k = values.shape[1] // 2
+        values, dtype, dim, orders = observed
+        k = len(orders)
         base = BatchMeans(self.num_batches).summarize(values[:, :k], variance=variance)
         unit = float(torch.finfo(dtype).eps) / 2
         gamma = (dim + math.log2(max(values.shape[0], 2)) + 16) * unit * _COEFF_BOUND
         envelope = values[:, k:].detach().to("cpu", torch.float64).mean(dim=0).numpy()
-        return RoundedSummary(base.estimate, base.stderr, base.df, base.method, rounding=gamma * envelope)
+        rounding = gamma * envelope[np.asarray(orders) - 1]
+        return RoundedSummary(base.estimate, base.stderr, base.df, base.method, rounding=rounding)
 
 
 # -- the claim -------------------------------------------------------------------
@@ -408,7 +408,8 @@ def _simulate(ctx: Context):
         z = ctx.law.sample(n, dim, generator=gen, dtype=ctx.dtype, device=ctx.device)
         return sample_components(panel, z)
 
-    return map_blocks(block, ctx.num_samples, generator=ctx.mc_generator()), ctx.dtype, dim
+    values = map_blocks(block, ctx.num_samples, generator=ctx.mc_generator())
+    return values, ctx.dtype, dim, [c.order for c in panel]
 
 
 def _labels(ctx: Context) -> list[str]:
