@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from tests._user_laws import two_point_source, write_law
 from zoverify.cli import main
 
 
@@ -50,24 +51,19 @@ def test_check_text_table(capsys):
     assert code == 0 and "moments.sampler" in out and "pass" in out and "false-failure" in out
 
 
-def test_law_with_wrong_moments_fails_and_blocks_other_claims(capsys, tmp_path):
-    path = tmp_path / "badlaw.py"
-    path.write_text(
-        "import sympy as sp, torch\n"
-        "from zoverify.perturbations import AbstractIIDLaw\n"
-        "class Wrong(AbstractIIDLaw):\n"
-        "    name = 'wrong'\n"
-        "    def parameters(self): return {}\n"
-        "    def centred_moments(self):  # claims unit variance, samples variance 4\n"
-        "        return {'var': sp.Integer(1), 'm3': sp.Integer(0), 'm4': sp.Integer(3)}\n"
-        "    def _sample_centred(self, shape, generator, dtype):\n"
-        "        return 2 * torch.randn(shape, generator=generator, dtype=dtype, device=generator.device)\n"
-    )
-    code, out, _ = run(capsys, "check", "--law", f"{path}:Wrong", "--samples", "16384", "--format", "json")
+@pytest.mark.parametrize("moment", ["var", "m4"])
+def test_law_with_a_moment_2_percent_off_fails_and_blocks_other_claims(capsys, tmp_path, moment):
+    """A user's law file whose declared variance or fourth moment is 2 % too large (a near miss)."""
+    spec = write_law(tmp_path, "laws", two_point_source(**{moment: 1.02}))
+    code, out, _ = run(capsys, "check", "moments", "nzk.shared_iid", "--law", spec, "--format", "json")
     results = json.loads(out)["results"]
     assert code == 1
     assert results[0]["claim"] == "moments.sampler" and results[0]["verdict"] == "fail"
-    assert all(r["verdict"] in ("skipped", "n/a") for r in results[1:])
+    assert all(r["verdict"] == "skipped" for r in results[1:])
+    # the same law declared right passes
+    spec = write_law(tmp_path, "good", two_point_source())
+    code, out, _ = run(capsys, "check", "moments", "--law", spec, "--format", "json")
+    assert code == 0 and json.loads(out)["results"][0]["verdict"] == "pass"
 
 
 @pytest.mark.parametrize(
