@@ -7,6 +7,7 @@ at most alpha (one-sided binomial test at ALPHA_META).
 
 from __future__ import annotations
 
+import functools
 import json
 
 import numpy as np
@@ -199,8 +200,14 @@ def test_checker_claim_rejects_a_10_percent_wider_acceptance_region(monkeypatch)
 
     honest = check(REGISTRY["checker.decision_rules"], seed=3)
     assert honest.verdict == Verdict.PASS
-    real = _stats._critical_values.__wrapped__
-    monkeypatch.setattr(_stats, "_critical_values", lambda df, level: (1.1 * real(df, level)[0], real(df, level)[1]))
+    real = _stats._critical_values
+
+    @functools.cache
+    def wider(df, level):
+        crit, power = real(df, level)
+        return 1.1 * crit, power
+
+    monkeypatch.setattr(_stats, "_critical_values", wider)
     assert check(REGISTRY["checker.decision_rules"], seed=3).verdict == Verdict.FAIL
 
 
