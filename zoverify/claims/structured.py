@@ -341,12 +341,13 @@ def _rate_predict(ctx: Context) -> np.ndarray:
     return _rate_prediction(_rate_constant(ctx, dim), 0.5 * L * float(x0 @ x0), T, L)
 
 
-def _rate_alternatives(ctx: Context, prediction: np.ndarray) -> list[np.ndarray]:
-    """The prediction scaled by 1 + delta, and the prediction with K scaled by 1 + delta."""
+def _rate_alternatives(ctx: Context, prediction: np.ndarray) -> list:
+    """Each component alone moved by +-delta, and the prediction with K scaled by 1 + delta."""
     dim, T, L = _dim(ctx), int(ctx["steps"]), float(ctx["L"])
     x0 = _rate_start(ctx, dim)
     K = _rate_constant(ctx, dim) * (1 + RATE_NEGATIVE_DELTA)
-    return [prediction * (1 + RATE_NEGATIVE_DELTA), _rate_prediction(K, 0.5 * L * float(x0 @ x0), T, L)]
+    moved_k = (f"K +{100 * RATE_NEGATIVE_DELTA:g}%", _rate_prediction(K, 0.5 * L * float(x0 @ x0), T, L))
+    return component_controls(prediction, RATE_NEGATIVE_DELTA, _RATE_LABELS) + [moved_k]
 
 
 def _rate_simulate(ctx: Context) -> torch.Tensor:
@@ -371,6 +372,7 @@ def _rate_simulate(ctx: Context) -> torch.Tensor:
 
 
 RATE_NEGATIVE_DELTA = 0.05
+_RATE_LABELS = ("(1/T) sum_t E||grad f(x_t)||^2", "E f(x_T)")
 
 RATE_CONSTANT = register(
     Claim(
@@ -396,7 +398,7 @@ RATE_CONSTANT = register(
         applies_to=_rate_applies,
         negative_delta=RATE_NEGATIVE_DELTA,
         negative_alternatives=_rate_alternatives,
-        labels=lambda ctx: ["(1/T) sum_t E||grad f(x_t)||^2", "E f(x_T)"],
+        labels=lambda ctx: list(_RATE_LABELS),
     )
 )
 
