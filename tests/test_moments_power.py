@@ -240,3 +240,20 @@ if __name__ == "__main__":
         for row in power_study(Path(tmp), n):
             ci = "" if row["ci_low"] is None else f"  95% CI [{row['ci_low']:.3f}, {row['ci_high']:.3f}]"
             print(f"{row['law']:14s} {row['moment']:8s} x{row['factor']:<5} rejected {row['rejected']}/{row['seeds']}{ci}")
+
+
+def test_a_fourth_map_off_2_percent_only_off_the_diagonal_is_rejected():
+    """E[z z^T A z z^T] right for every diagonal A but 2 % off for off-diagonal A (2.04 A instead of 2 A there)."""
+    import sympy as sp
+
+    from zoverify.claims import REGISTRY
+    from zoverify.perturbations import Gaussian
+    from zoverify.symbolic import symbols as S
+
+    class OffDiagonalSlip(Gaussian):
+        def fourth_moment(self, A, d=S.d):
+            return super().fourth_moment(A, d) + sp.Rational(1, 25) * (A - sp.DiagonalMatrix(A))
+
+    result = check(REGISTRY["moments.sampler"], law=OffDiagonalSlip(), seed=0)
+    assert result.verdict == "fail" and "via fourth(sym" in result.message, result.message
+    assert check(REGISTRY["moments.sampler"], law=Gaussian(), seed=0).verdict == "pass"

@@ -19,6 +19,10 @@ which fixed function of z is averaged; the estimate is the sample average of
 that function.  The declared value of a component is the same weighted average
 of the declared tensor entries, read off the maps at unit test objects:
 E[z_i z_j z_k] = third(e_i)[j, k] and E[z_i z_i z_j z_k] = fourth(e_i e_i^T)[j, k].
+The fourth map is linear in A, so diagonal test matrices do not pin it down: the
+order-4 pair functionals are also declared through fourth(sym(e_i e_j^T)), whose
+[i, i] and [i, j] entries are E z_i^3 z_j and E z_i^2 z_j^2 (a map whose response
+to off-diagonal A is wrong fails there, whatever it does on the diagonal).
 
 For an iid law with a non-zero mean the pair functionals mix the mean into every
 order (E[z_i z_j] = mu^2), so they are replaced by the central moments of one
@@ -72,6 +76,13 @@ RAW_TYPES = (
     (4, (3, 1), "E[z_i^3 z_j]"),
     (4, (2, 2), "E[z_i^2 z_j^2]"),
 )
+#: the same order-4 pair functionals declared through the fourth-moment map at an
+#: off-diagonal test matrix, sym(e_i e_j^T): a map linear in A is only pinned down by
+#: its response to every symmetric basis matrix, not just the diagonal ones
+OFF_DIAGONAL_TYPES = (
+    (4, (3, 1), "E[z_i^3 z_j] via fourth(sym e_i e_j^T)"),
+    (4, (2, 2), "E[z_i^2 z_j^2] via fourth(sym e_i e_j^T)"),
+)
 #: central moments of one coordinate of an iid law: (order, name, distinct indices needed)
 CENTRAL_TYPES = ((2, "var", 2), (3, "m3", 3), (4, "m4", 4), (4, "var^2", 4))
 #: pair functionals replaced by the central moments when an iid law has a non-zero mean
@@ -120,6 +131,7 @@ class DeclaredSlices:
     third: np.ndarray | None
     fourth: np.ndarray | None
     distinct: dict[int, float]
+    fourth_off: np.ndarray | None = None  # [i, j] = fourth(sym(e_i e_j^T)), i != j (zeros on i == j)
 
 
 def declared_slices(law: AbstractLaw, dim: int, orders, *, distinct: bool = False) -> DeclaredSlices:
@@ -128,7 +140,7 @@ def declared_slices(law: AbstractLaw, dim: int, orders, *, distinct: bool = Fals
     As, vs = S.matrix("A", d, d), S.vector("v", d)
     env = {S.d: dim}
     eye = np.eye(dim)
-    out: dict[int, np.ndarray] = {}
+    out: dict = {}
     sums: dict[int, float] = {}
     kept = []
     for k in orders:
@@ -147,6 +159,11 @@ def declared_slices(law: AbstractLaw, dim: int, orders, *, distinct: bool = Fals
             elif k == 4:
                 expr = law.fourth_moment(As, d)
                 out[4] = np.stack([_eval(expr, env | {As: np.outer(eye[i], eye[i])}, dim) for i in range(dim)])
+                off = np.zeros((dim, dim, dim, dim))
+                for i, j in permutations(range(dim), 2):
+                    sym = (np.outer(eye[i], eye[j]) + np.outer(eye[j], eye[i])) / 2
+                    off[i, j] = _eval(expr, env | {As: sym}, dim)
+                out["off"] = off
                 if distinct and dim >= 4:
                     s1111 = _eval(expr, env | {As: np.ones((dim, dim))}, dim).sum()
                     with_i = _eval(expr, env | {As: eye}, dim)  # sum_i fourth(e_i e_i^T)
@@ -157,17 +174,26 @@ def declared_slices(law: AbstractLaw, dim: int, orders, *, distinct: bool = Fals
         except MomentDoesNotExistError:
             continue
         kept.append(k)
-    return DeclaredSlices(dim, tuple(kept), out.get(1), out.get(2), out.get(3), out.get(4), sums)
+    return DeclaredSlices(dim, tuple(kept), out.get(1), out.get(2), out.get(3), out.get(4), sums, out.get("off"))
 
 
 def _eval(expr, env, dim: int) -> np.ndarray:
     return np.asarray(evaluate(expr, env), float).reshape(dim, dim)
 
 
-def _entries(slices: DeclaredSlices, exps: tuple[int, ...]) -> np.ndarray:
-    """Declared E[z_i^e1 z_j^e2] for every ordered tuple of distinct indices (a d or d x d array)."""
+def _entries(slices: DeclaredSlices, exps: tuple[int, ...], *, off_diagonal: bool = False) -> np.ndarray:
+    """Declared E[z_i^e1 z_j^e2] for every ordered tuple of distinct indices (a d or d x d array).
+
+    ``off_diagonal``: the order-4 pair entries read from fourth(sym(e_i e_j^T)):
+    its [i, i] entry is E z_i^3 z_j and its [i, j] entry E z_i^2 z_j^2.
+    """
     d = slices.dim
     i = np.arange(d)
+    if off_diagonal:
+        off = slices.fourth_off
+        out = {(3, 1): off[i[:, None], i[None, :], i[:, None], i[:, None]],
+               (2, 2): off[i[:, None], i[None, :], i[:, None], i[None, :]]}[exps]
+        return np.where(np.eye(d, dtype=bool), 0.0, out)
     if exps == (1,):
         return slices.mean
     if exps == (2,):
@@ -205,6 +231,7 @@ class Component:
     exps: tuple[int, ...] | None = None  # raw type
     weights: np.ndarray | None = None  # +-1 per coordinate (d) or ordered pair (d x d, zero diagonal)
     central: str | None = None  # "var" | "m3" | "m4" | "var^2"
+    off_diagonal: bool = False  # declared through the fourth map at sym(e_i e_j^T)
 
 
 def _central_panel(law: AbstractLaw, slices: DeclaredSlices) -> bool:
@@ -219,14 +246,15 @@ def build_panel(law: AbstractLaw, slices: DeclaredSlices) -> list[Component]:
     d = slices.dim
     central = _central_panel(law, slices)
     panel = []
-    for order, exps, label in RAW_TYPES:
+    types = [(t, False) for t in RAW_TYPES] + [(t, True) for t in OFF_DIAGONAL_TYPES]
+    for (order, exps, label), off in types:
         if order not in slices.orders or len(exps) > d or (central and exps in _MEAN_MIXED):
             continue
-        entries = _snap(np.asarray(_entries(slices, exps), float))
+        entries = _snap(np.asarray(_entries(slices, exps, off_diagonal=off), float))
         weights = np.where(entries < 0, -1.0, 1.0)
         if weights.ndim == 2:
             np.fill_diagonal(weights, 0.0)
-        panel.append(Component(order, label, exps=exps, weights=weights))
+        panel.append(Component(order, label, exps=exps, weights=weights, off_diagonal=off))
     if central:
         for order, name, need in CENTRAL_TYPES:
             if order in slices.orders and d >= need:
@@ -244,7 +272,7 @@ def declared_values(panel: list[Component], slices: DeclaredSlices) -> np.ndarra
     out = []
     for c in panel:
         if c.central is None:
-            entries = np.asarray(_entries(slices, c.exps), float)
+            entries = np.asarray(_entries(slices, c.exps, off_diagonal=c.off_diagonal), float)
             n = d if entries.ndim == 1 else d * (d - 1)
             out.append(float((c.weights * entries).sum()) / n)
             continue
