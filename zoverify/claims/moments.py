@@ -510,7 +510,7 @@ MOMENTS = register(
         test=PanelMeans(),
         params={"dim": Param(4, "dimension d at which the maps are evaluated", low=1, high=64, integer=True)},
         laws=DEFAULT_LAWS,
-        num_samples=1 << 20,
+        num_samples=1 << 21,
         labels=_labels,
     )
 )
