@@ -1,6 +1,6 @@
 """Monte Carlo of ZO training: throughput against the device's measured limits.
 
-Target 1 (issue 7): parameter-space ZO-GD on a linear model, d = 1000, N = 100,
+Target 1: parameter-space ZO-GD on a linear model, d = 1000, N = 100,
 Gaussian directions, float32, in trajectory·steps per second, as a fraction of
 a roofline computed in the same run from the device's measured FP32 GEMM rate
 and memory bandwidth for the work the step really does:

@@ -1,4 +1,4 @@
-"""Exact mean-square eta* at large d (issue 7, target 3) and dense vs structured at small d.
+"""Exact mean-square eta* at large d (target 3) and dense vs structured at small d.
 
     PYTHONPATH=. python benchmarks/bench_stability.py [--dims 1024] [--repeats 1] [--out FILE.json]
 

@@ -27,7 +27,7 @@ from zoverify.symbolic.stability import (
 REFERENCE_SPECTRUM = (5.0, 3.0, 2.0, 1.5, 1.0, 0.8, 0.5, 0.3, 0.2, 0.1)
 SMALL_SPECTRUM = (5.0, 3.0, 1.5, 0.8, 0.3, 0.1)  # for the dense momentum operator (3 d^2 states)
 # Root finding is Brent to 4 eps on a radius whose Perron root is simple; observed
-# agreement is ~1e-14 relative, so 1e-9 (the requirement) leaves a margin.
+# agreement is ~1e-14 relative, so 1e-9 (the required agreement) leaves a margin.
 REL_TOL = 1e-9
 SOURCE = "theory.md §3.4-3.5 (arXiv 2604.14669, Thms 1-3, Table 1)"
 ROTATION_INVARIANT_LAWS = ("gaussian", "sphere")

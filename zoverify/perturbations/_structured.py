@@ -1,4 +1,4 @@
-"""Structured (non-iid) laws: block-coordinate, sparse, low-rank and random subspace (issue 6).
+"""Structured (non-iid) laws: block-coordinate, sparse, low-rank and random subspace.
 
 Each is z = c P u with a random P (d x r) and u with iid zero-mean coordinates;
 ``draw_projection`` returns one P (and ``scale`` is c) so the structured
