@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
+from tests._enumerated import EnumeratedRademacher
 from zoverify._rng import make_generator
 from zoverify.claims._stats import BatchMeans
 from zoverify.numeric.stability_mc import (
@@ -17,17 +17,6 @@ from zoverify.numeric.stability_operator import DenseOperator
 from zoverify.perturbations import parse_law
 
 ALPHA = 1e-4
-
-
-class EnumeratedRademacher:
-    """Every block of 2^d draws is the full outcome set: sample averages equal expectations."""
-
-    def __init__(self, d):
-        self.out, _ = parse_law("rademacher").enumerate_outcomes(d)
-
-    def sample(self, n, dim, *, generator, dtype=torch.float64, device=None):
-        reps = -(-n // self.out.shape[0])
-        return self.out.repeat(reps, 1)[:n].to(dtype)
 
 
 def _instance(d=3, seed=0):
