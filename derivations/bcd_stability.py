@@ -100,8 +100,8 @@ assert all(not T[i, j].has(*off) for i, j in [(0, 0), (0, 1), (1, 1), (2, 2)])
 print("aligned H: diagonal blocks closed, off-diagonal blocks noise free")
 
 # %% [markdown]
-# The gain formula (theory of the stability paper, per-mode gain with $\kappa_g = a'/c'^2 = B$,
-# $\kappa_s = (b' - c'^2)/c'^2 = 2B - 1$, $s = c'$) gives, per block,
+# The per-mode gain formula (derivations/stability.py §2-§3, docs/stability.md#the-gain-formula),
+# with $\kappa_g = a'/c'^2 = B$, $\kappa_s = (b' - c'^2)/c'^2 = 2B - 1$ and $s = c'$, gives, per block,
 # $\sum_{i\in b} g_i = 1$ with
 # $g_i = \dfrac{\eta c^2\lambda_i(1+\beta)}{2(1-\beta^2) - 2\eta c^2\lambda_i(1 + \beta(1 - 1/B))}$.
 # Independent route for GDM: the library's $4\times4$ pair block at $i = j$ with these constants; its

@@ -1,8 +1,8 @@
 # %% [markdown]
 # # The ZO eNTK: mean, exact variance, gradient second moment, JL count
 #
-# Paper 2 ("Learning Dynamics of Zeroth-Order Optimization: A Kernel Perspective", theory.md §2.3-2.5)
-# estimates the eNTK $K = J_o J_u^\top$ by $\hat K = \frac1P\sum_p (J_o u_p)(J_u u_p)^\top$.
+# "Learning Dynamics of Zeroth-Order Optimization: A Kernel Perspective" (arXiv 2605.03373;
+# items P2-1 .. P2-7 of docs/entk.md) estimates the eNTK $K = J_o J_u^\top$ by $\hat K = \frac1P\sum_p (J_o u_p)(J_u u_p)^\top$.
 # With $S = E[uu^\top]$ and $F(M) = E[uu^\top M uu^\top]$:
 #
 # * $E\hat K = J_o S J_u^\top$;
@@ -144,3 +144,24 @@ assert sp.expand((a + b).norm() ** 2 + (a - b).norm() ** 2 - 2 * (na + nb)) == 0
 assert sp.expand(2 * (x**2 + y**2) - (x + y) ** 2 - (x - y) ** 2) == 0  # (x+y)^2 <= 2(x^2+y^2)
 for spec in ("gaussian", "rademacher", "sphere", "uniform"):
     print(f"{spec:11s} JL constant: {E.jl_constant_reason(parse_law(spec)) or 'established (Achlioptas 2003)'}")
+
+# %% [markdown]
+# ## 5. The mean: $E\hat K = J_o S J_u^\top$
+# One direction gives $E[(a^\top u)(b^\top u)] = \sum_{ij}a_ib_jE[u_iu_j] = a^\top S b$ for any law, so
+# averaging $P$ directions keeps it.  For iid coordinates with mean $m$ and variance $s^2$,
+# $E[u_iu_j] = s^2\delta_{ij} + m^2$; the library's entry mean (from the law's second-moment map) agrees,
+# and it is the first-order entry $a\cdot b$ for every law with $E[uu^\top] = I$.
+
+# %%
+from zoverify.perturbations import Gaussian  # noqa: E402
+
+mean_value, std_value = sp.Rational(1, 2), sp.Integer(2)
+mean_by_hand = sum(a[i] * b[j] * (std_value**2 * int(i == j) + mean_value**2)
+                   for i in range(dim) for j in range(dim))
+lib_mean = E.explicit_value(E.entk_entry_mean(Gaussian(mean=mean_value, std=std_value), av, bv, d=dim),
+                            {av: a, bv: b})
+assert sp.expand(lib_mean - mean_by_hand) == 0
+for spec in ("gaussian", "rademacher", "sphere", "coordinate", "uniform"):
+    unit = E.explicit_value(E.entk_entry_mean(parse_law(spec), av, bv, d=dim), {av: a, bv: b})
+    assert sp.expand(unit - ab) == 0, spec
+print("E K_hat_ab = a^T S b, = a.b for every law with E[uu^T] = I")

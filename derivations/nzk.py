@@ -10,8 +10,9 @@
 # %% [markdown]
 # # The Neural Zeroth-order Kernel (NZK), derived with zoverify
 #
-# Paper: "Model Evolution Under Zeroth-Order Optimization: A Neural Tangent Kernel Perspective"
-# (theory.md §1, claims P1-1 .. P1-10).  Every step below is computed with the library and asserted.
+# Paper: "Model Evolution Under Zeroth-Order Optimization: A Neural Tangent Kernel Perspective",
+# arXiv 2603.21169 (Eq. 5, Theorem 1, Eq. 7, Corollary 2); items P1-1 .. P1-10 of docs/nzk.md.
+# Every step below is computed with the library and asserted.
 #
 # **Setting.** A linear model $f(x)=x^\top\theta$ (or a linearized net with $x\to\phi(x)=\nabla_\theta f(x;\theta_0)$),
 # loss $L=\frac1{2N}\|X\theta-y\|^2$.  One ZO step with directions $(\zeta,z)$:

@@ -1,10 +1,11 @@
 # %% [markdown]
-# # Mean-square stability of ZO-GD, ZO-GDM and frozen ZO-Adam (theory §3)
+# # Mean-square stability of ZO-GD, ZO-GDM and frozen ZO-Adam (arXiv 2604.14669)
 #
 # We derive, from a law's moment maps only, the one-step second-moment operator of the
-# linearized ZO dynamics, reduce it in H's eigenbasis, and recover the paper's Eq. 16/18/20,
-# the general per-mode gain formula of theory §3.5, the bounds (Eq. 17/19/21), the tightness
-# cases and the momentum monotonicity.  Every step is asserted against `zoverify`.
+# linearized ZO dynamics, reduce it in H's eigenbasis, and recover the paper's Eq. 16/18/20
+# (Theorems 1-3), the general per-mode gain formula (docs/stability.md#the-gain-formula), the
+# bounds (Eq. 17/19/21, Table 1), the tightness cases, the momentum monotonicity and the mean
+# threshold (Propositions 1-3).  Every step is asserted against `zoverify`.
 
 # %%
 import numpy as np
@@ -74,7 +75,7 @@ assert sp.simplify(gauss_term - eta * lam / (2 * (1 - eta * lam))) == 0  # Eq. 1
 # ## 3. Momentum: the 4x4 pair block gives the general gain formula
 # At $i=j$ the pair block (state $X,M,C,C$) has a fixed point driven by the coupling; its $X$-response
 # times $\frac aq\lambda^2$ is the per-mode gain.  We solve it symbolically (GDM: $s=1,k=1$) and compare
-# with theory §3.5's $g_i$.
+# with the gain $g_i$ of docs/stability.md#the-gain-formula.
 
 # %%
 sub = {li: lam, lj: lam, ki: 1, kj: 1, s_: 1, c_: 1}
@@ -167,9 +168,62 @@ print(f"Rademacher frozen Adam (P = I, b1 = 0.9): eta* = {e_adam:.6f} > 2/Tr = {
 assert e_adam > 2 / 14.4
 
 # %% [markdown]
+# ## 7. Stability in the mean (Propositions 1-3)
+# The estimator is unbiased up to $M_2$: $\mathbb E[B]=M_2$, so the mean follows the first-order map with
+# $H\to M_2H$.  Per eigendirection with $M_2=cI$ and preconditioner eigenvalue $p$, ZO-GD multiplies the
+# mean by $1-\eta c\lambda$; with momentum ($m'=\beta m+s\,c\lambda x$, $x'=x-\eta m'/p$) the mean evolves
+# by a $2\times2$ companion matrix whose characteristic polynomial $\chi$ has $\chi(1)=\eta sc\lambda/p>0$
+# and product of roots $\beta<1$, so by the Jury conditions the boundary is the root $-1$:
+# $\chi(-1)=0$ at $\eta=2p(1+\beta)/(sc\lambda)$, i.e. $2(1+\beta)/\lambda_{\max}$ for GDM and
+# $2(1+\beta_1)/((1-\beta_1)\lambda_{\max}(P^{-1}H))$ for frozen Adam ($s=1-\beta_1$), scaled by $1/c$.
+
+# %%
+cm, sm, pm, zm = sp.symbols("c s p z", positive=True)
+companion = sp.Matrix([[1 - eta * sm * cm * lam / pm, -eta * beta / pm], [sm * cm * lam, beta]])
+chi = sp.expand((zm * sp.eye(2) - companion).det())
+assert sp.simplify(chi.subs(zm, 1) - eta * sm * cm * lam / pm) == 0
+assert sp.simplify(chi.subs(zm, 0) - beta) == 0
+eta_mean = sp.solve(sp.Eq(chi.subs(zm, -1), 0), eta)[0]
+assert sp.simplify(eta_mean - 2 * pm * (1 + beta) / (sm * cm * lam)) == 0
+print("eta*_mean =", eta_mean)
+
+# %% [markdown]
+# Independent route: the library's symbolic mean map (`mean_operator`, built from the law's second moment)
+# evaluated on a rotated H, whose spectral radius crosses 1 at the numeric engine's `mean_threshold`,
+# which in turn equals the closed form above.
+
+# %%
+from zoverify.numeric.stability_operator import mean_threshold  # noqa: E402
+from zoverify.symbolic import evaluate  # noqa: E402
+from zoverify.symbolic.stability import mean_operator  # noqa: E402
+
+H4 = (Q[:4, :4] * np.array(REF[:4])) @ Q[:4, :4].T
+H4 = (H4 + H4.T) / 2 + 0.1 * np.eye(4)
+lam_top = np.linalg.eigvalsh(H4).max()
+Hsym, Ksym = S.matrix("H", sp.Integer(4), sp.Integer(4)), S.matrix("K", sp.Integer(4), sp.Integer(4))
+for spec, method, b, c_val in (("gaussian(std=2)", "gd", 0.0, 4.0), ("rademacher", "gdm", 0.5, 1.0),
+                               ("gaussian", "adam", 0.9, 1.0)):
+    blocks = mean_operator(parse_law(spec), method=method, d=sp.Integer(4))
+    s_val = 1 - b if method == "adam" else 1.0
+    closed = float(eta_mean.subs({pm: 1, beta: b, sm: s_val, cm: c_val, lam: lam_top}))
+    engine = mean_threshold(parse_law(spec), H4, method=method, beta=b)
+    assert abs(engine / closed - 1) < 1e-12, spec
+
+    def radius(step, blocks=blocks, b=b):
+        env = {S.eta: step, S.beta: b, Hsym: H4, Ksym: np.eye(4), S.d: 4}
+        if "xm" not in blocks:
+            return np.abs(np.linalg.eigvals(evaluate(blocks["xx"], env))).max()
+        top = np.hstack([evaluate(blocks["xx"], env), evaluate(blocks["xm"], env)])
+        bottom = np.hstack([evaluate(blocks["mx"], env), evaluate(blocks["mm"], env)])
+        return np.abs(np.linalg.eigvals(np.vstack([top, bottom]))).max()
+
+    assert radius(0.99 * closed) < 1 < radius(1.01 * closed), spec
+    print(f"{spec:16s} {method:4s}: eta*_mean = {closed:.6f} (engine {engine:.6f})")
+
+# %% [markdown]
 # **Result.** From the law's maps alone we recover Eq. 16, 18 and 20 and the general gain formula
 # (the pair-block response at $i=j$), the bounds and their tight case, and the momentum monotonicity.
 # For Gaussian and sphere directions the exact operator's $\eta^\star$ depends only on the spectrum;
 # for Rademacher and Laplace directions it changes with the eigenvectors (table above), so only claims
 # that do not reduce to the spectrum (mean threshold, the law-specific operator, the MC protocol)
-# carry over to them.
+# carry over to them.  The mean threshold is the first-order one with $H\to M_2H$ (section 7).

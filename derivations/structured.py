@@ -2,7 +2,7 @@
 # # Structured perturbations (paper 4, MeZO-BCD, arXiv 2501.19099)
 #
 # **Status.** Only the abstracts of paper 4 were read. The definitions below (stable rank in the
-# estimator variance, effective overlap, the rate) are **[INFERRED]** reconstructions (theory.md §4.2);
+# estimator variance, effective overlap, the rate) are **[INFERRED]** reconstructions (docs/structured.md);
 # every identity is **[DERIVED+CHECKED]** here by sympy at explicit small sizes and asserted equal to
 # the library (`zoverify.symbolic.structured`, the structured laws' moment maps).
 #
@@ -46,7 +46,7 @@ def gaussian_expectation(expr, variables):
 assert gaussian_expectation(sp.Symbol("x") ** 4, [sp.Symbol("x")]) == 3
 
 # %% [markdown]
-# ## P4-1: $\mathbb E_u\hat g = PP^\top g$ and $\mathbb E_u\|\hat g\|^2 = \|P^\top g\|^2\|P\|_F^2 + 2\|PP^\top g\|^2$
+# ## 1. P4-1: $\mathbb E_u\hat g = PP^\top g$ and $\mathbb E_u\|\hat g\|^2 = \|P^\top g\|^2\|P\|_F^2 + 2\|PP^\top g\|^2$
 #
 # Write $w = P^\top g$, $M = P^\top P$: $\|\hat g\|^2 = (u^\top w)^2\,u^\top M u$, and Isserlis gives
 # $\mathbb E[(u^\top w)^2 u^\top M u] = w^\top w\,\mathrm{tr} M + 2 w^\top M w$. Check with a fully
@@ -71,7 +71,7 @@ print("E||g_hat||^2 identity: checked for a symbolic 3x2 P")
 # $\mathbb E_u\|\hat g\|^2\le\|P^\top g\|^2\|P\|_2^2(\mathrm{sr}(P)+2)$ with
 # $\mathrm{sr}(P)=\|P\|_F^2/\|P\|_2^2$; equality when $P$ has orthonormal columns.
 #
-# ## Block law moments (what the derivations written against the law interface see)
+# ## 2. Block law moments (what the derivations written against the law interface see)
 #
 # $z = c\,D_b w$, block $b$ uniform: $\mathbb E[zz^\top Azz^\top] = \frac{c^4}{B}\sum_b(\mathrm{tr}(D_bA)D_b + 2D_bAD_b)$
 # for Gaussian $w$. Check at $d=4$, $B=3$ (blocks of sizes 2, 1, 1) with a symbolic $A$:
@@ -90,7 +90,7 @@ assert sp.expand(law.fourth_moment(sp.ImmutableMatrix(A), d0).doit() - expected)
 print("block(blocks=3) fourth moment at d = 4 (blocks of sizes 2, 1, 1): checked")
 
 # %% [markdown]
-# ## Low-rank law moments
+# ## 3. Low-rank law moments
 #
 # $z=\mathrm{vec}(UV^\top)/\sqrt r$ (row-major), $U\in\mathbb R^{m\times r}$, $V\in\mathbb R^{n\times r}$ iid $\mathcal N(0,1)$.
 # Isserlis on $U$ and on $V$ separately: equal pairings give the Gaussian term, each of the six unequal
@@ -110,7 +110,7 @@ assert sp.expand(law_lr.fourth_moment(sp.ImmutableMatrix(A4), 4).as_explicit() -
 print("lowrank(rank=1, shape=[2,2]) fourth moment: checked")
 
 # %% [markdown]
-# ## P4-2: effective overlap
+# ## 4. P4-2: effective overlap
 #
 # $\alpha = \mathbb E_P\|P^\top g\|^2/\|g\|^2$. Uniform blocks: $\frac1B\sum_b\|g_b\|^2/\|g\|^2 = 1/B$ for
 # any partition ($= r/d$ for equal blocks); Haar subspace: $\mathbb E[PP^\top] = \frac rd I$ by rotation
@@ -123,7 +123,7 @@ assert np.allclose(sigma, np.eye(24) / 4)
 print("alpha(BCD, d=24, B=4) =", scheme_quantities("bcd", d=24, blocks=4)["alpha"])
 
 # %% [markdown]
-# ## P4-3: exact one-step descent and the rate constant
+# ## 5. P4-3: exact one-step descent and the rate constant
 #
 # For $f=\frac12x^\top Hx$, $x^+ = x-\eta\hat g$:
 # $\mathbb E f(x^+)-f(x) = -\eta g^\top\mathbb E[zz^\top]g + \frac{\eta^2}2 g^\top\mathbb E[zz^\top Hzz^\top]g$,
