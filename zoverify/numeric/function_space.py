@@ -2,7 +2,7 @@
 
 With f = X theta and squared loss, a ZO step touches the outputs only through
 u = X z (and ||z||^2 for shared NZK pairs).  Take the thin SVD X = U S V^T (rank
-r) and split z = V w + z_perp (theory.md, notes for the numeric layer):
+r) and split z = V w + z_perp:
 
 * Gaussian z ~ N(mu, sigma^2 I): w = V^T z ~ N(V^T mu, sigma^2 I_r) is independent
   of z_perp, and ||z_perp||^2 / sigma^2 is a non-central chi^2 with d - r degrees

@@ -2,7 +2,7 @@
 
 f_lin(x; theta) = f(x; theta_0) + phi(x)^T (theta - theta_0), phi(x) = d f(x; theta_0) / d theta.
 The NZK results for linear models hold with x replaced by phi(x) and d by the
-parameter count (theory.md §1.7); the FFN 64 -> 10 -> 5 -> 1 has 711 parameters.
+parameter count (docs/nzk.md#linearized-networks); the FFN 64 -> 10 -> 5 -> 1 has 711 parameters.
 """
 
 from __future__ import annotations

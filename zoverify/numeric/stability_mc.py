@@ -5,7 +5,7 @@ Two estimators of the mean-square edge:
 * :func:`chain_second_moments` runs many independent chains and records
   ||x_t||^2; below the edge the sample mean tracks <I, T^t(x0 x0^T)>.  Above it
   the growth is carried by rare chains, so sample means underestimate it
-  (theory §3.5) and are not used to decide the edge.
+  (docs/stability.md#monte-carlo-protocol) and are not used to decide the edge.
 * :func:`mc_eta_star` estimates the one-step operator itself: from n sampled
   directions z_k and the finite-difference rows r_k (c_k(x) = r_k^T x is the
   central difference quotient along z_k, linear in x on a quadratic), the

@@ -6,7 +6,7 @@ L = ||f - y||^2 / (2N).  Trajectories run side by side (a batch dimension); each
 step draws fresh directions and moves the residual r = f - y, never recomputing
 X theta (one GEMM u = X z per direction and trajectory).
 
-Methods (theory.md §1.3):
+Methods (docs/nzk.md#setting; derivations/nzk.py §1, §4):
 
 * ``"shared"``       NZK with zeta = z:   Delta theta = -eta z (z^T z) g_z
 * ``"independent"``  NZK with zeta, z:    Delta theta = -eta zeta (zeta^T z) g_z

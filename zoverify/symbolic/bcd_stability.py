@@ -83,7 +83,7 @@ def scale_sq(blocks=B, *, scaled: bool = True) -> sp.Expr:
 def bcd_gain(lam=S.lam, *, eta=S.eta, beta=0, blocks=B, c2=None) -> sp.Expr:
     """Per-mode gain g_i of block-aligned H under uniform block choice (sum over a block = 1 at eta*).
 
-    It is the general gain of theory §3.5 with kappa_g = B, kappa_s = 2B - 1 and
+    It is the general gain of docs/stability.md#the-gain-formula with kappa_g = B, kappa_s = 2B - 1 and
     s = c^2/B, the constants of one block's second-moment map (module docstring).
     """
     blocks = sp.sympify(blocks)

@@ -147,7 +147,7 @@ def kernel_factor(law: AbstractLaw | str, *, pairing: str = "shared", zeta_law=N
 
 # -- the paper's closed forms (statements the general M is checked against) ---------
 def shared_gaussian_statement(mu: sp.MatrixExpr, sigma: sp.Expr, d: sp.Expr = S.d) -> sp.MatrixExpr:
-    """P1-2: E[||z||^2 z z^T] for z ~ N(mu, sigma^2 I) as stated in theory.md §1.4(b)."""
+    """P1-2: E[||z||^2 z z^T] for z ~ N(mu, sigma^2 I) (docs/nzk.md#shared-gaussian-directions)."""
     norm2 = (mu.T * mu)[0, 0] if isinstance(mu, sp.MatrixBase) else sp.Trace(mu.T * mu)
     return ((d + 2) * sigma**4 + sigma**2 * norm2) * Identity(d) + ((d + 4) * sigma**2 + norm2) * (mu * mu.T)
 

@@ -8,7 +8,7 @@ directions is g = B H x, B = (1/q) sum_k z_k z_k^T, so only
     E[B A B^T]   = (1 - 1/q) M2 A M2 + F(A)/q  (F = law.fourth_moment)
 
 enter the second-moment recursion (forward differences add a state-independent
-term for sign-symmetric laws; theory §3.5).  With m' = beta m + s g and
+term for sign-symmetric laws; docs/stability.md#forward-differences).  With m' = beta m + s g and
 x' = x - eta K m' (K = P^-1; GD: beta = 0, s = 1, K = I; GDM: s = 1, K = I;
 frozen Adam: s = 1 - beta1), X = E[x x^T], C = E[x m^T], Mm = E[m m^T]:
 
@@ -19,7 +19,8 @@ frozen Adam: s = 1 - beta1), X = E[x x^T], C = E[x m^T], Mm = E[m m^T]:
 For laws with M2 = c I and F(A) = a tr(A) I + b A + e Diag(A) the operator is
 diagonal in H's eigenbasis up to a trace coupling (a) and a coordinate-diagonal
 projection (e).  When e = 0 (rotation-invariant laws) the Perron condition reduces
-to the spectrum: sum_i g_i(eta) = 1 with the per-mode gain of theory §3.5.
+to the spectrum: sum_i g_i(eta) = 1 with the per-mode gain of docs/stability.md#the-gain-formula
+(derivations/stability.py §2-§3; Eq. 16, 18 and 20 of arXiv 2604.14669 are special cases).
 """
 
 from __future__ import annotations
@@ -208,7 +209,7 @@ def noise_constants(law, *, q=1, d=S.d, diagonal_hessian: bool = False):
 
 
 def gain(lam=S.lam, *, eta=S.eta, kappa_g=1, kappa_s=1, beta=0, s=1, p=1):
-    """Per-mode gain g_i of theory §3.5 (stability boundary: sum_i g_i = 1)."""
+    """Per-mode gain g_i (docs/stability.md#the-gain-formula; stability boundary: sum_i g_i = 1)."""
     beta = sp.sympify(beta)
     return (eta * kappa_g * lam * s * (1 + beta)) / (
         2 * p * (1 - beta**2) - eta * lam * s * ((1 + kappa_s) - beta * (1 - kappa_s))
@@ -303,7 +304,7 @@ def first_order_threshold(lam_max: float, *, method="gd", beta=0.0) -> float:
 
 @lru_cache(maxsize=1)
 def momentum_denominator_slope():
-    """d/dbeta of the q-query GDM gain denominator divided by (1+beta) (theory P3-6).
+    """d/dbeta of the q-query GDM gain denominator divided by (1+beta) (P3-6, docs/stability.md#momentum-monotonicity).
 
     Returns the sympy expression; it equals -2q (1 - eta l / (1+beta)^2), negative
     whenever eta l < (1+beta)^2, which holds inside the stable domain.

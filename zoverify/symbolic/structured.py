@@ -1,4 +1,4 @@
-"""Structured perturbations z = P u (paper 4, arXiv 2501.19099; theory.md §4.2).
+"""Structured perturbations z = P u (arXiv 2501.19099; docs/structured.md).
 
 Status: the paper's own definitions were not available (only its abstracts), so
 the definitions of stable rank, effective overlap and the rate below are
