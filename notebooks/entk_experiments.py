@@ -1,7 +1,7 @@
 # %% [markdown]
 # # ZO eNTK experiments: the kernel error is set by P, not by the parameter count
 #
-# Paper 2 (theory.md §2, P2-3 .. P2-6).  Three experiments, each judged by a calibrated test:
+# arXiv 2605.03373 (docs/entk.md, P2-3 .. P2-6).  Three experiments, each judged by a calibrated test:
 #
 # 1. **Dimension-freeness.** One-hidden-layer tanh MLPs on scikit-learn digits with V = 10
 #    outputs and parameter counts from 10^3 to 10^6 (quick mode: up to ~3e4).  For one input

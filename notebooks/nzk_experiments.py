@@ -10,7 +10,7 @@
 # %% [markdown]
 # # NZK experiments, small and real
 #
-# The paper's experiments (theory.md §1.8) at toolkit scale, with the closed-form mean (P1-6) drawn over the
+# The paper's experiments (arXiv 2603.21169, Section 4; docs/nzk.md#experiments) at toolkit scale, with the closed-form mean (P1-6) drawn over the
 # Monte Carlo (MC) mean of batched ZO trajectories.  Run with `python notebooks/nzk_experiments.py`; figures go to
 # `zoverify.figures.figure_dir()`.  `ZOVERIFY_QUICK=1` shrinks every run (CI).
 #
@@ -180,7 +180,7 @@ print(f"parameters {P}, NZK/NTK factor {c713:.0f}, kernel-GD threshold {eta_star
 
 # Mean-square (single-run) stability is stricter than the mean's: shared ZO is ZO-GD with step ~ (d+2) eta, and
 # ZO-GD on the quadratic with Hessian H = Phi^T Phi / N is mean-square stable only below ~2/(tr H + 2 lambda_max(H))
-# (theory.md §3, P3-3).  eta_ms is half of that bound, mapped back through the factor d + 2.
+# (arXiv 2604.14669, Eq. 17; docs/stability.md#bounds).  eta_ms is half of that bound, mapped back through the factor d + 2.
 H_eigs = np.linalg.eigvalsh(Phin.T @ Phin / Phin.shape[0])
 eta_ms = 0.5 * 2 / (c713 * (H_eigs.sum() + 2 * H_eigs.max()))
 print(f"tr H = {H_eigs.sum():.4g}, lambda_max(H) = {H_eigs.max():.4g}: shared-ZO step with single-run stability ~ {eta_ms:.3g}")
@@ -294,7 +294,7 @@ mc_bo = {v: simulate_best_of_zo(problem, eta=ETA, steps=steps_h, num_trajectorie
                                 record=rec_h, variant=v, sampler="reduced").numpy() for v in ("intended", "broadcast")}
 
 paper_t = np.arange(0, 14001, 2000)
-paper = {  # the notebook's printed losses (theory.md §1.8; chen2hang/NZK FFN_ZOGD_NTK_mnist.ipynb)
+paper = {  # the notebook's printed losses (docs/nzk.md#headline-on-digits; chen2hang/NZK FFN_ZOGD_NTK_mnist.ipynb)
     "FO": [0.29654, 0.12456, 0.12176, 0.11911, 0.11658, 0.11417, 0.11188, 0.10969],
     "kernel-gradient ZO": [0.29654, 0.03212, 0.02603, 0.02302, 0.02104, 0.01958, 0.01843, 0.01749],
     "best-of-100 ZO": [0.29654, 0.28863, 0.28110, 0.27390, 0.26711, 0.26065, 0.25455, 0.24870],

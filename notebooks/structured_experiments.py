@@ -2,7 +2,7 @@
 # # MeZO vs MeZO-BCD: iterations to a tolerance and wall-clock per iteration (CPU)
 #
 # Paper 4 (arXiv 2501.19099, abstracts only) says MeZO-BCD keeps MeZO's iteration complexity and
-# wins on wall-clock per iteration. The reconstructed rate (theory.md §4.2, **[INFERRED]**) puts the
+# wins on wall-clock per iteration. The reconstructed rate (docs/structured.md#rate-constant, **[INFERRED]**) puts the
 # iteration ratio at $(\mathrm{sr}_{BCD}+2)/\alpha_{BCD}\,/\,(d+2) = (d+2B)/(d+2)$.
 #
 # Protocol. Each method uses the step size of the rate, $\eta = c/(\mathrm{sr}+2)$ with the same $c$

@@ -76,7 +76,7 @@ def test_jl_json_worked_example(capsys, law):
     code, out, _ = _run(capsys, "jl", "--epsilon", "0.3", "--delta", "0.1", "--points", "20", "--law", law,
                         "--format", "json")
     assert code == 0
-    assert json.loads(out)["perturbations"] == 461  # theory.md §2.4: V = 10, n = 2V
+    assert json.loads(out)["perturbations"] == 461  # docs/entk.md#the-jl-bound: V = 10, n = 2V
 
 
 def test_jl_text(capsys):

@@ -190,7 +190,7 @@ def test_jl_count_matches_achlioptas_form():
         beta = math.log(1 / delta) / math.log(n)
         k0 = (4 + 2 * beta) / (eps**2 / 2 - eps**3 / 3) * math.log(n)
         assert E.jl_required_perturbations(eps, delta, n) == math.ceil(k0 - 1e-9)
-    assert E.jl_required_perturbations(0.3, 0.1, 20) == 461  # theory.md §2.4 worked example
+    assert E.jl_required_perturbations(0.3, 0.1, 20) == 461  # docs/entk.md#the-jl-bound worked example
 
 
 @pytest.mark.parametrize(("eps", "delta", "n"), [(0, 0.1, 5), (1.5, 0.1, 5), (0.3, 1.0, 5), (0.3, 0.1, 1), (0.3, 0.1, 2.5)])

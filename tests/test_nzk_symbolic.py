@@ -105,7 +105,7 @@ def test_symbolic_vector_mean_gives_paper_form_for_symbolic_d():
 
 
 def test_scalar_mean_gaussian_matches_theory_form():
-    """theory §1.4(b): ((d+2)s^4 + d s^2 mu^2) I + ((d+4) s^2 mu^2 + d mu^4) 1 1^T."""
+    """P1-2, scalar mean (docs/nzk.md#shared-gaussian-directions): ((d+2)s^4 + d s^2 mu^2) I + ((d+4) s^2 mu^2 + d mu^4) 1 1^T."""
     mu, s = sp.Rational(1, 2), sp.Integer(2)
     M = nzk.nzk_middle_matrix(Gaussian(mean=mu, std=s))
     for d in (2, 5):
@@ -192,7 +192,7 @@ def test_independent_pairs_vector_means_sympy_stats(d):
 
 
 def test_independent_isotropic_vector_mean_statement():
-    """theory §1.4(a): both ~ (mu, s^2 I) gives s^4 I + (2 s^2 + |mu|^2) mu mu^T."""
+    """P1-1 (docs/nzk.md#independent-directions): both ~ (mu, s^2 I) gives s^4 I + (2 s^2 + |mu|^2) mu mu^T."""
     mus = sp.symbols("m0:3", real=True)
     law = Gaussian(mean=list(mus), std=S.sigma)
     M = explicit(nzk.nzk_middle_matrix(law, pairing="independent"), 3)

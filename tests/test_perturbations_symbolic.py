@@ -128,7 +128,7 @@ def test_symbolic_maps_keep_d_symbolic():
 
 
 def test_vector_mean_gaussian_shared_form():
-    """E[||z||^2 z z^T] for N(mu, s^2 I) with a symbolic vector mean (theory P1-2)."""
+    """E[||z||^2 z z^T] for N(mu, s^2 I) with a symbolic vector mean (P1-2, docs/nzk.md#shared-gaussian-directions)."""
     from zoverify.symbolic import evaluate
     from zoverify.symbolic import symbols as S
 

@@ -24,7 +24,7 @@ def test_json_keys_and_values(capsys):
     data = json.loads(out)
     for key in ("eta_star", "lower", "upper", "eta_mean", "eta_first_order", "radius_at_eta_star"):
         assert key in data
-    assert round(data["eta_star"], 7) == 0.0950154  # theory §3.5 table
+    assert round(data["eta_star"], 7) == 0.0950154  # docs/stability.md#reference-values
     assert data["lower"] == pytest.approx(2 / 24.4, rel=1e-14) and data["upper"] == pytest.approx(2 / 14.4, rel=1e-14)
     assert data["eta_mean"] == pytest.approx(0.4, rel=1e-12) and data["eta_first_order"] == 0.4
     assert abs(data["radius_at_eta_star"] - 1) < 1e-9

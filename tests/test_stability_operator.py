@@ -130,7 +130,7 @@ def test_noise_constants_from_law_maps():
 
 
 # ------------------------------------------------------------------ solvers agree
-REF_TABLE = [  # theory.md §3.5 (external reference values, rounded to 7 decimals)
+REF_TABLE = [  # docs/stability.md#reference-values (computed outside the library, rounded to 7 decimals)
     ("gaussian", "gd", 0.0, 1, 0.0950154), ("gaussian", "gd", 0.0, 2, 0.1606044),
     ("gaussian", "gd", 0.0, 4, 0.2396107), ("gaussian", "gd", 0.0, 16, 0.3515631),
     ("gaussian", "gdm", 0.5, 1, 0.0535785), ("gaussian", "gdm", 0.9, 1, 0.0112937),

@@ -18,7 +18,7 @@ def _ctx(law, seed=0):
 
 
 def test_gaussian_prediction_is_the_stated_closed_forms():
-    # theory §3.5 / P3-9, written out by hand: 2/(3 l) at l = 4; 2/((k+2) l) at k = 3, l = 1.5; k/(k+2)
+    # P3-9 (docs/stability.md#tightness), written out by hand: 2/(3 l) at l = 4; 2/((k+2) l) at k = 3, l = 1.5; k/(k+2)
     expected = [2 / (3 * 4.0), 2 / (5 * 1.5), 10 / 12, 100 / 102]
     pred = REGISTRY["stability.tightness"].predict(_ctx("gaussian"))
     # both sides are a few float64 operations on exact rationals: a few ulps
@@ -26,7 +26,7 @@ def test_gaussian_prediction_is_the_stated_closed_forms():
 
 
 def test_sphere_prediction_is_its_gain_formula_closed_form():
-    # sphere radius sqrt(d): kappa_g = d/(d+2), kappa_s = (d-2)/(d+2) (theory §3.5 table), so
+    # sphere radius sqrt(d): kappa_g = d/(d+2), kappa_s = (d-2)/(d+2) (docs/stability.md#the-gain-formula), so
     # k g = 1 gives eta* = 2 (d+2) / (d (k+2) l); d = 8 for the first two, d = k + 2 for the trace cases
     def eta(lam, k, d):
         return 2 * (d + 2) / (d * (k + 2) * lam)
