@@ -8,6 +8,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as hs
 
+from zoverify import nzk as sym
 from zoverify._errors import InvalidParameterError, NotApplicableError
 from zoverify._rng import make_generator
 from zoverify.claims._stats import BatchMeans
@@ -23,7 +24,6 @@ from zoverify.numeric.zo_training import (
     zo_step,
 )
 from zoverify.perturbations import parse_law
-from zoverify.symbolic import nzk as sym
 
 U = np.finfo(np.float64).eps
 

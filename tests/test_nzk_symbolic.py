@@ -17,9 +17,10 @@ import sympy.stats as st
 from hypothesis import given
 from hypothesis import strategies as hs
 
+from zoverify import nzk
 from zoverify._errors import InvalidParameterError, MomentDoesNotExistError
 from zoverify.perturbations import Gaussian, Laplace, parse_law
-from zoverify.symbolic import evaluate, nzk
+from zoverify.symbolic import evaluate
 from zoverify.symbolic import symbols as S
 
 # -- an independent expectation engine: sympy.stats univariate moments + independence ----
@@ -306,8 +307,8 @@ def test_independent_pair_orientation_is_the_transpose_of_the_papers_stored_kern
     """
     import numpy as np
 
+    from zoverify import nzk
     from zoverify.perturbations import Gaussian
-    from zoverify.symbolic import nzk
 
     mu_z, mu_zeta, s_z, s_zeta = np.array([1.0, 1.0, 0.0]), np.array([1.5, 0.0, 0.0]), 0.5, 0.5
     M = nzk.evaluate_middle_matrix(

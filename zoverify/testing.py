@@ -3,9 +3,9 @@
     from zoverify.testing import assert_claim
     assert_claim("moments.sampler", law="my_laws.py:HeavyTail")
 
-    from zoverify.testing import laws, dims, spectra
-    @given(law=laws(), d=dims(), spectrum=spectra())
-    def test_mine(law, d, spectrum): ...
+    from zoverify.testing import laws_and_dims, spectra
+    @given(law_and_dim=laws_and_dims(), spectrum=spectra())
+    def test_mine(law_and_dim, spectrum): ...
 
 hypothesis is imported lazily, so importing this module does not require it
 unless a strategy is used.
@@ -55,24 +55,61 @@ def assert_claim(
     return result
 
 
-def law_specs():
-    """Strategy: law spec strings over every built-in family with drawn parameters."""
+def law_specs(*, families=None):
+    """Strategy: law spec strings over the registered families, parameters drawn from their metadata.
+
+    Each parameter is drawn from its ``LawParam.typical`` values (see
+    :mod:`zoverify.perturbations.catalogue`).  ``families``: the family names to
+    draw from (default: every family with metadata, structured ones included; a
+    structured law may need d >= its blocks or rank, or a fixed d, see
+    :func:`laws_and_dims`).
+    """
     from hypothesis import strategies as st
 
-    pos = st.floats(0.2, 3.0, allow_nan=False).map(lambda x: round(x, 3))
-    return st.one_of(
-        st.sampled_from(["gaussian", "rademacher", "sphere", "coordinate", "uniform"]),
-        st.builds(lambda m, s: f"gaussian(mean={m}, std={s})", st.floats(-1, 1).map(lambda x: round(x, 3)), pos),
-        st.builds(lambda b: f"laplace(b={b})", pos),
-        st.builds(lambda nu: f"student_t(nu={nu})", st.integers(9, 60)),
-    )
+    from zoverify.perturbations import catalogue
+
+    known = catalogue.families()
+    names = list(known) if families is None else list(families)
+    unknown = [n for n in names if n not in known]
+    if unknown or not names:
+        raise ValueError(f"unknown law families {unknown or names}; known: {', '.join(known)}")
+
+    def family_specs(cls):
+        drawn = {name: p.domain.strategy(p.typical) for name, p in cls.law_params.items()}
+        return st.fixed_dictionaries(drawn).map(lambda params: catalogue.build(cls, params).spec)
+
+    return st.one_of(*[family_specs(known[n]) for n in names])
 
 
-def laws():
+def laws(*, families=None):
     """Strategy: law objects (built from :func:`law_specs`)."""
     from zoverify.perturbations import parse_law
 
-    return law_specs().map(parse_law)
+    return law_specs(families=families).map(parse_law)
+
+
+def laws_and_dims(min_dim: int = 1, max_dim: int = 64, *, families=None):
+    """Strategy: pairs (law, d) with d a dimension the law takes (its fixed one, if any)."""
+    from hypothesis import strategies as st
+
+    from zoverify._errors import ZoverifyError
+
+    def accepts(law, d):
+        try:
+            law.check_dim(d)
+        except ZoverifyError:
+            return False
+        return True
+
+    def with_dim(law):
+        if law.fixed_dim is not None:
+            return st.just((law, law.fixed_dim))
+        low = next((d for d in range(min_dim, max_dim + 1) if accepts(law, d)), None)
+        if low is None:
+            return st.nothing()
+        return st.integers(low, max_dim).map(lambda d: (law, d))
+
+    return laws(families=families).flatmap(with_dim)
 
 
 def dims(min_dim: int = 1, max_dim: int = 64):
@@ -91,4 +128,4 @@ def spectra(min_size: int = 1, max_size: int = 32, *, low: float = 1e-3, high: f
     )
 
 
-__all__ = ["assert_claim", "dims", "law_specs", "laws", "spectra"]
+__all__ = ["assert_claim", "dims", "law_specs", "laws", "laws_and_dims", "spectra"]

@@ -37,3 +37,9 @@ def matrix(name: str, rows=d, cols=d) -> sp.MatrixSymbol:
 def vector(name: str, dim=d) -> sp.MatrixSymbol:
     """A named column-vector symbol of length ``dim``."""
     return sp.MatrixSymbol(name, dim, 1)
+
+
+__all__ = [
+    "N", "P", "b", "beta", "d", "delta", "eps", "eta", "lam", "lam_max", "m3", "m4", "matrix", "mu", "nu",
+    "q", "sigma", "t", "tr_h", "vector",
+]

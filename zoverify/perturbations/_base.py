@@ -1,105 +1,37 @@
-"""The interface every perturbation law implements.
+"""The interface every perturbation law implements: moment maps plus a seeded sampler.
 
-A law of the direction z in R^d gives (i) its moments as sympy matrix expressions
-with the dimension kept symbolic, and (ii) a seeded torch sampler.  Derivations
-are written once against the moment maps; a new law (iid, rotation invariant or
-structured) only supplies its own maps, never special cases in the derivations.
-
-The moment maps (A symmetric d x d, v a d-vector, both sympy matrix expressions):
-
-* ``mean(d)``            E[z]                   (d x 1)
-* ``second_moment(d)``   E[z z^T]               (d x d)
-* ``third_moment(v, d)`` E[(v^T z) z z^T]       (d x d)
-* ``fourth_moment(A, d)`` E[z z^T A z z^T] = E[(z^T A z) z z^T]  (d x d)
-
-These are enough for E[||z||^2 z z^T] (A = I), E[(z^T a)(z^T b)] and
-E[(z^T a)^2 (z^T b)^2] (a^T fourth(b b^T) a) and for the mean-square stability
-operator S -> E[z z^T H S H z z^T].
+The symbolic half (the moment maps, the parameters, the flags) is
+:class:`zoverify.moment_maps.MomentMap`; this adds the sampler half.  torch is
+imported only when a law samples, so building a law and asking for its moments
+never imports it.
 """
 
 from __future__ import annotations
 
 import abc
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, ClassVar
 
-import sympy as sp
-import torch
+from zoverify.moment_maps import MomentMap
+from zoverify.perturbations._params import LawParam
 
-from zoverify._errors import InvalidParameterError
-from zoverify.symbolic import _symbols as S
+if TYPE_CHECKING:
+    import torch
 
 
-class AbstractLaw(abc.ABC):
-    """A distribution of ZO directions z in R^d.
+class AbstractLaw(MomentMap):
+    """A distribution of ZO directions z in R^d: moment maps and a seeded torch sampler.
 
-    Attributes:
-        name: the registered family name (``"gaussian"``).
-        fixed_dim: the dimension the law is tied to (a vector mean), else ``None``.
-        rotation_invariant: the law of Q z equals that of z for orthogonal Q (after
-            centring), so spectral results hold for any eigenbasis.
-        iid_coordinates: the centred coordinates are independent and identically
-            distributed.
-        finite_support_size: number of outcomes when the law is discrete and
-            finite at a given d (used by exact enumeration), else ``None``.
+    Attributes (beyond :class:`~zoverify.moment_maps.MomentMap`'s):
+        law_params: metadata of each constructor parameter (domain, typical and
+            test values); registration reads it.
+        independent_draws: successive rows of one ``sample`` call are independent.
     """
 
-    name: str = "abstract"
-    fixed_dim: int | None = None
-    rotation_invariant: bool = False
-    iid_coordinates: bool = False
+    law_params: ClassVar[Mapping[str, LawParam]] = {}
     #: successive rows of one ``sample`` call are independent (False for e.g. a
     #: cyclic block order); estimators that group consecutive draws need this
     independent_draws: bool = True
-
-    # -- description --------------------------------------------------------
-    @abc.abstractmethod
-    def parameters(self) -> Mapping[str, Any]:
-        """The law's parameters as plain Python values (for specs and reports)."""
-
-    #: set when loaded from ``file.py:Class`` / ``module:name``, so reports name the source
-    source_spec: str | None = None
-
-    @property
-    def spec(self) -> str:
-        """A law spec string that :func:`zoverify.perturbations.parse_law` maps back."""
-        if self.source_spec is not None:
-            return self.source_spec
-        params = self.parameters()
-        if not params:
-            return self.name
-        inner = ", ".join(f"{k}={_format_value(v)}" for k, v in params.items())
-        return f"{self.name}({inner})"
-
-    def __repr__(self) -> str:
-        return f"<law {self.spec}>"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, AbstractLaw) and self.spec == other.spec
-
-    def __hash__(self) -> int:
-        return hash(self.spec)
-
-    # -- symbolic moments ---------------------------------------------------
-    @abc.abstractmethod
-    def mean(self, d: sp.Expr = S.d) -> sp.MatrixExpr:
-        """E[z] as a d x 1 matrix expression."""
-
-    @abc.abstractmethod
-    def second_moment(self, d: sp.Expr = S.d) -> sp.MatrixExpr:
-        """E[z z^T] as a d x d matrix expression."""
-
-    @abc.abstractmethod
-    def third_moment(self, v: sp.MatrixExpr, d: sp.Expr = S.d) -> sp.MatrixExpr:
-        """E[(v^T z) z z^T] as a d x d matrix expression."""
-
-    @abc.abstractmethod
-    def fourth_moment(self, A: sp.MatrixExpr, d: sp.Expr = S.d) -> sp.MatrixExpr:
-        """E[z z^T A z z^T] for symmetric A, as a d x d matrix expression."""
-
-    def scalar_moments(self) -> dict[str, sp.Expr] | None:
-        """Coordinate moments {mean, var, m3, m4} (central) for iid laws, else None."""
-        return None
 
     def enumerate_outcomes(self, dim: int) -> tuple[torch.Tensor, torch.Tensor] | None:
         """All outcomes and their probabilities at ``dim`` for finite laws, else None."""
@@ -113,42 +45,24 @@ class AbstractLaw(abc.ABC):
         dim: int,
         *,
         generator: torch.Generator,
-        dtype: torch.dtype = torch.float64,
+        dtype: torch.dtype | None = None,
         device: torch.device | str | None = None,
     ) -> torch.Tensor:
         """Draw ``num_samples`` directions, a ``(num_samples, dim)`` tensor.
 
-        ``device`` defaults to the generator's device; randomness comes only from
-        ``generator``.
+        ``dtype`` defaults to float64 and ``device`` to the generator's device;
+        randomness comes only from ``generator``.
         """
-
-    # -- helpers for implementations -----------------------------------------
-    def check_dim(self, dim: Any) -> None:
-        """Refuse a dimension the law cannot take."""
-        if isinstance(dim, sp.Basic) and not dim.is_number:
-            if self.fixed_dim is not None:
-                raise InvalidParameterError(
-                    f"law {self.spec} has fixed dimension {self.fixed_dim}; "
-                    "a symbolic dimension is not accepted"
-                )
-            return
-        n = int(dim)
-        if n < 1:
-            raise InvalidParameterError(f"dimension must be a positive integer, got {dim}")
-        if self.fixed_dim is not None and n != self.fixed_dim:
-            raise InvalidParameterError(
-                f"law {self.spec} has a mean of length {self.fixed_dim}; dimension {n} "
-                "does not match"
-            )
 
     @staticmethod
     def _device(generator: torch.Generator, device) -> torch.device:
+        import torch
+
         return torch.device(device) if device is not None else generator.device
 
 
-def _format_value(v: Any) -> str:
-    if isinstance(v, (list, tuple)):
-        return "[" + ",".join(_format_value(x) for x in v) + "]"
-    if isinstance(v, float) and v.is_integer():
-        return repr(v)
-    return repr(v) if isinstance(v, str) else str(v)
+def float_dtype(dtype):
+    """``dtype``, or torch.float64 when it is None (the samplers' default)."""
+    import torch
+
+    return torch.float64 if dtype is None else dtype

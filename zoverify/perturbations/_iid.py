@@ -17,10 +17,9 @@ Gaussian; it is what makes non-Gaussian stability depend on H's eigenvectors.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sympy as sp
-import torch
 from sympy import (
     DiagMatrix,
     DiagonalMatrix,
@@ -32,8 +31,12 @@ from sympy import (
 )
 
 from zoverify._errors import InvalidParameterError, MomentDoesNotExistError
-from zoverify.perturbations._base import AbstractLaw
-from zoverify.symbolic import _symbols as S
+from zoverify.moment_maps import symbols as S
+from zoverify.perturbations._base import AbstractLaw, float_dtype
+from zoverify.perturbations._params import LawParam, Real, RealOrVector, Span
+
+if TYPE_CHECKING:
+    import torch
 
 
 class AbstractIIDLaw(AbstractLaw):
@@ -117,8 +120,9 @@ class AbstractIIDLaw(AbstractLaw):
         return sp.MatAdd(*terms)
 
     # -- sampling -------------------------------------------------------------
-    def sample(self, num_samples, dim, *, generator, dtype=torch.float64, device=None):
+    def sample(self, num_samples, dim, *, generator, dtype=None, device=None):
         self.check_dim(dim)
+        dtype = float_dtype(dtype)
         out = self._sample_centred((int(num_samples), int(dim)), generator, dtype)
         if not self._has_zero_mean():  # skip a full pass over the samples when E z = 0
             out = out + self._mean_tensor(int(dim), dtype, generator.device)
@@ -127,12 +131,14 @@ class AbstractIIDLaw(AbstractLaw):
     def _has_zero_mean(self) -> bool:
         return _is_zero(self.mean_vector(S.d)) if self.fixed_dim is None else False
 
-    def mean_tensor(self, dim: int, *, dtype=torch.float64, device=None) -> torch.Tensor:
-        """E[z] as a length-``dim`` tensor (for samplers and reduced simulators)."""
+    def mean_tensor(self, dim: int, *, dtype=None, device=None) -> torch.Tensor:
+        """E[z] as a length-``dim`` tensor (for samplers and reduced simulators); float64 by default."""
         self.check_dim(dim)
-        return self._mean_tensor(int(dim), dtype, device)
+        return self._mean_tensor(int(dim), float_dtype(dtype), device)
 
     def _mean_tensor(self, dim: int, dtype, device) -> torch.Tensor:
+        import torch
+
         return torch.full((dim,), float(self.scalar_mean()), dtype=dtype, device=device)
 
     def _sample_centred(self, shape, generator, dtype) -> torch.Tensor:
@@ -178,6 +184,11 @@ class Gaussian(AbstractIIDLaw):
 
     name = "gaussian"
     rotation_invariant = True
+    # the k-th test law pairs the k-th mean with the k-th std: N(0, 1), a scalar mean, a vector mean
+    law_params = {
+        "mean": LawParam(domain=RealOrVector(), typical=Span(-1.0, 1.0), test_values=(0, 0.5, [0.3, -0.5, 0.2])),
+        "std": LawParam(domain=Real(0), typical=Span(0.2, 3.0), test_values=(1, 2, 0.7)),
+    }
 
     def __init__(self, mean: Any = 0, std: Any = 1):
         self.std = positive_number("std", std, law="gaussian")
@@ -241,9 +252,13 @@ class Gaussian(AbstractIIDLaw):
             return super()._mean_tensor(dim, dtype, device)
         if isinstance(self._vector_mean, sp.MatrixSymbol):
             raise InvalidParameterError("gaussian: cannot sample with a symbolic vector mean")
+        import torch
+
         return torch.tensor([float(v) for v in self._vector_mean], dtype=dtype, device=device)
 
     def _sample_centred(self, shape, generator, dtype):
+        import torch
+
         std = _float_param(self.std, "std", self)
         noise = torch.randn(shape, generator=generator, dtype=dtype, device=generator.device)
         return noise if std == 1.0 else noise.mul_(std)

@@ -14,20 +14,81 @@ import importlib
 import importlib.util
 import inspect
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import sympy.stats as st
 
 from zoverify._errors import InvalidParameterError, UnknownNameError, ZoverifyError
 from zoverify.perturbations._base import AbstractLaw
+from zoverify.perturbations._params import LawParam
 
 LAWS: dict[str, Callable[..., AbstractLaw]] = {}
 
 
-def register_law(name: str, factory: Callable[..., AbstractLaw]) -> None:
-    """Make ``factory`` available under ``name`` in law specs."""
-    LAWS[name] = factory
+def register_law(name_or_class: str | type[AbstractLaw], factory: Callable[..., AbstractLaw] | None = None):
+    """Make a law available in law specs; returns the class, so it also works as a decorator.
+
+    ``register_law(MyLaw)``: the name is ``MyLaw.name`` and ``MyLaw.law_params``
+    must describe every constructor parameter (a bad declaration is refused with
+    the reason); the catalogue then derives the law's test specs and strategies.
+    ``register_law(name, factory)``: any callable returning a law, without metadata.
+    """
+    if isinstance(name_or_class, str):
+        if factory is None or not callable(factory):
+            raise InvalidParameterError(f"register_law({name_or_class!r}, factory): factory must be callable, got {factory!r}")
+        _check_name(name_or_class)
+        LAWS[name_or_class] = factory
+        return factory
+    if factory is not None:
+        raise InvalidParameterError("register_law(cls) takes the class alone (its name is cls.name)")
+    cls = name_or_class
+    if not (isinstance(cls, type) and issubclass(cls, AbstractLaw)):
+        raise InvalidParameterError(
+            f"register_law expects a subclass of zoverify.perturbations.AbstractLaw or (name, factory), got {cls!r}"
+        )
+    _check_name(cls.name)
+    problems = metadata_problems(cls)
+    if problems:
+        raise InvalidParameterError(f"law class {cls.__name__} ({cls.name!r}): " + "; ".join(problems))
+    LAWS[cls.name] = cls
+    return cls
+
+
+def _check_name(name: str) -> None:
+    if not isinstance(name, str) or not name.isidentifier() or name in ("iid", "abstract"):
+        raise InvalidParameterError(
+            f"a law name must be a Python identifier other than 'iid' and 'abstract' (a law spec starts with it), "
+            f"got {name!r}"
+        )
+
+
+def metadata_problems(cls: type[AbstractLaw]) -> list[str]:
+    """What is wrong with ``cls.law_params`` (empty when it describes the constructor exactly)."""
+    params = getattr(cls, "law_params", None)
+    if not isinstance(params, Mapping):
+        return [f"law_params must be a mapping of parameter name to LawParam, got {params!r}"]
+    out = []
+    bad_type = [k for k, v in params.items() if not isinstance(v, LawParam)]
+    if bad_type:
+        out.append(f"law_params entries {bad_type} are not LawParam(domain=..., typical=..., test_values=...)")
+    builder = cls.from_params if "from_params" in vars(cls) else cls
+    signature = inspect.signature(builder)
+    accepted = [n for n, p in signature.parameters.items() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    missing = [n for n in accepted if n not in params]
+    extra = [n for n in params if n not in accepted]
+    if missing:
+        out.append(f"constructor parameters {missing} have no LawParam in law_params")
+    if extra:
+        out.append(f"law_params names {extra} that the constructor does not take (it takes {accepted or 'none'})")
+    required = [n for n, p in signature.parameters.items() if p.default is p.empty and n in params]
+    for name, meta in params.items():
+        if not isinstance(meta, LawParam):
+            continue
+        out += [f"{name}: {why}" for why in meta.problems()]
+        if name in required and not meta.test_values:
+            out.append(f"{name}: a parameter without a default needs at least one test value")
+    return out
 
 
 def law_names() -> list[str]:

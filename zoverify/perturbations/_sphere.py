@@ -5,12 +5,12 @@ from __future__ import annotations
 import math
 
 import sympy as sp
-import torch
 from sympy import DiagMatrix, Identity, OneMatrix, Trace, ZeroMatrix
 
-from zoverify.perturbations._base import AbstractLaw
+from zoverify.moment_maps import symbols as S
+from zoverify.perturbations._base import AbstractLaw, float_dtype
 from zoverify.perturbations._iid import diagonal_part
-from zoverify.symbolic import _symbols as S
+from zoverify.perturbations._params import LawParam, OneOf
 
 
 class AbstractIsotropicLaw(AbstractLaw):
@@ -56,8 +56,11 @@ class Sphere(AbstractIsotropicLaw):
     def fourth_moment_factor(self, d):
         return d / (d + 2)
 
-    def sample(self, num_samples, dim, *, generator, dtype=torch.float64, device=None):
+    def sample(self, num_samples, dim, *, generator, dtype=None, device=None):
+        import torch
+
         self.check_dim(dim)
+        dtype = float_dtype(dtype)
         g = torch.randn((int(num_samples), int(dim)), generator=generator, dtype=dtype, device=generator.device)
         out = math.sqrt(dim) * g / torch.linalg.vector_norm(g, dim=1, keepdim=True)
         return out.to(self._device(generator, device))
@@ -72,6 +75,7 @@ class Coordinate(AbstractLaw):
     """
 
     name = "coordinate"
+    law_params = {"signed": LawParam(domain=OneOf((False, True)), typical=(False, True), test_values=(False,))}
 
     def __init__(self, signed: bool = False):
         self.signed = bool(signed)
@@ -96,12 +100,17 @@ class Coordinate(AbstractLaw):
         return d * diagonal_part(A)
 
     def enumerate_outcomes(self, dim):
+        import torch
+
         eye = math.sqrt(dim) * torch.eye(dim, dtype=torch.float64)
         outcomes = torch.cat([eye, -eye]) if self.signed else eye
         return outcomes, torch.full((outcomes.shape[0],), 1.0 / outcomes.shape[0], dtype=torch.float64)
 
-    def sample(self, num_samples, dim, *, generator, dtype=torch.float64, device=None):
+    def sample(self, num_samples, dim, *, generator, dtype=None, device=None):
+        import torch
+
         self.check_dim(dim)
+        dtype = float_dtype(dtype)
         n, dim = int(num_samples), int(dim)
         idx = torch.randint(0, dim, (n,), generator=generator, device=generator.device)
         out = torch.zeros((n, dim), dtype=dtype, device=generator.device)

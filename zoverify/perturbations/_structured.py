@@ -37,18 +37,26 @@ rotation invariant, so E[z z^T A z z^T] = k (tr(A) I + 2A), and E||z||^4 =
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sympy as sp
-import torch
 from sympy import DiagMatrix, Identity, Trace, ZeroMatrix
 
-from zoverify._errors import InvalidParameterError
-from zoverify.perturbations._base import AbstractLaw
+from zoverify._errors import InvalidParameterError, ZoverifyError
+from zoverify.moment_maps import symbols as S
+from zoverify.perturbations._base import AbstractLaw, float_dtype
 from zoverify.perturbations._iid import AbstractIIDLaw, diagonal_part, plain
-from zoverify.perturbations._registry import parse_law, register_law
+from zoverify.perturbations._params import (
+    Integer,
+    IntegerPair,
+    LawParam,
+    LawSpec,
+    OneOf,
+    Real,
+    Span,
+)
+from zoverify.perturbations._registry import parse_law
 from zoverify.perturbations._sphere import AbstractIsotropicLaw
-from zoverify.symbolic import _symbols as S
 from zoverify.symbolic.structured import (
     BlockDiagonalPart,
     BlockTraceDiagonal,
@@ -56,6 +64,9 @@ from zoverify.symbolic.structured import (
     PartialTranspose,
     block_index,
 )
+
+if TYPE_CHECKING:
+    import torch
 
 
 def _positive_int(name: str, value: Any, *, law: str) -> int:
@@ -74,6 +85,23 @@ def _base_law(base: Any, *, law: str) -> AbstractIIDLaw:
     if obj.scalar_moments()["mean"] != 0:
         raise InvalidParameterError(f"{law}: base law {obj.spec} must have mean zero")
     return obj
+
+
+def _is_base_spec(spec: str) -> bool:
+    try:
+        _base_law(spec, law="base")
+    except ZoverifyError:
+        return False
+    return True
+
+
+#: the base law inside a block or under a sparse mask
+BASE_PARAM = LawParam(
+    domain=LawSpec("a zero-mean iid law spec such as 'gaussian' or 'rademacher'", _is_base_spec),
+    typical=("gaussian", "rademacher", "uniform", "laplace(b=0.6)"),
+    test_values=("gaussian",),
+)
+SCALED_PARAM = LawParam(domain=OneOf((True, False)), typical=(True, False), test_values=(True,))
 
 
 def _base_moments(base: AbstractIIDLaw, order: int) -> dict[str, sp.Expr]:
@@ -108,6 +136,12 @@ class Block(_ScaledBase, AbstractLaw):
     """Block-coordinate law: one of ``blocks`` contiguous blocks per step, base law inside it."""
 
     name = "block"
+    law_params = {
+        "blocks": LawParam(domain=Integer(1), typical=Span(1, 8), test_values=(4,)),
+        "order": LawParam(domain=OneOf(("uniform", "cyclic")), typical=("uniform", "cyclic"), test_values=("uniform",)),
+        "scaled": SCALED_PARAM,
+        "base": BASE_PARAM,
+    }
 
     def __init__(self, blocks: int = 4, order: str = "uniform", scaled: bool = True, base: Any = "gaussian"):
         self.blocks = _positive_int("blocks", blocks, law="block")
@@ -161,6 +195,8 @@ class Block(_ScaledBase, AbstractLaw):
         return self.scale_sq**2 / self.blocks * inner
 
     def enumerate_outcomes(self, dim):
+        import torch
+
         self.check_dim(dim)
         idx = block_index(dim, self.blocks)
         outs, probs = [], []
@@ -178,6 +214,8 @@ class Block(_ScaledBase, AbstractLaw):
 
     def sample_blocks(self, num_samples: int, *, generator: torch.Generator) -> torch.Tensor:
         """The block index of each of ``num_samples`` consecutive steps (uniform or cyclic order)."""
+        import torch
+
         n, dev = int(num_samples), generator.device
         if self.order == "uniform":
             return torch.randint(0, self.blocks, (n,), generator=generator, device=dev)
@@ -185,17 +223,23 @@ class Block(_ScaledBase, AbstractLaw):
         keys = torch.rand((epochs, self.blocks), generator=generator, device=dev)
         return keys.argsort(dim=1).reshape(-1)[:n]
 
-    def sample(self, num_samples, dim, *, generator, dtype=torch.float64, device=None):
+    def sample(self, num_samples, dim, *, generator, dtype=None, device=None):
+        import torch
+
         self.check_dim(dim)
+        dtype = float_dtype(dtype)
         chosen = self.sample_blocks(num_samples, generator=generator)
         w = self.base.sample(int(num_samples), int(dim), generator=generator, dtype=dtype)
         idx = torch.as_tensor(block_index(dim, self.blocks), device=generator.device)
         out = self.scale * w * (idx[None, :] == chosen[:, None]).to(dtype)
         return out.to(self._device(generator, device))
 
-    def draw_projection(self, dim: int, *, generator: torch.Generator, dtype=torch.float64) -> torch.Tensor:
+    def draw_projection(self, dim: int, *, generator: torch.Generator, dtype=None) -> torch.Tensor:
         """P: the identity columns of one uniformly chosen block (z = scale * P u)."""
+        import torch
+
         self.check_dim(dim)
+        dtype = float_dtype(dtype)
         b = int(torch.randint(0, self.blocks, (1,), generator=generator, device=generator.device))
         cols = (torch.as_tensor(block_index(dim, self.blocks)) == b).nonzero().ravel()
         return torch.eye(dim, dtype=dtype, device=generator.device)[:, cols.to(generator.device)]
@@ -205,6 +249,11 @@ class Sparse(_ScaledBase, AbstractIIDLaw):
     """z_i = c m_i w_i, m_i ~ Bernoulli(p) iid, w_i iid from ``base``; scaled so E[z z^T] = I."""
 
     name = "sparse"
+    law_params = {
+        "p": LawParam(domain=Real(0, 1, high_closed=True), typical=Span(0.1, 1.0), test_values=(0.3,)),
+        "base": BASE_PARAM,
+        "scaled": SCALED_PARAM,
+    }
 
     def __init__(self, p: Any = 0.5, base: Any = "gaussian", scaled: bool = True):
         try:
@@ -234,6 +283,8 @@ class Sparse(_ScaledBase, AbstractIIDLaw):
         return out
 
     def enumerate_outcomes(self, dim):
+        import torch
+
         inner = self.base.enumerate_outcomes(1)
         if inner is None:
             return None
@@ -244,13 +295,18 @@ class Sparse(_ScaledBase, AbstractIIDLaw):
         return vals[grid], pr[grid].prod(dim=1)
 
     def _sample_centred(self, shape, generator, dtype):
+        import torch
+
         keep = torch.rand(shape, generator=generator, dtype=dtype, device=generator.device) < float(self.p)
         w = self.base.sample(shape[0], shape[1], generator=generator, dtype=dtype)
         return self.scale * w * keep.to(dtype)
 
-    def draw_projection(self, dim: int, *, generator: torch.Generator, dtype=torch.float64) -> torch.Tensor:
+    def draw_projection(self, dim: int, *, generator: torch.Generator, dtype=None) -> torch.Tensor:
         """P: the identity columns of a Bernoulli(p) coordinate mask (z = scale * P u)."""
+        import torch
+
         self.check_dim(dim)
+        dtype = float_dtype(dtype)
         keep = torch.rand(int(dim), generator=generator, dtype=torch.float64, device=generator.device) < float(self.p)
         return torch.eye(int(dim), dtype=dtype, device=generator.device)[:, keep]
 
@@ -259,6 +315,10 @@ class LowRank(AbstractLaw):
     """z = vec(U V^T)/sqrt(rank) for an m x n parameter matrix (row-major vec); E[z z^T] = I."""
 
     name = "lowrank"
+    law_params = {
+        "rank": LawParam(domain=Integer(1), typical=Span(1, 4), test_values=(2,)),
+        "shape": LawParam(domain=IntegerPair(), typical=((4, 3), (2, 2), (3, 5)), test_values=((4, 3),)),
+    }
 
     def __init__(self, rank: int = 1, shape: Any = (4, 3)):
         self.rank = _positive_int("rank", rank, law="lowrank")
@@ -292,18 +352,24 @@ class LowRank(AbstractLaw):
         cross = KronPartialTrace(A, m, n, "rows") + KronPartialTrace(A, m, n, "cols") + PartialTranspose(A, m, n)
         return Trace(A) * Identity(d) + 2 * A + sp.Rational(2, self.rank) * cross
 
-    def sample(self, num_samples, dim=None, *, generator, dtype=torch.float64, device=None):
+    def sample(self, num_samples, dim=None, *, generator, dtype=None, device=None):
+        import torch
+
         dim = self.fixed_dim if dim is None else dim
         self.check_dim(dim)
+        dtype = float_dtype(dtype)
         n_s, dev = int(num_samples), generator.device
         U = torch.randn((n_s, self.m, self.rank), generator=generator, dtype=dtype, device=dev)
         V = torch.randn((n_s, self.n, self.rank), generator=generator, dtype=dtype, device=dev)
         z = (U @ V.transpose(1, 2)).reshape(n_s, self.m * self.n) / math.sqrt(self.rank)
         return z.to(self._device(generator, device))
 
-    def draw_projection(self, dim=None, *, generator: torch.Generator, dtype=torch.float64) -> torch.Tensor:
+    def draw_projection(self, dim=None, *, generator: torch.Generator, dtype=None) -> torch.Tensor:
         """P = I_m (x) V / sqrt(rank) with V ~ N(0, 1)^(n x r): given V, z = P vec(U)."""
+        import torch
+
         self.check_dim(self.fixed_dim if dim is None else dim)
+        dtype = float_dtype(dtype)
         V = torch.randn((self.n, self.rank), generator=generator, dtype=dtype, device=generator.device)
         return torch.kron(torch.eye(self.m, dtype=dtype, device=generator.device), V) / math.sqrt(self.rank)
 
@@ -316,6 +382,7 @@ class Subspace(AbstractIsotropicLaw):
     """z = sqrt(d/rank) Q u: Q an orthonormal basis of a Haar-random rank-dim subspace, u ~ N(0, I)."""
 
     name = "subspace"
+    law_params = {"rank": LawParam(domain=Integer(1), typical=Span(1, 4), test_values=(2,))}
 
     def __init__(self, rank: int = 1):
         self.rank = _positive_int("rank", rank, law="subspace")
@@ -331,9 +398,12 @@ class Subspace(AbstractIsotropicLaw):
     def fourth_moment_factor(self, d):
         return d * (self.rank + 2) / (self.rank * (d + 2))
 
-    def draw_projection(self, dim: int, *, generator: torch.Generator, dtype=torch.float64, num: int | None = None):
+    def draw_projection(self, dim: int, *, generator: torch.Generator, dtype=None, num: int | None = None):
         """Q (d x rank) with orthonormal columns spanning a Haar-random subspace (``num`` of them if given)."""
+        import torch
+
         self.check_dim(dim)
+        dtype = float_dtype(dtype)
         shape = (int(dim), self.rank) if num is None else (int(num), int(dim), self.rank)
         G = torch.randn(shape, generator=generator, dtype=dtype, device=generator.device)
         return torch.linalg.qr(G).Q
@@ -342,15 +412,13 @@ class Subspace(AbstractIsotropicLaw):
         """c in z = c P u: sqrt(d / rank)."""
         return math.sqrt(int(dim) / self.rank)
 
-    def sample(self, num_samples, dim, *, generator, dtype=torch.float64, device=None):
+    def sample(self, num_samples, dim, *, generator, dtype=None, device=None):
+        import torch
+
         self.check_dim(dim)
+        dtype = float_dtype(dtype)
         Q = self.draw_projection(dim, generator=generator, dtype=dtype, num=int(num_samples))
         u = torch.randn((int(num_samples), self.rank, 1), generator=generator, dtype=dtype, device=generator.device)
         z = self.projection_scale(dim) * (Q @ u)[..., 0]
         return z.to(self._device(generator, device))
 
-
-register_law("block", Block)
-register_law("sparse", Sparse)
-register_law("lowrank", LowRank)
-register_law("subspace", Subspace)

@@ -18,12 +18,24 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 import sympy.stats as st
-import torch
 
 from zoverify._errors import InvalidParameterError, MomentDoesNotExistError
+from zoverify.perturbations._base import float_dtype
 from zoverify.perturbations._iid import AbstractIIDLaw
+from zoverify.perturbations._params import LawParam, LawSpec
 
 _X = sp.Symbol("x", real=True)
+
+
+def _is_distribution(text: str) -> bool:
+    """``text`` names a sympy.stats distribution called with literal arguments (not built here)."""
+    import ast
+
+    try:
+        node = ast.parse(text, mode="eval").body
+    except SyntaxError:
+        return False
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and callable(getattr(st, node.func.id, None))
 
 
 class SympyIIDLaw(AbstractIIDLaw):
@@ -33,6 +45,21 @@ class SympyIIDLaw(AbstractIIDLaw):
     """
 
     name = "iid"
+    # spelled iid(Dist(args)) in specs, not iid(dist=...): see from_params
+    law_params = {
+        "dist": LawParam(
+            domain=LawSpec("a sympy.stats distribution call such as 'Logistic(0, 1)'", _is_distribution),
+            typical=("Exponential(1)", "Logistic(0, 1)"),
+            test_values=("Exponential(1)",),
+        )
+    }
+
+    @classmethod
+    def from_params(cls, dist: str) -> SympyIIDLaw:
+        """The law ``iid(dist)`` (the catalogue builds every family from its parameters)."""
+        from zoverify.perturbations._registry import parse_law
+
+        return parse_law(f"iid({dist})")
 
     def __init__(self, rv: sp.Expr, *, label: str | None = None):
         if not isinstance(rv, st.rv.RandomSymbol) or not isinstance(rv.pspace, st.crv.SingleContinuousPSpace):
@@ -102,8 +129,11 @@ class SympyIIDLaw(AbstractIIDLaw):
             self._cdf_fn = sp.lambdify(_X, cdf, modules=["scipy", "numpy"])
         return self._cdf_fn
 
-    def sample(self, num_samples, dim, *, generator, dtype=torch.float64, device=None):
+    def sample(self, num_samples, dim, *, generator, dtype=None, device=None):
+        import torch
+
         self.check_dim(dim)
+        dtype = float_dtype(dtype)
         u = torch.rand((int(num_samples), int(dim)), generator=generator, dtype=torch.float64, device=generator.device)
         x = self._quantile(u.cpu().numpy())
         return torch.as_tensor(x, dtype=dtype).to(self._device(generator, device))

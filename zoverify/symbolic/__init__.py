@@ -3,7 +3,7 @@
 This package never imports torch.
 """
 
-from zoverify.symbolic import _symbols as symbols
+from zoverify.moment_maps import symbols as symbols
 from zoverify.symbolic._evaluate import evaluate as evaluate
 from zoverify.symbolic._evaluate import register_evaluator as register_evaluator
 

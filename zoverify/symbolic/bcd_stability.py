@@ -65,7 +65,7 @@ import sympy as sp
 from scipy import optimize
 
 from zoverify._errors import InvalidParameterError, NotApplicableError
-from zoverify.symbolic import _symbols as S
+from zoverify.moment_maps import symbols as S
 from zoverify.symbolic.stability import SpectralSetting, spectral_eta_star
 from zoverify.symbolic.structured import B, block_index, r
 

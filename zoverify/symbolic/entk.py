@@ -42,7 +42,7 @@ import sympy as sp
 from sympy import Identity, Trace
 
 from zoverify._errors import InvalidParameterError, NotApplicableError
-from zoverify.symbolic import _symbols as S
+from zoverify.moment_maps import symbols as S
 
 # Output size of the model (rows of a Jacobian); local to this family.
 V = sp.Symbol("V", integer=True, positive=True)

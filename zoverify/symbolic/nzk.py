@@ -39,8 +39,8 @@ import sympy as sp
 from sympy import Identity, MatAdd, MatMul, MatPow
 
 from zoverify._errors import InvalidParameterError, NotApplicableError
-from zoverify.perturbations import AbstractLaw, parse_law
-from zoverify.symbolic import _symbols as S
+from zoverify.moment_maps import MomentMap
+from zoverify.moment_maps import symbols as S
 from zoverify.symbolic._evaluate import evaluate
 
 PAIRINGS = ("shared", "independent")
@@ -51,7 +51,7 @@ ORIENTATION = ("K(x_i, x_j) = (zeta.x_i)(zeta.z)(z.x_j), the NZK definition of a
 
 
 # -- the middle matrix ---------------------------------------------------------
-def common_dimension(*laws: AbstractLaw, dim: int | None = None) -> sp.Expr:
+def common_dimension(*laws: MomentMap, dim: int | None = None) -> sp.Expr:
     """The dimension the laws share: a fixed (vector-mean) dimension, ``dim``, or symbolic d."""
     fixed = {law.fixed_dim for law in laws if law.fixed_dim is not None}
     if len(fixed) > 1:
@@ -71,10 +71,10 @@ def common_dimension(*laws: AbstractLaw, dim: int | None = None) -> sp.Expr:
 
 
 def nzk_middle_matrix(
-    law: AbstractLaw | str,
+    law: MomentMap,
     *,
     pairing: str = "shared",
-    zeta_law: AbstractLaw | str | None = None,
+    zeta_law: MomentMap | None = None,
     d: sp.Expr | int | None = None,
 ) -> sp.MatrixExpr:
     """M with E K(x_i, x_j) = x_i^T M x_j for directions z ~ ``law`` and zeta ~ ``zeta_law``.
@@ -83,10 +83,10 @@ def nzk_middle_matrix(
     ``pairing="shared"``: zeta = z (a different ``zeta_law`` is refused).
     Raises ``MomentDoesNotExistError`` if the law lacks the moments M needs.
     """
-    law = parse_law(law)
+    law = _law(law)
     if pairing not in PAIRINGS:
         raise InvalidParameterError(f"pairing must be one of {', '.join(PAIRINGS)}, got {pairing!r}")
-    zeta = law if zeta_law is None else parse_law(zeta_law)
+    zeta = law if zeta_law is None else _law(zeta_law, role="zeta_law")
     if pairing == "shared" and zeta != law:
         raise InvalidParameterError(
             f"shared pairing uses zeta = z; a different zeta law ({zeta.spec}) is only accepted "
@@ -136,12 +136,12 @@ def _structural_identity_coefficient(M: sp.MatrixExpr) -> sp.Expr | None:
     return None
 
 
-def kernel_factor(law: AbstractLaw | str, *, pairing: str = "shared", zeta_law=None, d=S.d) -> sp.Expr:
+def kernel_factor(law: MomentMap, *, pairing: str = "shared", zeta_law=None, d=S.d) -> sp.Expr:
     """c with E K = c X X^T; ``NotApplicableError`` if M is not a multiple of I."""
     M = nzk_middle_matrix(law, pairing=pairing, zeta_law=zeta_law, d=d)
     c = identity_coefficient(M)
     if c is None:
-        raise NotApplicableError(f"the {pairing} NZK of {parse_law(law).spec} is not a multiple of X X^T")
+        raise NotApplicableError(f"the {pairing} NZK of {_law(law).spec} is not a multiple of X X^T")
     return c
 
 
@@ -162,13 +162,13 @@ def corollary2_statement(sigma: sp.Expr = S.sigma, d: sp.Expr = S.d) -> sp.Expr:
     return (d + 2) * sigma**4
 
 
-def zo_gd_speedup(law: AbstractLaw | str, d=S.d) -> sp.Expr:
+def zo_gd_speedup(law: MomentMap, d=S.d) -> sp.Expr:
     """P1-7: shared-pair NZK dynamics = ZO-GD with step eta ||z||^2; mean-kernel ratio to plain ZO-GD.
 
     Plain ZO-GD (Delta theta = -eta z z^T grad L) has mean kernel X E[z z^T] X^T, so the
     "acceleration" is c_shared / c_second (= (d + 2) sigma^2 for N(0, sigma^2 I)).
     """
-    law = parse_law(law)
+    law = _law(law)
     dim = common_dimension(law, dim=None if isinstance(d, sp.Symbol) else int(d))
     second = identity_coefficient(law.second_moment(dim).doit())
     if second is None:
@@ -178,7 +178,7 @@ def zo_gd_speedup(law: AbstractLaw | str, d=S.d) -> sp.Expr:
 
 # -- equal kernels ------------------------------------------------------------------
 def equal_kernel_parameter(
-    make_law: Callable[[sp.Symbol], AbstractLaw], reference: AbstractLaw | str, *, d: int | sp.Expr
+    make_law: Callable[[sp.Symbol], MomentMap], reference: MomentMap, *, d: int | sp.Expr
 ) -> sp.Expr:
     """The positive parameter p with shared factor of ``make_law(p)`` equal to ``reference``'s at d.
 
@@ -188,8 +188,17 @@ def equal_kernel_parameter(
     target = kernel_factor(reference, d=d)
     roots = [r for r in sp.solve(sp.Eq(kernel_factor(make_law(p), d=d), target), p) if r.is_positive]
     if len(roots) != 1:
-        raise NotApplicableError(f"no unique positive parameter matches the kernel of {parse_law(reference).spec}")
+        raise NotApplicableError(f"no unique positive parameter matches the kernel of {_law(reference).spec}")
     return sp.nsimplify(roots[0])
+
+
+def _law(law, *, role: str = "law") -> MomentMap:
+    if isinstance(law, MomentMap):
+        return law
+    raise InvalidParameterError(
+        f"{role} must be a law object (zoverify.moment_maps.MomentMap), got {law!r}; "
+        "zoverify.perturbations.parse_law builds one from a spec, and zoverify.nzk takes specs directly"
+    )
 
 
 # -- numbers from the symbolic layer ------------------------------------------------

@@ -41,7 +41,7 @@ from sympy import (
 )
 
 from zoverify._errors import InvalidParameterError, NotApplicableError
-from zoverify.symbolic import _symbols as S
+from zoverify.moment_maps import symbols as S
 
 METHODS = ("gd", "gdm", "adam")
 _ETA_DPS = 30  # mpmath digits for the spectral root (the table is checked to 1e-9)

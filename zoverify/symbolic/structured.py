@@ -33,7 +33,7 @@ import numpy as np
 import sympy as sp
 from sympy import MatrixExpr, Trace
 
-from zoverify.symbolic import _symbols as S
+from zoverify.moment_maps import symbols as S
 from zoverify.symbolic._evaluate import register_evaluator
 
 # Local symbols of this family (the shared table has no block count / rank).
