@@ -22,7 +22,7 @@
 import numpy as np
 import sympy as sp
 
-from zoverify.perturbations import AbstractIIDLaw, Gaussian, Laplace
+from zoverify.perturbations import AbstractIIDLaw, Gaussian, Laplace, parse_law
 from zoverify.symbolic import evaluate, nzk
 from zoverify.symbolic import symbols as S
 
@@ -107,8 +107,8 @@ class SymbolicIID(AbstractIIDLaw):
 c_iid = nzk.kernel_factor(SymbolicIID())
 assert sp.simplify(c_iid - nzk.iid_shared_statement(S.m4, S.sigma**2)) == 0
 assert sp.simplify(nzk.kernel_factor(Laplace(b=S.b)) - (20 + 4 * S.d) * S.b**4) == 0
-assert nzk.kernel_factor("rademacher") == S.d
-assert sp.simplify(nzk.kernel_factor(f"student_t(nu={10})") - (25 * S.d / 16 + sp.Rational(75, 16))) == 0
+assert nzk.kernel_factor(parse_law("rademacher")) == S.d
+assert sp.simplify(nzk.kernel_factor(parse_law("student_t(nu=10)")) - (25 * S.d / 16 + sp.Rational(75, 16))) == 0
 print(c_iid)
 
 # %% [markdown]
@@ -117,9 +117,9 @@ print(c_iid)
 # so the matching scale is $b=7^{-1/4}\approx0.6148$.  The paper's code uses $b=0.605$: its kernel is $3.75$, about 6 % short.
 
 # %%
-b_match = nzk.equal_kernel_parameter(lambda p: Laplace(b=p), "gaussian", d=2)
+b_match = nzk.equal_kernel_parameter(lambda p: Laplace(b=p), Gaussian(), d=2)
 assert sp.simplify(b_match - sp.Integer(7) ** sp.Rational(-1, 4)) == 0
-paper = float(nzk.kernel_factor("laplace(b=0.605)", d=2))
+paper = float(nzk.kernel_factor(parse_law("laplace(b=0.605)"), d=2))
 print(f"b = {b_match} = {float(b_match):.6f}; Laplace(0.605) factor {paper:.4f} vs Gaussian 4 ({1 - paper / 4:.2%} short)")
 assert abs(paper - 3.7513) < 1e-4
 
@@ -148,7 +148,7 @@ expr, syms = nzk.mean_evolution_expr()
 print(expr)
 Xn = rng.uniform(0, 1, (8, 3))
 Xn /= np.linalg.norm(Xn, axis=1, keepdims=True)
-Kbar = nzk.expected_kernel(Xn, nzk.nzk_middle_matrix("gaussian"))
+Kbar = nzk.expected_kernel(Xn, nzk.nzk_middle_matrix(Gaussian()))
 assert np.allclose(Kbar, 5 * Xn @ Xn.T)
 y, f0 = rng.standard_normal(8), rng.standard_normal(8)
 eta = 0.3 * nzk.kernel_gd_threshold(Kbar)
@@ -190,8 +190,8 @@ assert sp.simplify(factor.subs(S.eta, nzk.stability_threshold_expr(S.lam, S.N)))
 # %%
 n_params = 64 * 10 + 10 + 10 * 5 + 5 + 5 * 1 + 1
 assert n_params == 711
-assert nzk.kernel_factor("gaussian", d=n_params) == 713
-print("NZK / NTK at d = 711:", nzk.kernel_factor("gaussian", d=n_params))
+assert nzk.kernel_factor(Gaussian(), d=n_params) == 713
+print("NZK / NTK at d = 711:", nzk.kernel_factor(Gaussian(), d=n_params))
 
 # %% [markdown]
 # ## 8. P1-10: the paper's "standard ZO" baseline (best of K directions)
