@@ -9,6 +9,7 @@ from pathlib import Path
 
 import zoverify
 import zoverify.claims
+import zoverify.moment_maps
 import zoverify.perturbations
 import zoverify.symbolic
 
@@ -16,7 +17,7 @@ SRC = Path(zoverify.__file__).resolve().parent
 
 
 def test_all_names_exist():
-    for module in (zoverify, zoverify.claims, zoverify.perturbations, zoverify.symbolic):
+    for module in (zoverify, zoverify.claims, zoverify.moment_maps, zoverify.perturbations, zoverify.symbolic):
         for name in module.__all__:
             assert hasattr(module, name), f"{module.__name__}.{name}"
 

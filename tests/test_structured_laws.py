@@ -24,7 +24,16 @@ from zoverify._errors import InvalidParameterError
 from zoverify._rng import make_generator
 from zoverify.claims import check
 from zoverify.claims.moments import MOMENTS
-from zoverify.perturbations import Gaussian, Sphere, parse_law
+from zoverify.perturbations import (
+    Block,
+    Gaussian,
+    LowRank,
+    Sparse,
+    Sphere,
+    Subspace,
+    catalogue,
+    parse_law,
+)
 from zoverify.symbolic import evaluate
 from zoverify.symbolic import symbols as S
 from zoverify.symbolic.structured import (
@@ -206,15 +215,9 @@ def test_cyclic_order_visits_each_block_once_per_epoch():
 
 @pytest.mark.parametrize(
     "spec",
-    [
-        "block(blocks=4)",
-        "block(blocks=3, order='cyclic')",
-        "block(blocks=2, scaled=False, base='laplace(b=0.6)')",
-        "sparse(p=0.3)",
-        "sparse(p=0.5, base='uniform')",
-        "lowrank(rank=2)",
-        "subspace(rank=2)",
-    ],
+    [s for law in (Block, Sparse, LowRank, Subspace) for s in catalogue.test_specs(law)]
+    + ["block(blocks=3, order='cyclic')", "block(blocks=2, scaled=False, base='laplace(b=0.6)')",
+       "sparse(p=0.5, base='uniform')"],
 )
 def test_structured_sampler_passes_core_moment_claim(spec):
     # cyclic order: rows are dependent within an epoch of B = 3 rows only; the claim's batch
