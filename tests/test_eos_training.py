@@ -1,0 +1,95 @@
+"""Batched edge-of-stability training on digits: the ZO estimator, replicate streams, the band."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from zoverify._errors import InvalidParameterError
+from zoverify.numeric.eos_curvature import (
+    FLOAT64_LOG_RANGE,
+    curvature,
+    edge_band,
+    edge_growth_rate,
+    edge_step,
+)
+from zoverify.numeric.eos_training import (
+    digits_problem,
+    replicate_generators,
+    train,
+    zo_gradient,
+)
+from zoverify.numeric.stability_operator import critical_step_size
+from zoverify.perturbations import parse_law
+
+
+@pytest.fixture(scope="module")
+def problem():
+    return digits_problem(num_samples=60, components=6, hidden=(3, 3))
+
+
+def test_central_difference_is_exact_on_a_quadratic():
+    gen = torch.Generator().manual_seed(3)
+    A = torch.randn(5, 5, generator=gen, dtype=torch.float64)
+    A = A @ A.T
+
+    def loss(theta):
+        return 0.5 * torch.einsum("...i,ij,...j->...", theta, A, theta)
+
+    theta = torch.randn(2, 5, generator=gen, dtype=torch.float64)
+    z = torch.randn(2, 3, 5, generator=gen, dtype=torch.float64)
+    expected = torch.einsum("rki,rkj,rj->ri", z, z, theta @ A) / 3  # (1/q) sum z z^T grad
+    got = zo_gradient(loss, theta, z, mu=0.7)
+    assert torch.allclose(got, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_replicate_streams_do_not_depend_on_the_number_of_replicates(problem):
+    two_init, two_dir = replicate_generators(5, 2)
+    three_init, three_dir = replicate_generators(5, 3)
+    kw = {"optimizer": "zo", "eta": 0.01, "steps": 5, "record": [5], "q": 2}
+    a = train(problem, problem.init(two_init), generators=two_dir, **kw)
+    b = train(problem, problem.init(three_init), generators=three_dir, **kw)
+    assert torch.allclose(a.thetas[:2], b.thetas[:2], rtol=0, atol=1e-12)
+
+
+def test_batched_first_order_step_is_each_replicates_gradient_step(problem):
+    init, _ = replicate_generators(0, 2)
+    theta0 = problem.init(init)
+    run = train(problem, theta0, optimizer="fo", eta=0.05, steps=1, record=[1])
+    for r in range(2):
+        th = theta0[r].clone().requires_grad_(True)
+        (g,) = torch.autograd.grad(problem.loss(th), th)
+        assert torch.allclose(run.thetas[r, 0], theta0[r] - 0.05 * g, rtol=1e-12, atol=1e-14)
+
+
+def test_edge_step_is_the_operator_eta_star_of_the_positive_part(problem):
+    init, _ = replicate_generators(1, 1)
+    curv = curvature(problem.loss, problem.init(init)[0])
+    lam = np.clip(curv.eigenvalues, 0, None)
+    H = (curv.eigenvectors * lam) @ curv.eigenvectors.T
+    expected = critical_step_size(parse_law("gaussian"), H, q=2).eta_star
+    assert edge_step(curv, "gaussian", q=2) == pytest.approx(expected, rel=1e-12)
+    assert curv.negative_mass >= 0 and curv.trace == pytest.approx(curv.eigenvalues.sum())
+
+
+def test_growth_rate_of_one_mode_is_the_closed_form():
+    """A single eigenvalue with the Gaussian law, q = 1: rho = 1 - 2 eta l + 3 eta^2 l^2, eta* = 2/(3 l),
+    so d ln rho / d ln eta = eta l (6 eta l - 2) / rho = 4/3 at the edge (derivations/eos_band.py)."""
+    from zoverify.numeric.eos_curvature import Curvature
+
+    lam = np.array([0.0, 0.0, 1.7])
+    curv = Curvature(1.7, 1.7, 1.7, 0.0, lam, np.eye(3))
+    assert edge_step(curv, "gaussian") == pytest.approx(2 / (3 * 1.7), rel=1e-10)
+    assert edge_growth_rate(curv, "gaussian") == pytest.approx(4 / 3, rel=1e-6)  # O(rel_step^2) error
+
+
+def test_band_and_bad_input():
+    assert edge_band(4.0, 500) == pytest.approx(FLOAT64_LOG_RANGE / 2000)
+    with pytest.raises(InvalidParameterError, match="kappa"):
+        edge_band(0.0, 10)
+    with pytest.raises(InvalidParameterError, match="optimizer"):
+        train(digits_problem(num_samples=10, components=2, hidden=(2,)), torch.zeros(1, 9), optimizer="adam",
+              eta=0.1, steps=1, record=[])
+    with pytest.raises(InvalidParameterError, match="components"):
+        digits_problem(components=65)
