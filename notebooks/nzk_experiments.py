@@ -34,6 +34,7 @@ from zoverify.numeric.data import load_digits_binary
 from zoverify.numeric.linearize import jacobian_features, make_mlp, network_output
 from zoverify.numeric.nzk_estimate import estimate_shared_nzk
 from zoverify.numeric.zo_training import simulate_zo_training
+from zoverify.perturbations import parse_law
 from zoverify.symbolic import best_of, nzk
 
 QUICK = quick()
@@ -90,7 +91,7 @@ fig, ax = plt.subplots(figsize=(6.4, 4.2))
 fo = closed_form_losses(X @ X.T, y, f0, ETA, rec)
 ax.plot(rec, fo, "k-", lw=2, label="FO (NTK), exact")
 for method, color in (("independent", "tab:blue"), ("shared", "tab:red")):
-    K = nzk.expected_kernel(X, nzk.nzk_middle_matrix("gaussian", pairing=method, d=2))
+    K = nzk.expected_kernel(X, nzk.nzk_middle_matrix(parse_law("gaussian"), pairing=method, d=2))
     mean_loss, lo, hi = mc_run(X, y, th0, law="gaussian", method=method, eta=ETA, steps=STEPS, record=rec,
                                n_traj=N_TRAJ, seed=1)
     ax.fill_between(rec, lo, hi, color=color, alpha=0.2, lw=0)
@@ -117,7 +118,7 @@ LAWS = {
 t0 = time.perf_counter()
 fig, ax = plt.subplots(figsize=(6.4, 4.2))
 for i, (law, color) in enumerate(LAWS.items()):
-    c = float(nzk.kernel_factor(law, d=2))
+    c = float(nzk.kernel_factor(parse_law(law), d=2))
     mean_loss, lo, hi = mc_run(X, y, th0, law=law, method="shared", eta=ETA, steps=STEPS, record=rec,
                                n_traj=N_TRAJ, seed=10 + i)
     ax.plot(rec, mean_loss, "o", ms=2.5, color=color)
@@ -167,7 +168,7 @@ model, theta0 = make_mlp((64, 10, 5, 1), generator=make_generator(1))
 Phi = jacobian_features(model, theta0, Xi).detach()
 f0_net = network_output(model, theta0, Xi).detach()
 P = Phi.shape[1]
-c713 = float(nzk.kernel_factor("gaussian", d=P))
+c713 = float(nzk.kernel_factor(parse_law("gaussian"), d=P))
 NTK = (Phi @ Phi.T).numpy()
 steps_i = 200 if QUICK else 14000
 rec_i = record_steps(steps_i, 50)
