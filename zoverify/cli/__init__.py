@@ -27,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog="zoverify", description="Verify claims about zeroth-order training dynamics.")
     sub = parser.add_subparsers(dest="command", parser_class=OneLineParser, metavar="COMMAND")
     sub.required = True
-    for module in (_check, _moments, *_families.MODULES):
+    for module in (_check, _moments, *_families.MODULES, __import__("zoverify.cli._sweep", fromlist=["_"])):
         module.add_commands(sub)
     return parser
 

@@ -1,0 +1,186 @@
+"""Run sweep items on dask.distributed (an embedded LocalCluster, or a running scheduler).
+
+Each item is one task, named by its key.  When a worker dies, the scheduler
+hands its unfinished tasks to another worker; results are written only by the
+client, one line as each arrives, so nothing is lost and nothing is written
+twice.  Workers run one item at a time with torch single-threaded: the result
+of an item then depends on its key alone, not on the worker or the cluster
+size (float reductions split over threads would not be bitwise reproducible).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import os
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from zoverify._errors import ZoverifyError
+from zoverify.sweep.grid import Item
+from zoverify.sweep.store import ResultStore
+
+#: how long to wait for a scheduler before calling it unreachable (seconds)
+CONNECT_TIMEOUT_S = 5.0
+
+
+class SchedulerUnreachableError(ZoverifyError):
+    """No dask scheduler answered at the given address."""
+
+
+def run_item(item: Item) -> dict[str, Any]:
+    """Check one item; the stored row is the item's key, perturbation and parameters set, and the claim result."""
+    import torch
+
+    from zoverify.claims import REGISTRY, check
+
+    if torch.get_num_threads() != 1:
+        torch.set_num_threads(1)
+    result = check(
+        REGISTRY[item.claim], law=item.law, params=dict(item.params), seed=item.seed,
+        num_samples=item.num_samples, alpha=item.alpha, scale=1.0 + item.perturb,
+    )
+    return {"key": item.key, "perturb": item.perturb, "overrides": dict(item.params), **result.to_dict()}
+
+
+@dataclass
+class SweepSummary:
+    """What a run did: items in the grid, skipped as already done, run now, failed to run."""
+
+    total: int
+    already_done: int
+    ran: int = 0
+    errors: int = 0
+    address: str = "serial"
+    workers: int = 1
+    dashboard: str | None = None
+
+
+def pending(items: Sequence[Item], store: ResultStore) -> list[Item]:
+    done = store.done_keys()
+    return [item for item in items if item.key not in done]
+
+
+def run_serial(
+    items: Sequence[Item], store: ResultStore, *, on_result: Callable[[dict[str, Any]], None] | None = None
+) -> SweepSummary:
+    """The same items in this process, one after another (the reference for determinism)."""
+    import torch
+
+    todo = pending(items, store)
+    summary = SweepSummary(total=len(items), already_done=len(items) - len(todo))
+    threads = torch.get_num_threads()
+    try:
+        for item in todo:
+            _record(store, item, _call(item), summary, on_result)
+    finally:
+        torch.set_num_threads(threads)
+    return summary
+
+
+def _call(item: Item) -> dict[str, Any] | BaseException:
+    try:
+        return run_item(item)
+    except Exception as exc:  # one bad item must not end the sweep; it is retried next run
+        return exc
+
+
+def _record(store, item, outcome, summary, on_result) -> None:
+    if isinstance(outcome, BaseException):
+        store.append_error({"key": item.key, "item": item.to_dict(),
+                            "error": "".join(traceback.format_exception_only(outcome)).strip()})
+        summary.errors += 1
+        return
+    store.append(outcome)
+    summary.ran += 1
+    if on_result is not None:
+        on_result(outcome)
+
+
+@contextlib.contextmanager
+def open_client(
+    scheduler: str | None = None, *, workers: int | None = None, connect_timeout: float = CONNECT_TIMEOUT_S
+) -> Iterator[Any]:
+    """A dask client: to ``scheduler`` if given, else to an embedded LocalCluster.
+
+    The embedded cluster has one single-threaded worker process per core (or
+    ``workers``).
+    """
+    import logging
+
+    from distributed import Client, LocalCluster
+
+    if scheduler:
+        client = connect(scheduler, timeout=connect_timeout)
+        try:
+            yield client
+        finally:
+            client.close()
+        return
+    count = int(workers or os.cpu_count() or 1)
+    if count < 1:
+        raise ZoverifyError(f"--workers must be positive, got {count}")
+    # a free port: a fixed one would clash with any other cluster on the machine
+    with LocalCluster(n_workers=count, threads_per_worker=1, processes=True, dashboard_address=":0",
+                      silence_logs=logging.ERROR) as cluster, Client(cluster, set_as_default=False) as client:
+        yield client
+
+
+def connect(address: str, *, timeout: float = CONNECT_TIMEOUT_S):
+    """A client of the scheduler at ``address``, or one line saying why not."""
+    from distributed import Client
+
+    try:
+        return Client(address, timeout=f"{timeout}s", set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise SchedulerUnreachableError(
+            f"cannot reach a dask scheduler at {address!r} within {timeout:g} s ({reason}); "
+            "accepted: the address of a running `dask scheduler`, e.g. tcp://127.0.0.1:8786"
+        ) from None
+
+
+def run_dask(
+    items: Sequence[Item],
+    store: ResultStore,
+    client,
+    *,
+    on_result: Callable[[dict[str, Any]], None] | None = None,
+    on_start: Callable[[SweepSummary], None] | None = None,
+) -> SweepSummary:
+    """Submit every pending item, write each result as it arrives."""
+    from distributed import as_completed
+
+    todo = pending(items, store)
+    info = client.scheduler_info()
+    summary = SweepSummary(total=len(items), already_done=len(items) - len(todo), address=client.scheduler.address,
+                           workers=len(info.get("workers", {})), dashboard=_dashboard(client))
+    if on_start is not None:
+        on_start(summary)
+    futures = {client.submit(run_item, item, key=f"zoverify-sweep-{item.key}", pure=False): item for item in todo}
+    try:
+        for future in as_completed(futures, loop=client.loop):
+            item = futures[future]
+            try:
+                outcome = future.result()
+            except Exception as exc:  # the item raised, or it killed workers too often
+                outcome = exc
+            _record(store, item, outcome, summary, on_result)
+            future.release()
+    finally:
+        for future in futures:
+            if not future.done():
+                future.cancel()
+    return summary
+
+
+def _dashboard(client) -> str | None:
+    """The dashboard address, when the scheduler serves one (it needs bokeh, as here)."""
+    if importlib.util.find_spec("bokeh") is None or "dashboard" not in client.scheduler_info().get("services", {}):
+        return None
+    try:
+        return client.dashboard_link
+    except Exception:  # an address template dask cannot fill in
+        return None
