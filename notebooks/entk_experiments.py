@@ -7,7 +7,7 @@
 #    outputs and parameter counts from 10^3 to 10^6 (quick mode: up to ~3e4).  For one input
 #    pair, the relative error ||K_hat - K||_F/||K||_F of the ZO eNTK (forward-mode JVPs, P
 #    Gaussian directions regenerated chunk by chunk) is measured over replicates.  A log-log
-#    slope test (:class:`zoverify.claims._slope.LogLogSlope`) gives the exponent of the RMS
+#    slope test (:class:`zoverify.verify.slope.LogLogSlope`) gives the exponent of the RMS
 #    relative error in d (predicted: the slope of the exact formula over the same models, ~0)
 #    and in P (predicted -1/2), with confidence intervals.
 # 2. **JL violations.** At the JL count P(eps, delta, n = 3V), the entrywise and Frobenius bounds
@@ -27,7 +27,7 @@ import torch  # noqa: E402
 from scipy import stats  # noqa: E402
 
 from zoverify._rng import make_generator, spawn_seeds  # noqa: E402
-from zoverify.claims._slope import LogLogSlope, QuantileBound  # noqa: E402
+from zoverify.verify.slope import LogLogSlope, QuantileBound  # noqa: E402
 from zoverify.figures import figure_dir, quick  # noqa: E402
 from zoverify.numeric import entk as N  # noqa: E402
 from zoverify.numeric.data import load_digits_images  # noqa: E402

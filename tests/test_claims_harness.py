@@ -24,9 +24,9 @@ from zoverify.claims import (
     Exact,
     Verdict,
     check,
-    checker,
 )
-from zoverify.claims._claim import component_controls
+from zoverify.claims.checker import decision_rules as checker
+from zoverify.verify.check import component_controls
 
 ALPHA_META = 1e-4  # false-failure probability of each calibration assertion below
 
@@ -196,7 +196,7 @@ def test_checker_claim_rates_match_an_independent_count():
 
 def test_checker_claim_rejects_a_10_percent_wider_acceptance_region(monkeypatch):
     """A near-miss rule (critical values 10 % too large) is caught by the checker's own claim."""
-    from zoverify.claims import _stats
+    from zoverify.verify import decision as _stats
 
     honest = check(REGISTRY["checker.decision_rules"], seed=3)
     assert honest.verdict == Verdict.PASS

@@ -80,7 +80,7 @@ def test_claims_refuse_laws_with_dependent_draws(name):
 
 
 def test_dimension_free_negative_controls_move_each_exponent_separately():
-    from zoverify.claims.entk import D_EXPONENT_SHIFT
+    from zoverify.claims.entk.kernel_estimator import D_EXPONENT_SHIFT
 
     claim = REGISTRY["entk.dimension_free"]
     alts = claim.negative_alternatives(None, [0.0, -0.5])
@@ -96,9 +96,12 @@ def test_jl_negative_controls_sit_at_the_calibrated_quantile(law):
     import numpy as np
     import torch
 
-    from zoverify.claims._claim import Context
-    from zoverify.claims.entk import JL_CALIBRATION_SHIFT, _jl_calibrated_quantiles
+    from zoverify.claims.entk.kernel_estimator import (
+        JL_CALIBRATION_SHIFT,
+        _jl_calibrated_quantiles,
+    )
     from zoverify.perturbations import parse_law
+    from zoverify.verify.claim import Context
 
     claim = REGISTRY["entk.jl_bounds"]
     ctx = Context(parse_law(law), claim.resolve_params({}), claim.num_samples, 0, torch.device("cpu"), torch.float64)

@@ -1,4 +1,4 @@
-"""Calibration of the two decision rules in zoverify.claims._slope.
+"""Calibration of the two decision rules in zoverify.verify.slope.
 
 Each test counts rejections over many synthetic experiments with a known truth
 and compares the count with a binomial quantile at 1e-4, so each assertion has
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from zoverify.claims._slope import LogLogSlope, QuantileBound
+from zoverify.verify.slope import LogLogSlope, QuantileBound
 
 
 def _power_law_data(rng, slope: float, *, n: int = 640, grid=(1.0, 4.0, 16.0, 64.0)):

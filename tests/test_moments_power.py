@@ -38,8 +38,7 @@ from _user_laws import (  # noqa: E402
 )
 
 from zoverify.claims import check  # noqa: E402
-from zoverify.claims._claim import Context  # noqa: E402
-from zoverify.claims.moments import (  # noqa: E402
+from zoverify.claims.moments.sampler import (  # noqa: E402
     MOMENTS,
     Component,
     _setup,
@@ -47,6 +46,7 @@ from zoverify.claims.moments import (  # noqa: E402
     type_average_brute_force,
 )
 from zoverify.perturbations import parse_law  # noqa: E402
+from zoverify.verify.claim import Context  # noqa: E402
 
 NEAR_MISSES = [("two_point", m, f) for m in TWO_POINT_MOMENTS for f in (1.02, 0.98)] + [
     ("scale_mixture", m, f) for m in SCALE_MIXTURE_MOMENTS for f in (1.02, 0.98)

@@ -218,8 +218,8 @@ def test_headline_claims_registered_with_the_papers_setting():
 def test_best_of_prediction_starts_at_the_initial_loss(seed):
     """At t = 0 the predicted E L_t is L(theta0) exactly: the modes holding the initial excess and the
     modes least squares fits are one set (seed 10 has a mode with tiny singular value)."""
-    from zoverify.claims._claim import Context
-    from zoverify.claims._nzk_headline import best_of_intended_curve, headline_problem
+    from zoverify.claims.nzk.headline import best_of_intended_curve, headline_problem
+    from zoverify.verify.claim import Context
 
     claim = REGISTRY["nzk.headline_best_of"]
     ctx = Context(parse_law("gaussian"), claim.resolve_params(None), 32, seed, torch.device("cpu"), torch.float64)
@@ -267,7 +267,7 @@ def test_headline_claims_on_cuda(name):
 def test_kernel_zo_simulation_route_matches_explicit_steps_and_the_closed_form():
     """The claim's simulation route (K's own eigenbasis) against f_(t+1) = f_t - (eta/N) K (f_t - y) stepped
     explicitly, and against the prediction's closed form; float64, 50 steps of a 6 x 6 kernel."""
-    from zoverify.claims._nzk_headline import ETA, loss_curve, run_kernel_zo
+    from zoverify.claims.nzk.headline import ETA, loss_curve, run_kernel_zo
 
     rng = np.random.default_rng(3)
     A = rng.standard_normal((6, 4))

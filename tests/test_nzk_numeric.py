@@ -11,7 +11,6 @@ from hypothesis import strategies as hs
 from zoverify import nzk as sym
 from zoverify._errors import InvalidParameterError, NotApplicableError
 from zoverify._rng import make_generator
-from zoverify.claims._stats import BatchMeans
 from zoverify.numeric.linearize import (
     directional_derivatives,
     jacobian_features,
@@ -24,6 +23,7 @@ from zoverify.numeric.zo_training import (
     zo_step,
 )
 from zoverify.perturbations import parse_law
+from zoverify.verify.decision import BatchMeans
 
 U = np.finfo(np.float64).eps
 

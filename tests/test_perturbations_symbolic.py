@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as hs
 
 from tests._quadrature import functionals, gaussian_rule, uniform_rule
-from zoverify.claims.moments import moment_functionals
+from zoverify.claims.moments.sampler import moment_functionals
 from zoverify.perturbations import Coordinate, Gaussian, Rademacher, Uniform, parse_law
 
 RTOL = 1e-9  # float64 evaluation of exact quantities: only rounding separates them

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-import zoverify.claims._stability_thresholds as thresholds
+import zoverify.claims.stability.thresholds as thresholds
 from zoverify.claims import REGISTRY, check
 
 BOUNDS = ["stability.gd_bounds", "stability.gdm_bounds"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from zoverify.claims import REGISTRY, check
-from zoverify.claims._runner import plan_runs, run_plan
+from zoverify.verify.runner import plan_runs, run_plan
 
 NAMES = sorted(n for n in REGISTRY if n.startswith("stability."))
 SPECTRUM_ONLY = ["stability.gd_threshold", "stability.gdm_threshold", "stability.q_query_gd",

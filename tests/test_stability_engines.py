@@ -7,7 +7,6 @@ import pytest
 
 from tests._enumerated import EnumeratedRademacher
 from zoverify._rng import make_generator
-from zoverify.claims._stats import BatchMeans
 from zoverify.numeric.stability_mc import (
     chain_second_moments,
     mc_eta_star,
@@ -15,6 +14,7 @@ from zoverify.numeric.stability_mc import (
 )
 from zoverify.numeric.stability_operator import DenseOperator
 from zoverify.perturbations import parse_law
+from zoverify.verify.decision import BatchMeans
 
 ALPHA = 1e-4
 
@@ -59,7 +59,7 @@ def test_q_query_interval_covers_exact():
     law = parse_law("gaussian")
     exact = DenseOperator(law, H, q=3).eta_star()
     _, pseudo = mc_eta_star_method(law, H, q=3, num_samples=1 << 16, num_groups=32, generator=make_generator(4))
-    from zoverify.claims._stability_jackknife import DeleteAGroupJackknife
+    from zoverify.verify.jackknife import DeleteAGroupJackknife
 
     summary = DeleteAGroupJackknife(32).summarize(pseudo)
     assert summary.decide([exact], alpha=ALPHA).passed

@@ -11,8 +11,6 @@ from tests._enumerated import EnumeratedRademacher
 from zoverify._errors import InvalidParameterError
 from zoverify._rng import make_generator
 from zoverify.claims import REGISTRY, check
-from zoverify.claims._stability_jackknife import DeleteAGroupJackknife
-from zoverify.claims._stats import BatchMeans
 from zoverify.numeric.stability_mc import (
     chain_second_moments,
     decay_rate,
@@ -22,6 +20,8 @@ from zoverify.numeric.stability_mc import (
 )
 from zoverify.numeric.stability_operator import DenseOperator
 from zoverify.perturbations import parse_law
+from zoverify.verify.decision import BatchMeans
+from zoverify.verify.jackknife import DeleteAGroupJackknife
 
 ALPHA = 1e-4
 

@@ -7,10 +7,10 @@ import pytest
 import torch
 
 from zoverify.claims import REGISTRY
-from zoverify.claims._claim import Context
-from zoverify.claims._stability_common import eta_operator, rotated
-from zoverify.claims._stability_properties import _tight_rotations
+from zoverify.claims.stability.common import eta_operator, rotated
+from zoverify.claims.stability.properties import _tight_rotations
 from zoverify.perturbations import parse_law
+from zoverify.verify.claim import Context
 
 
 def _ctx(law, seed=0):

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from zoverify._errors import InvalidParameterError
 from zoverify._rng import make_generator
 from zoverify.claims import check
-from zoverify.claims.moments import MOMENTS
+from zoverify.claims.moments.sampler import MOMENTS
 from zoverify.perturbations import (
     Block,
     Gaussian,

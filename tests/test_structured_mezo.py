@@ -10,7 +10,6 @@ from hypothesis import strategies as st
 
 from zoverify._errors import InvalidParameterError
 from zoverify._rng import make_generator
-from zoverify.claims._stats import BatchMeans
 from zoverify.numeric.mezo import (
     ZOStep,
     _direction,
@@ -19,6 +18,7 @@ from zoverify.numeric.mezo import (
     run_zo_sgd,
 )
 from zoverify.symbolic.structured import block_sizes
+from zoverify.verify.decision import BatchMeans
 
 DTYPES = [torch.float64, torch.float32, torch.bfloat16, torch.float16]
 

@@ -1,26 +1,40 @@
-"""Claims: symbolic prediction + numeric experiment + calibrated decision rule."""
+"""The families' claims: what each paper states, bound to an experiment and a decision rule.
 
-import importlib
+Each family is a package whose ``__init__`` declares its claims (statement,
+source, status, implementing module) and whose modules implement them.  The
+families are registered here, in this order: the order of ``zoverify list`` and
+of the check table.  ``moments`` comes before the paper families, since
+``check --law`` runs a law's moment check before any paper claim is judged with it.
+The machinery (Claim, check, decision rules) lives in :mod:`zoverify.verify`;
+importing this package loads declarations only, never torch.
+"""
 
-from zoverify.claims._claim import ALPHA as ALPHA
-from zoverify.claims._claim import Claim as Claim
-from zoverify.claims._claim import ClaimResult as ClaimResult
-from zoverify.claims._claim import Context as Context
-from zoverify.claims._claim import Param as Param
-from zoverify.claims._claim import Verdict as Verdict
-from zoverify.claims._claim import check as check
-from zoverify.claims._registry import REGISTRY as REGISTRY
-from zoverify.claims._registry import register as register
-from zoverify.claims._registry import select as select
-from zoverify.claims._stats import BatchMeans as BatchMeans
-from zoverify.claims._stats import Exact as Exact
+from zoverify.claims import checker, entk, moments, nzk, stability, structured
+from zoverify.verify.params import Param
+from zoverify.verify.registry import REGISTRY, add_family, register, select
+from zoverify.verify.result import ClaimResult
+from zoverify.verify.verdict import ALPHA, Status, Verdict
 
-# Families register their claims on import, in this order (the order of `zoverify
-# list` and of the check table); moments first, since `check --law` runs a law's
-# moment check before any paper claim is judged with it.
-FAMILIES = ("checker", "moments", "nzk", "entk", "stability", "structured")
+FAMILIES = (checker.FAMILY, moments.FAMILY, nzk.FAMILY, entk.FAMILY, stability.FAMILY, structured.FAMILY)
 for _family in FAMILIES:
-    importlib.import_module(f"zoverify.claims.{_family}")
+    add_family(_family)
+
+_HEAVY = {  # numerics, imported on first use so that `import zoverify.claims` stays light
+    "Claim": "zoverify.verify.claim",
+    "Context": "zoverify.verify.claim",
+    "check": "zoverify.verify.check",
+    "BatchMeans": "zoverify.verify.decision",
+    "Exact": "zoverify.verify.decision",
+}
+
+
+def __getattr__(name: str):
+    if name in _HEAVY:
+        import importlib
+
+        return getattr(importlib.import_module(_HEAVY[name]), name)
+    raise AttributeError(f"module 'zoverify.claims' has no attribute {name!r}")
+
 
 __all__ = [
     "ALPHA",
@@ -32,6 +46,7 @@ __all__ = [
     "Context",
     "Exact",
     "Param",
+    "Status",
     "Verdict",
     "check",
     "register",

@@ -1,7 +1,10 @@
 """The ``zoverify`` command line.
 
 Each sub-command lives in its own module exposing ``add_commands(subparsers)``;
-bad input of any kind ends as one line on stderr and exit code 2.
+those modules import only argparse-level code at the top and their numerics
+(torch, sympy, numpy) inside the function that runs the command, so ``--help``
+and the exact queries stay fast.  Bad input of any kind ends as one line on
+stderr and exit code 2.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The full parser.  Command modules import their numerics only when a command runs."""
     from zoverify.cli import _check, _families, _moments
 
     parser = OneLineParser(prog="zoverify", description="Verify claims about zeroth-order training dynamics.")

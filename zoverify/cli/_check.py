@@ -6,15 +6,13 @@ import json
 import sys
 import time
 
-from zoverify._device import resolve_device, resolve_dtype
 from zoverify._errors import InvalidParameterError
-from zoverify.claims import ALPHA, REGISTRY, Verdict, select
-from zoverify.claims._runner import plan_runs, run_plan
-from zoverify.cli._report import prepare_report_dir, render_table, write_report
+from zoverify.verify.verdict import ALPHA, Verdict
 
 
 def add_commands(sub) -> None:
-    p = sub.add_parser("list", help="list the registered claims")
+    p = sub.add_parser("list", help="list the registered claims (with NAMES: their parameters and default laws)")
+    p.add_argument("names", nargs="*", metavar="NAME", help="claim names or families to show in detail")
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.set_defaults(run=run_list)
 
@@ -37,18 +35,26 @@ def add_commands(sub) -> None:
 
 
 def run_list(args) -> int:
+    """The claims' declarations; details (parameters, default laws) load the selected claims."""
+    from zoverify.claims import select
+
+    entries = select(args.names)
+    detailed = bool(args.names) or args.format == "json"
     if args.format == "json":
         rows = [
-            {"name": c.name, "statement": c.statement, "source": c.source, "status": c.status, "laws": list(c.laws),
+            {"name": c.name, "statement": c.statement, "source": c.source, "status": [s.value for s in c.status],
+             "status_note": c.status_note, "laws": list(c.laws),
              "params": {k: {"default": p.default, "doc": p.doc} for k, p in c.params.items()}}
-            for c in REGISTRY.values()
+            for c in entries
         ]
         print(json.dumps(rows, indent=2))
         return 0
-    for c in REGISTRY.values():
-        print(f"{c.name}  [{c.status}]\n    {c.statement}\n    source: {c.source}")
-        for key, p in c.params.items():  # settable with check --param KEY=VALUE
-            print(f"    --param {key}={p.default}: {p.doc}")
+    for c in entries:
+        print(f"{c.name}  [{c.status_text}]\n    {c.statement}\n    source: {c.source}")
+        if detailed:
+            print(f"    default laws: {', '.join(c.laws)}")
+            for key, p in c.params.items():  # settable with check --param KEY=VALUE
+                print(f"    --param {key}={p.default}: {p.doc}")
     return 0
 
 
@@ -72,6 +78,11 @@ def parse_params(items, claims) -> dict[str, str]:
 
 
 def run_check(args) -> int:
+    from zoverify._device import resolve_device, resolve_dtype
+    from zoverify.claims import select
+    from zoverify.cli._report import prepare_report_dir, render_table, write_report
+    from zoverify.verify.runner import plan_runs, run_plan
+
     resolve_device(args.device)  # refuse bad input before any work starts
     resolve_dtype(args.dtype)
     if args.seed < 0:

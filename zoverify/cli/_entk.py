@@ -5,14 +5,12 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from zoverify._errors import InvalidParameterError, NotApplicableError
-from zoverify.perturbations import parse_law
-from zoverify.symbolic import entk as E
-from zoverify.symbolic import evaluate
-from zoverify.symbolic import symbols as S
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 def add_commands(sub) -> None:
@@ -36,6 +34,8 @@ def add_commands(sub) -> None:
 
 def parse_vector(text: str, name: str) -> np.ndarray:
     """A 1-D float vector from 'x,y,z' or a .npy file; clear errors otherwise."""
+    import numpy as np
+
     if text.endswith(".npy"):
         path = Path(text)
         if not path.is_file():
@@ -61,6 +61,10 @@ def parse_vector(text: str, name: str) -> np.ndarray:
 
 def entry_mean_variance(law, a: np.ndarray, b: np.ndarray, queries: int) -> tuple[float, float]:
     """E K_hat_ab and Var K_hat_ab from the symbolic maps, evaluated at a, b."""
+    from zoverify.symbolic import entk as E
+    from zoverify.symbolic import evaluate
+    from zoverify.symbolic import symbols as S
+
     if a.shape != b.shape:
         raise InvalidParameterError(f"--a and --b must have the same length, got {a.size} and {b.size}")
     if queries < 1:
@@ -80,6 +84,8 @@ def entry_mean_variance(law, a: np.ndarray, b: np.ndarray, queries: int) -> tupl
 
 def run_variance(args) -> int:
     """``zoverify entk-variance``."""
+    from zoverify.perturbations import parse_law
+
     law = parse_law(args.law)
     a, b = parse_vector(args.a, "a"), parse_vector(args.b, "b")
     mean, var = entry_mean_variance(law, a, b, args.queries)
@@ -95,6 +101,9 @@ def run_variance(args) -> int:
 
 def run_jl(args) -> int:
     """``zoverify jl``: refuses laws for which the JL constant is not established."""
+    from zoverify.perturbations import parse_law
+    from zoverify.symbolic import entk as E
+
     law = parse_law(args.law)
     reason = E.jl_constant_reason(law)
     if reason is not None:

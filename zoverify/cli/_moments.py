@@ -4,12 +4,6 @@ from __future__ import annotations
 
 import json
 
-import sympy as sp
-
-from zoverify.perturbations import parse_law
-from zoverify.symbolic import evaluate
-from zoverify.symbolic import symbols as S
-
 
 def add_commands(sub) -> None:
     p = sub.add_parser("moments", help="print a law's symbolic moments (d symbolic)")
@@ -21,6 +15,10 @@ def add_commands(sub) -> None:
 
 def law_moments(law, dim: int | None = None) -> dict:
     """The law's moment maps as sympy expressions (A and v symbolic)."""
+    import sympy as sp
+
+    from zoverify.symbolic import symbols as S
+
     d = law.fixed_dim or S.d
     A, v = S.matrix("A", d, d), S.vector("v", d)
     out = {
@@ -34,6 +32,12 @@ def law_moments(law, dim: int | None = None) -> dict:
 
 
 def run(args) -> int:
+    import sympy as sp
+
+    from zoverify.perturbations import parse_law
+    from zoverify.symbolic import evaluate
+    from zoverify.symbolic import symbols as S
+
     law = parse_law(args.law)
     if args.dim is not None:
         law.check_dim(args.dim)

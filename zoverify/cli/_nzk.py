@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
-import sympy as sp
-
 from zoverify._errors import InvalidParameterError
-from zoverify.perturbations import parse_law
-from zoverify.symbolic import nzk as sym
-from zoverify.symbolic import symbols as S
+
+#: as zoverify.symbolic.nzk.PAIRINGS (kept literal so `--help` imports no sympy; a test keeps them equal)
+PAIRINGS = ("shared", "independent")
 
 
 def add_commands(sub) -> None:
     p = sub.add_parser("nzk", help="print the expected NZK middle matrix M for a direction law")
     p.add_argument("--law", required=True, help="law of z, e.g. 'gaussian(mean=[1,2], std=0.5)'")
     p.add_argument("--zeta-law", default=None, help="law of zeta for independent pairs (default: the law of z)")
-    p.add_argument("--pairing", choices=list(sym.PAIRINGS), default="shared", help="zeta = z (shared) or independent")
+    p.add_argument("--pairing", choices=list(PAIRINGS), default="shared", help="zeta = z (shared) or independent")
     p.add_argument("--dim", type=int, default=None, help="evaluate M at this dimension (inferred from a vector mean)")
     p.add_argument("--format", choices=["text", "latex", "json"], default="text")
     p.set_defaults(run=run)
@@ -25,6 +22,13 @@ def add_commands(sub) -> None:
 
 def nzk_summary(law_spec: str, *, pairing: str, zeta_spec: str | None = None, dim: int | None = None) -> dict:
     """M and what follows from it, as plain data (the CLI's JSON payload)."""
+    import numpy as np
+    import sympy as sp
+
+    from zoverify.perturbations import parse_law
+    from zoverify.symbolic import nzk as sym
+    from zoverify.symbolic import symbols as S
+
     law = parse_law(law_spec)
     zeta = parse_law(zeta_spec) if zeta_spec is not None else None
     if dim is not None and dim < 1:
@@ -54,6 +58,8 @@ def nzk_summary(law_spec: str, *, pairing: str, zeta_spec: str | None = None, di
 
 
 def run(args) -> int:
+    import numpy as np
+
     info = nzk_summary(args.law, pairing=args.pairing, zeta_spec=args.zeta_law, dim=args.dim)
     if args.format == "json":
         print(json.dumps(info, indent=2))

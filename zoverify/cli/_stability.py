@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from zoverify._errors import InvalidParameterError, NotApplicableError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 def add_commands(sub) -> None:
@@ -26,6 +28,8 @@ def add_commands(sub) -> None:
 
 
 def _load_npy(path: str, what: str) -> np.ndarray:
+    import numpy as np
+
     file = Path(path)
     if not file.is_file():
         raise InvalidParameterError(f"{what} file {path!r} does not exist")
@@ -36,6 +40,8 @@ def _load_npy(path: str, what: str) -> np.ndarray:
 
 
 def _parse_spectrum(text: str) -> np.ndarray:
+    import numpy as np
+
     try:
         values = [float(x) for x in text.replace(" ", "").split(",") if x]
     except ValueError:
@@ -47,7 +53,10 @@ def _parse_spectrum(text: str) -> np.ndarray:
 
 def compute(H, *, law_spec="gaussian", method="gd", beta=None, queries=1, P=None) -> dict:
     """The command's result as a dict (JSON keys of the issue)."""
+    import numpy as np
+
     from zoverify.numeric.stability_operator import (
+        commutes,
         critical_step_size,
         mean_threshold,
         validate_hessian,
@@ -71,7 +80,7 @@ def compute(H, *, law_spec="gaussian", method="gd", beta=None, queries=1, P=None
     result = critical_step_size(law, H, method=method, beta=beta, q=queries, P=P)
     Ht = H if P is None else np.linalg.solve(P, H)
     eigs = np.linalg.eigvalsh(H)[::-1] if P is None else np.sort(np.linalg.eigvals(Ht).real)[::-1]
-    commuting = P is None or np.linalg.norm(P @ H - H @ P) <= 1e-10 * np.linalg.norm(P) * np.linalg.norm(H)
+    commuting = P is None or commutes(P, H)
     lower = upper = None
     bounds_note = ""
     try:

@@ -110,7 +110,8 @@ class Eigen:
 
 
 
-def _commutes(P: np.ndarray, H: np.ndarray) -> bool:
+def commutes(P: np.ndarray, H: np.ndarray) -> bool:
+    """P H = H P up to rounding (relative to the norms of P and H)."""
     return np.linalg.norm(P @ H - H @ P) <= 1e-10 * np.linalg.norm(P) * np.linalg.norm(H)
 
 
@@ -159,7 +160,7 @@ class DenseOperator:
             isotropic = fourth_moment_form(law, sp.Integer(d)) is not None
         except NotApplicableError:
             isotropic = _second_moment_isotropic(law, d)
-        if not eig.full_rank and not (isotropic and _commutes(P, self.H)):
+        if not eig.full_rank and not (isotropic and commutes(P, self.H)):
             raise NotApplicableError(
                 "singular H with an anisotropic law or a non-commuting preconditioner: "
                 "the null space is not invariant; give a positive definite H"
@@ -276,7 +277,7 @@ class StructuredOperator:
             self.k = np.ones(V.shape[1])
         else:
             P = validate_preconditioner(self.P, d)
-            if not _commutes(P, self.H):
+            if not commutes(P, self.H):
                 raise NotApplicableError(
                     "the structured solver needs P H = H P (Theorem 3's assumption); use the dense operator"
                 )
@@ -481,6 +482,7 @@ def mean_threshold(law, H, *, method="gd", beta=0.0, P=None) -> float:
 
 __all__ = [
     "CriticalStep",
+    "commutes",
     "DenseOperator",
     "Eigen",
     "StructuredOperator",

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import torch
@@ -30,6 +31,10 @@ from scipy import special, stats
 from zoverify._errors import InvalidParameterError
 
 POWER_QUANTILE = 0.9  # minimum detectable deviation is quoted at 90 % power
+
+#: sides of a component's test (a summary's optional ``sides``): two-sided, a lower
+#: bound (estimate >= prediction) or an upper bound (estimate <= prediction)
+TWO_SIDED, LOWER_BOUND, UPPER_BOUND = 0, -1, 1
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,27 @@ class Decision:
     @property
     def min_detectable_rel(self) -> float | None:
         return worst_detectable(self.detectable_rel)
+
+
+@runtime_checkable
+class Summary(Protocol):
+    """What a decision rule makes of an experiment: judges any prediction on the same data.
+
+    A summary may also expose ``sides`` (one of TWO_SIDED, LOWER_BOUND, UPPER_BOUND
+    per component); the default negative controls then move a bound only inward.
+    """
+
+    estimate: np.ndarray
+    method: str
+
+    def decide(self, prediction, *, alpha: float, bias=None) -> Decision: ...
+
+
+@runtime_checkable
+class DecisionRule(Protocol):
+    """Turns a claim's experiment output (and an exact variance, if known) into a :class:`Summary`."""
+
+    def summarize(self, observed: Any, *, variance=None) -> Summary: ...
 
 
 def worst_detectable(detectable_rel) -> float | None:
@@ -165,3 +191,40 @@ def _as_2d(observed) -> np.ndarray:
         observed = observed.detach().to("cpu", torch.float64).numpy()
     x = np.asarray(observed, dtype=float)
     return x[:, None] if x.ndim == 1 else x.reshape(x.shape[0], -1)
+
+
+@dataclass(frozen=True)
+class SidedSummary(ExactSummary):
+    """Exact values tested per component against a lower bound, an upper bound or an equality.
+
+    ``sides[i]``: -1 passes iff est >= pred - tol, +1 iff est <= pred + tol, 0 iff |est - pred| <= tol.
+    A one-sided component on a loose instance cannot see a move smaller than its slack, so its
+    detectable size is NaN; a bound's power comes from its equality components (the instances
+    where the bound is attained, or approached at a stated rate).
+    """
+
+    sides: np.ndarray = None
+
+    def decide(self, prediction, *, alpha, bias=None):
+        pred = np.asarray(prediction, float).reshape(self.estimate.shape)
+        tol = np.broadcast_to(np.asarray(self.tolerance, float), pred.shape)
+        sides = np.asarray(self.sides, int)
+        lo_ok = self.estimate >= pred - tol
+        hi_ok = self.estimate <= pred + tol
+        ok = np.where(sides < 0, lo_ok, np.where(sides > 0, hi_ok, lo_ok & hi_ok))
+        # accepted region [pred - tol, +inf) / (-inf, pred + tol] / [pred - tol, pred + tol], written with a finite
+        # 1e300 so reports stay JSON-safe
+        low = np.where(sides > 0, pred - 1e300, pred - tol)
+        high = np.where(sides < 0, pred + 1e300, pred + tol)
+        detect = np.where(sides == 0, per_component_mde(tol, pred), np.nan)
+        return Decision(bool(ok.all()), None, low, high, detect)
+
+
+class SidedTest(Exact):
+    """The experiment returns (values, tolerances, sides)."""
+
+    def summarize(self, observed, *, variance=None):
+        values, tol, sides = observed
+        return SidedSummary(np.atleast_1d(np.asarray(values, float)), np.atleast_1d(np.asarray(tol, float)),
+                            method="bounds (one-sided where loose, equality where attained)",
+                            sides=np.atleast_1d(np.asarray(sides, int)))

@@ -1,6 +1,6 @@
 """Decision rule for an estimate that is a smooth function of all the samples (the
 Monte Carlo eta*): the delete-a-group jackknife, following the summary/decide
-protocol of zoverify.claims._stats.
+protocol of zoverify.verify.decision.
 
 The n samples are split into g groups; theta is computed from all of them and
 with each group left out (theta_(i)); the pseudo-values are
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from zoverify._errors import InvalidParameterError
-from zoverify.claims._stats import MeanSummary
+from zoverify.verify.decision import MeanSummary
 
 
 @dataclass(frozen=True)

@@ -7,16 +7,19 @@ from typing import Any
 
 from rich.markup import escape
 
-from zoverify import __version__
-from zoverify._device import resolve_device, resolve_dtype
-from zoverify.claims._claim import ALPHA, Claim, ClaimResult, Verdict, check
-from zoverify.claims._registry import REGISTRY
 from zoverify.perturbations import AbstractLaw, parse_law
+from zoverify.verify.check import check, unjudged
+from zoverify.verify.claim import Claim
+from zoverify.verify.registry import REGISTRY, ClaimEntry
+from zoverify.verify.result import ClaimResult
+from zoverify.verify.verdict import ALPHA, Verdict
 
 MOMENT_CLAIM = "moments.sampler"
 
 
-def plan_runs(claims: Sequence[Claim], *, law: str | AbstractLaw | None = None) -> list[tuple[Claim, AbstractLaw]]:
+def plan_runs(
+    claims: Sequence[Claim | ClaimEntry], *, law: str | AbstractLaw | None = None
+) -> list[tuple[Claim | ClaimEntry, AbstractLaw]]:
     """(claim, law spec) pairs: each claim's default laws, or ``law`` for all.
 
     With a law override the law's own moment check runs first, so a law whose
@@ -33,7 +36,7 @@ def plan_runs(claims: Sequence[Claim], *, law: str | AbstractLaw | None = None) 
 
 
 def run_plan(
-    plan: Sequence[tuple[Claim, AbstractLaw]],
+    plan: Sequence[tuple[Claim | ClaimEntry, AbstractLaw]],
     *,
     seed: int = 0,
     num_samples: int | None = None,
@@ -56,8 +59,11 @@ def run_plan(
             if bar is not None:
                 bar.update(bar.task_ids[0], description=escape(f"{claim.name} [{spec}]"))
             if spec in bad_laws and claim.name != MOMENT_CLAIM:
-                result = _skipped(claim, spec, seed=seed, alpha=alpha, num_samples=num_samples, device=device,
-                                  dtype=dtype)
+                result = unjudged(
+                    claim.load() if isinstance(claim, ClaimEntry) else claim, verdict=Verdict.SKIPPED,
+                    reason="not judged: the law's declared moments disagree with its own sampler", law=spec,
+                    seed=seed, alpha=alpha, num_samples=num_samples, device=device, dtype=dtype,
+                )
             else:
                 own = {k: v for k, v in (params or {}).items() if k in claim.params}
                 result = check(
@@ -73,17 +79,6 @@ def run_plan(
         if bar is not None:
             bar.stop()
     return results
-
-
-def _skipped(claim: Claim, spec: str, *, seed, alpha, num_samples, device, dtype) -> ClaimResult:
-    return ClaimResult(
-        claim=claim.name, law=spec, params=claim.resolve_params(None), verdict=Verdict.SKIPPED.value, prediction=[],
-        estimate=[], ci_low=[], ci_high=[], p_value=None, alpha=alpha, method="", seed=seed,
-        num_samples=int(num_samples if num_samples is not None else claim.num_samples),
-        device=str(resolve_device(device)), dtype=str(resolve_dtype(dtype)).removeprefix("torch."),
-        elapsed_s=0.0, version=__version__, labels=[],
-        message="not judged: the law's declared moments disagree with its own sampler",
-    )
 
 
 def _progress(total: int):

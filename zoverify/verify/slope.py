@@ -1,6 +1,6 @@
 """Two decision rules for scaling laws and probability bounds.
 
-Both follow the summary/decide protocol of :mod:`zoverify.claims._stats`:
+Both follow the summary/decide protocol of :mod:`zoverify.verify.decision`:
 ``summarize(observed, variance=None)`` returns an object with ``estimate``,
 ``stderr``, ``method`` and ``decide(prediction, alpha=, bias=) -> Decision``.
 
@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from zoverify.claims._stats import Decision, MeanSummary, per_component_mde
+from zoverify.verify.decision import Decision, MeanSummary, per_component_mde
 
 
 def _slope_weights(x: np.ndarray) -> np.ndarray:

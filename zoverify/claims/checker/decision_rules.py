@@ -33,9 +33,11 @@ import numpy as np
 import torch
 from scipy import stats
 
-from zoverify.claims._claim import Claim, Context, Verdict, check
-from zoverify.claims._registry import register
-from zoverify.claims._stats import POWER_QUANTILE, BatchMeans
+from zoverify.verify.check import check
+from zoverify.verify.claim import Claim, Context
+from zoverify.verify.decision import POWER_QUANTILE, BatchMeans
+from zoverify.verify.registry import register
+from zoverify.verify.verdict import Verdict
 
 INNER_ALPHA = 0.5  # level of the judged synthetic experiments (large, so rates are measurable)
 _MEANS = np.array([1.5, -0.8])  # k = 2 components with unequal means and scales
@@ -108,13 +110,6 @@ def _labels(ctx: Context) -> list[str]:
 
 register(Claim(
     name="checker.decision_rules",
-    statement=(
-        "The decision rules reject a true k-component prediction with probability exactly 1 - (1 - a/k)^k "
-        "(Bonferroni) and a component off by the reported minimum detectable error with probability "
-        f">= 0.9, for batch means (Student t, B = 32) and the exact-variance z-test (Gaussian data, a = {INNER_ALPHA})."
-    ),
-    source="zoverify/claims/checker.py (exact rates derived in the module docstring)",
-    status="DERIVED+CHECKED",
     predict=_predict,
     simulate=_simulate,
     variance=_variance,

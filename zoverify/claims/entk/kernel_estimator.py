@@ -1,7 +1,7 @@
 """Claims P2-1 .. P2-7: the ZO eNTK, its variance, JL and dimension-freeness.
 
 Paper: "Learning Dynamics of Zeroth-Order Optimization: A Kernel Perspective"
-(theory.md §2, §5).  Every prediction comes from :mod:`zoverify.symbolic.entk`
+(arXiv 2605.03373; docs/entk.md).  Every prediction comes from :mod:`zoverify.symbolic.entk`
 (written against the law's S and F maps); every simulation draws real
 directions in R^d from the law's own sampler.
 """
@@ -12,16 +12,15 @@ import numpy as np
 import torch
 
 from zoverify._rng import make_numpy_generator, spawn_seeds
-from zoverify.claims._claim import Claim, Context, Param
-from zoverify.claims._registry import register
-from zoverify.claims._slope import LogLogSlope, QuantileBound
 from zoverify.numeric import entk as nentk
 from zoverify.numeric import map_blocks
 from zoverify.symbolic import entk as E
 from zoverify.symbolic import evaluate
 from zoverify.symbolic import symbols as S
-
-SOURCE = "theory.md §2.3-2.5, §5 (paper 2: Learning Dynamics of ZO, a Kernel Perspective)"
+from zoverify.verify.claim import Claim, Context
+from zoverify.verify.params import Param
+from zoverify.verify.registry import register
+from zoverify.verify.slope import LogLogSlope, QuantileBound
 
 
 def _dim(ctx: Context) -> int:
@@ -111,10 +110,7 @@ KERNEL_PARAMS = {
 
 register(Claim(
     name="entk.unbiased",
-    statement="P2-1: E[(1/P) sum_p (J_o u_p)(J_u u_p)^T] = J_o S J_u^T, = J_o J_u^T when E[u u^T] = I "
-              "(z-test with the exact per-entry variance).",
     applies_to=_iid_draws_reason,
-    source=SOURCE, status="CODE + DERIVED+CHECKED",
     predict=_mean_predict, simulate=_kernel_simulate, variance=_entry_variances,
     params=KERNEL_PARAMS,
     laws=("gaussian", "sphere", "coordinate", "gaussian(mean=0.5, std=2)"),
@@ -131,10 +127,7 @@ def _sq_dev_simulate(ctx: Context) -> torch.Tensor:
 
 register(Claim(
     name="entk.entry_variance",
-    statement="P2-2: Var K_hat_ab = (a^T F(b b^T) a - (a^T S b)^2)/P; for iid unit-variance laws "
-              "(|a|^2|b|^2 + (a.b)^2 + (m4-3) sum a_k^2 b_k^2)/P.",
     applies_to=_iid_draws_reason,
-    source=SOURCE, status="DERIVED+CHECKED",
     predict=_entry_variances, simulate=_sq_dev_simulate, params=KERNEL_PARAMS,
     laws=("gaussian", "rademacher", "sphere", "coordinate"),
     num_samples=1 << 18, labels=_entry_labels,
@@ -156,11 +149,7 @@ FROB_PARAMS = {**KERNEL_PARAMS, "outputs": Param(3, "output size V", low=1, high
 
 register(Claim(
     name="entk.frobenius_error",
-    statement="P2-3: E||K_hat - K||_F^2 (K = E K_hat = A S B^T) = (tr(A F(B^T B) A^T) - ||A S B^T||_F^2)/P; "
-              "iid unit variance: (||A||^2||B||^2 + "
-              "||AB^T||^2 + (m4-3) sum_k ||A_:k||^2 ||B_:k||^2)/P.",
     applies_to=_iid_draws_reason,
-    source=SOURCE, status="DERIVED+CHECKED",
     predict=_frob_predict, simulate=_frob_simulate, params=FROB_PARAMS,
     laws=("gaussian", "rademacher", "uniform", "coordinate"),
     num_samples=1 << 17, labels=lambda ctx: ["E||dK||_F^2"],
@@ -205,10 +194,7 @@ def _grad_simulate(ctx: Context) -> torch.Tensor:
 
 register(Claim(
     name="entk.gradient_second_moment",
-    statement="P2-7: the P-query estimator has E||g_hat||^2 = (g^T F(I) g + (P-1)||S g||^2)/P: "
-              "||g||^2 (1 + (d+1)/P) Gaussian, ||g||^2 (1 + (d-1)/P) Rademacher.",
     applies_to=_iid_draws_reason,
-    source=SOURCE, status="READ-2nd + DERIVED",
     predict=_grad_predict, simulate=_grad_simulate,
     params={"dim": Param(16, "parameter dimension d", low=1, high=4096, integer=True),
             "P": Param(4, "queries per estimate", low=1, high=4096, integer=True),
@@ -334,12 +320,6 @@ def _jl_alternatives(ctx: Context, prediction: np.ndarray) -> list[np.ndarray]:
 
 register(Claim(
     name="entk.jl_bounds",
-    statement="P2-4: with P >= (2 ln n + ln(1/delta))/(c eps^2), c = 1/4 - eps/6, n = 3V, with probability >= "
-              "1 - delta |dK_ij| <= (eps/2)(|a_i|^2 + |b_j|^2) for all i, j and ||dK||_F^2 <= "
-              "(eps^2 V/2)(||A||_F^2 + ||B||_F^2)^2 (Achlioptas' constant: Gaussian and Rademacher only).  "
-              "Conservative: negative controls are bounds 10 % above the delta-quantile of 1/eps_eff "
-              "calibrated by Wishart sampling, each rejected.",
-    source=SOURCE + "; Achlioptas (2003) Thm 1.1", status="READ-2nd + DERIVED+CHECKED",
     predict=_jl_predict, simulate=_jl_simulate, test=QuantileBound(),
     params={"dim": Param(32, "parameter dimension d", low=1, high=100_000, integer=True),
             "outputs": Param(3, "output size V", low=1, high=16, integer=True),
@@ -451,13 +431,7 @@ def _slope_alternatives(ctx: Context, prediction: np.ndarray) -> list[np.ndarray
 
 register(Claim(
     name="entk.dimension_free",
-    statement="P2-5: at fixed Jacobian Gram structure the RMS relative kernel error scales as d^0 and P^(-1/2) "
-              "(log-log slope test).  Gaussian: exactly d^0.  Other iid laws: the predicted exponent in d is the "
-              "slope of the exact Frobenius formula on the same grid (Rademacher: slightly positive at small d, "
-              "as the (m4-3) column term fades and the error rises to the Gaussian value, which bounds it).  "
-              "Negative controls: d-exponent + 0.05 and P-exponent x 1.1 are each rejected.",
     applies_to=_slope_reason,
-    source=SOURCE, status="DERIVED+CHECKED",
     predict=_slope_predict, simulate=_slope_simulate, test=LogLogSlope(exponent_of_root=True),
     params={"dim_min": Param(16, "smallest d of the grid (grid: dim_min * 8^k)", low=4, high=4096, integer=True),
             "num_dims": Param(3, "number of d values", low=2, high=6, integer=True),
@@ -530,14 +504,7 @@ def _similarity_simulate(ctx: Context) -> torch.Tensor:
 
 register(Claim(
     name="entk.similarity",
-    statement="P2-6: E||dK||_F^2/||K||_F^2 (dK = K_hat - K, K = E K_hat = A S B^T) = (||A||^2||B||^2 + ||AB^T||^2 + "
-              "(m4-3)...)/(P ||AB^T||^2) for unit-variance iid laws "
-              "(Gaussian: (1 + ||A||^2||B||^2/||AB^T||^2)/P), K_hat from the library's ZO eNTK of the network: larger when the two inputs' Jacobians are less "
-              "aligned (the paper's 'dissimilar pairs'); Jacobians of a random tanh MLP at scikit-learn digits "
-              "(4, 9) and (0, 1) (here (0, 1) is less aligned and errs more; the alignment, not the digit "
-              "labels, sets the error: see notebooks/entk_experiments.py).",
     applies_to=_similarity_reason,
-    source=SOURCE, status="DERIVED; READ-2nd",
     predict=_similarity_predict, simulate=_similarity_simulate,
     params={"width": Param(8, "hidden width of the MLP", low=1, high=512, integer=True),
             "P": Param(8, "perturbations", low=1, high=4096, integer=True)},

@@ -55,13 +55,14 @@ import numpy as np
 import torch
 
 from zoverify._errors import InvalidParameterError, MomentDoesNotExistError
-from zoverify.claims._claim import Claim, Context, Param
-from zoverify.claims._registry import register
-from zoverify.claims._stats import BatchMeans, MeanSummary
 from zoverify.numeric import map_blocks
 from zoverify.perturbations import AbstractLaw
 from zoverify.symbolic import evaluate
 from zoverify.symbolic import symbols as S
+from zoverify.verify.claim import Claim, Context
+from zoverify.verify.decision import BatchMeans, MeanSummary
+from zoverify.verify.params import Param
+from zoverify.verify.registry import register
 
 ORDER_LABELS = ["E[a.z]", "E[(a.z)(b.z)]", "E[(v.z)(a.z)(b.z)]", "E[(z'Az)(a.z)(b.z)]"]
 
@@ -499,12 +500,6 @@ DEFAULT_LAWS = (
 MOMENTS = register(
     Claim(
         name="moments.sampler",
-        statement=(
-            "A law's symbolic mean, second, third and fourth moment maps match its own sampler, each order "
-            "tested through coordinate functionals it enters undiluted (iid laws: mean, var, m3, m4 each alone)."
-        ),
-        source="each law's moment derivation in its module docstring under zoverify/perturbations",
-        status="DERIVED+CHECKED",
         predict=_predict,
         simulate=_simulate,
         test=PanelMeans(),

@@ -9,21 +9,19 @@ import numpy as np
 import torch
 
 from zoverify._errors import InvalidParameterError
-from zoverify.claims._claim import Claim, Context, Param
-from zoverify.claims._registry import register
 from zoverify.numeric import map_blocks
 from zoverify.numeric._batching import DEFAULT_BLOCK
 from zoverify.perturbations import AbstractLaw
 from zoverify.symbolic import nzk as sym
+from zoverify.verify.claim import Claim, Context
+from zoverify.verify.params import Param
+from zoverify.verify.registry import register
 
 EPS = 1e-3  # the paper's finite-difference radius
 PAIRS = [(0, 0), (1, 1), (0, 1), (1, 2)]
-SOURCE = "theory.md §1.4-1.8, §5"
-
-
-def nzk_claim(name: str, statement: str, pid: str, **fields) -> Claim:
-    """Register a claim of this family; ``pid`` is its item in theory.md §5."""
-    return register(Claim(name=name, statement=statement, source=f"{SOURCE} {pid}", **fields))
+def nzk_claim(name: str, **fields) -> Claim:
+    """Register the implementation of a claim declared in :mod:`zoverify.claims.nzk`."""
+    return register(Claim(name=name, **fields))
 
 
 def dim_param(default: int, *, high: int = 64, doc: str = "dimension d") -> Param:

@@ -1,6 +1,6 @@
 """P1-10, the NZK paper's headline on real data, as two claims.
 
-Setting (theory.md §1.8): binary 3 vs 5, 100 images per class at 8 x 8 (scikit-learn's
+Setting (arXiv 2603.21169, Fig. 2; docs/nzk.md#headline-on-digits): binary 3 vs 5, 100 images per class at 8 x 8 (scikit-learn's
 bundled digits stand in for MNIST resized to 8 x 8; nothing is downloaded), the FFN
 64->10->5->1 linearized at its initialisation (f = Phi theta, d = 711 as in the
 paper's code), loss (1/2) mean (f - y)^2, eta = 1e-3, losses read at 2,000 and 14,000
@@ -22,9 +22,7 @@ import numpy as np
 
 from zoverify._errors import NotApplicableError
 from zoverify._rng import make_generator
-from zoverify.claims._claim import Param
-from zoverify.claims._nzk_common import needs_moments, nzk_claim
-from zoverify.claims._stats import BatchMeans
+from zoverify.claims.nzk.common import needs_moments, nzk_claim
 from zoverify.numeric.best_of import SAMPLERS, LinearizedProblem, simulate_best_of_zo
 from zoverify.numeric.data import load_digits_binary
 from zoverify.numeric.linearize import jacobian_features, make_mlp
@@ -32,6 +30,8 @@ from zoverify.numeric.nzk_estimate import estimate_shared_nzk
 from zoverify.perturbations import Gaussian
 from zoverify.symbolic import best_of as sb
 from zoverify.symbolic import nzk as sym
+from zoverify.verify.decision import BatchMeans
+from zoverify.verify.params import Param
 
 ETA = 1e-3
 EPS = 1e-3
@@ -116,10 +116,7 @@ def _kz_simulate(ctx):
 
 nzk_claim(
     "nzk.headline_kernel_zo",
-    "Digits 3 vs 5 (for MNIST 8x8), FFN 64->10->5->1 linearized, eta = 1e-3: kernel-gradient ZO with the paper's "
-    "Monte Carlo NZK (S shared draws) has loss L_t = (1/2) mean(((I - eta Kbar/N)^t (f_0 - y))^2) at t = 2,000 and "
-    "14,000, Kbar = Phi M Phi^T (713 Phi Phi^T for N(0, I)); each replicate is jackknifed over the kernel's draws.",
-    "P1-10", status="CODE notebook output; DERIVED", predict=_kz_predict, simulate=_kz_simulate,
+    predict=_kz_predict, simulate=_kz_simulate,
     params={"iterations": ITERATIONS,
             "kernel_samples": Param(10000, "draws S in the Monte Carlo NZK (the paper: 10,000)", low=100,
                                     high=10**7, integer=True)},
@@ -167,12 +164,7 @@ def _bo_simulate(ctx):
 
 nzk_claim(
     "nzk.headline_best_of",
-    "Digits 3 vs 5, linearized FFN, eta = 1e-3: the paper's 'standard ZO' (best of K = 100 Gaussian directions per "
-    "step) has E L_t exactly from the kept direction's moments (sigma max of K normals, plus an independent "
-    "Gaussian): as intended its mean step is GD's at ~6.5x the step size and it beats FO; as the paper's notebook runs it "
-    "(theta + eps z broadcast to a d x d matrix) every copy moves only along the all-ones direction and the loss "
-    "decays geometrically to min_a L(theta0 + a 1).",
-    "P1-10", status="CODE notebook output; DERIVED", predict=_bo_predict, simulate=_bo_simulate,
+    predict=_bo_predict, simulate=_bo_simulate,
     params={"iterations": ITERATIONS,
             "candidates": Param(100, "directions K drawn per step (the paper: 100)", low=1, high=10**4, integer=True),
             "sampler": Param("reduced", "'reduced' (the kept direction's exact law) or 'literal' (all K directions "

@@ -7,8 +7,7 @@ import numpy as np
 import sympy as sp
 
 from zoverify._errors import NotApplicableError
-from zoverify.claims._claim import Context, Param
-from zoverify.claims._nzk_common import (
+from zoverify.claims.nzk.common import (
     EPS,
     PAIRS,
     as_tensor,
@@ -26,6 +25,8 @@ from zoverify.perturbations import AbstractLaw, Gaussian, parse_law
 from zoverify.symbolic import evaluate
 from zoverify.symbolic import nzk as sym
 from zoverify.symbolic import symbols as S
+from zoverify.verify.claim import Context
+from zoverify.verify.params import Param
 
 
 def _kernel_samples(ctx: Context, X: np.ndarray, *, zeta_law: AbstractLaw | None, pairs=PAIRS):
@@ -51,10 +52,9 @@ def _shared_kernel_samples(ctx):
     return _kernel_samples(ctx, points(ctx, problem_dim(ctx)), zeta_law=None)
 
 
-def _kernel_claim(name, statement, pid, *, status, predict, params, laws, applies_to,
-                  simulate=_shared_kernel_samples):
+def _kernel_claim(name, *, predict, params, laws, applies_to, simulate=_shared_kernel_samples):
     """E K(x_i, x_j) at three test points, from 2^19 sampled directions."""
-    return nzk_claim(name, statement, pid, status=status, predict=predict, simulate=simulate, params=params,
+    return nzk_claim(name, predict=predict, simulate=simulate, params=params,
                      laws=laws, num_samples=1 << 19, applies_to=applies_to, labels=pair_labels("EK"))
 
 
@@ -76,10 +76,7 @@ def _indep_simulate(ctx):
 
 _kernel_claim(
     "nzk.independent_kernel",
-    "Independent zeta, z: E K(x_i, x_j) = x_i^T E[zeta zeta^T] E[z z^T] x_j (only first and second moments enter); "
-    "orientation: K(x_i, x_j) = (zeta.x_i)(zeta.z)(z.x_j) as in the NZK definition of arXiv:2603.21169 (the "
-    "paper's code stores the transpose and trains with its transpose, the same dynamics).",
-    "P1-1", status="DERIVED+CHECKED", predict=_indep_predict, simulate=_indep_simulate,
+    predict=_indep_predict, simulate=_indep_simulate,
     params={
         "dim": _VECTOR_MEAN_DIM,
         # zeta's mean along 1 and z's mean [0.9, -0.3, 0.2] (not orthogonal to 1) make E[zeta zeta^T] and
@@ -108,8 +105,7 @@ def _shared_gaussian_predict(ctx):
 
 _kernel_claim(
     "nzk.shared_gaussian",
-    "Shared z ~ N(mu, s^2 I): E[||z||^2 z z^T] = ((d+2)s^4 + s^2|mu|^2) I + ((d+4)s^2 + |mu|^2) mu mu^T.",
-    "P1-2", status="DERIVED+CHECKED", predict=_shared_gaussian_predict, params={"dim": _VECTOR_MEAN_DIM},
+    predict=_shared_gaussian_predict, params={"dim": _VECTOR_MEAN_DIM},
     laws=("gaussian(mean=[0.3,-0.5,0.2], std=0.7)", "gaussian(mean=0.5, std=1.3)"), applies_to=_gaussian_only,
 )
 
@@ -135,8 +131,7 @@ def _cor2_predict(ctx):
 
 _kernel_claim(
     "nzk.corollary2",
-    "Corollary 2: shared z ~ N(0, s^2 I) gives E K(x_i, x_j) = (d+2) s^4 <x_i, x_j>.",
-    "P1-3", status="READ-2nd + DERIVED+CHECKED", predict=_cor2_predict, params={"dim": dim_param(5)},
+    predict=_cor2_predict, params={"dim": dim_param(5)},
     laws=("gaussian(std=1.3)",), applies_to=_centred_gaussian,
 )
 
@@ -156,7 +151,6 @@ def _iid_predict(ctx):
 
 _kernel_claim(
     "nzk.shared_iid",
-    "Shared z with iid zero-mean coordinates: E K = (m4 + (d-1) sigma^4) X X^T (depends on the 4th moment).",
-    "P1-4", status="DERIVED+CHECKED", predict=_iid_predict, params={"dim": dim_param(5)},
+    predict=_iid_predict, params={"dim": dim_param(5)},
     laws=("rademacher", "laplace(b=0.6)", "student_t(nu=10)", "uniform"), applies_to=_iid_centred,
 )

@@ -4,7 +4,7 @@ through forward-mode jvp's, against Phi M Phi^T with Phi its Jacobian features."
 from __future__ import annotations
 
 from zoverify._rng import make_generator
-from zoverify.claims._nzk_common import (
+from zoverify.claims.nzk.common import (
     entries,
     needs_moments,
     nzk_claim,
@@ -64,9 +64,7 @@ def _ln_simulate(ctx):
 
 nzk_claim(
     "nzk.linearized_net",
-    "Linearized FFN 64->10->5->1 (d = 711 parameters) on digits 3 vs 5: shared NZK = Phi M Phi^T with Phi the "
-    "Jacobian features; for N(0, I) this is 713 x the NTK Phi Phi^T.",
-    "P1-9", status="CODE + DERIVED", predict=_ln_predict, simulate=_ln_simulate,
+    predict=_ln_predict, simulate=_ln_simulate,
     laws=("gaussian",), num_samples=1 << 17,
     # 2^17 draws of 711-dim directions (~4 s): worst component ~0.026 Gaussian, ~0.052 for block(blocks=4)
     # (each draw moves one block of the parameters), so the per-component controls sit at 7.5 %

@@ -6,8 +6,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from zoverify.claims._claim import Param
-from zoverify.claims._nzk_common import (
+from zoverify.claims.nzk.common import (
     EPS,
     as_tensor,
     dim_param,
@@ -26,13 +25,14 @@ from zoverify.perturbations import parse_law
 from zoverify.symbolic import evaluate
 from zoverify.symbolic import nzk as sym
 from zoverify.symbolic import symbols as S
+from zoverify.verify.params import Param
 
 TRAJECTORY_BLOCK = 1 << 14  # trajectories per block: bounds the memory of recorded traces
 
 
-def _training_claim(name, statement, pid, *, dim, moments, params, **fields):
+def _training_claim(name, *, dim, moments, params, **fields):
     """A claim on a regression instance with ``dim`` parameters, run with Gaussian directions."""
-    return nzk_claim(name, statement, pid, laws=("gaussian",), applies_to=lambda law: _training_applies(law, moments),
+    return nzk_claim(name, laws=("gaussian",), applies_to=lambda law: _training_applies(law, moments),
                      params={"dim": dim_param(dim, high=32, doc="parameter dimension d"), **params}, **fields)
 
 
@@ -103,8 +103,7 @@ def _ti_bias(ctx):
 
 _training_claim(
     "nzk.time_invariance",
-    "Linear model: the NZK at theta_t, by finite differences with fresh shared z, has mean Kbar = X M X^T at every step t.",
-    "P1-5", status="READ-2nd + DERIVED", predict=_ti_predict, simulate=_ti_simulate, dim=3, moments=8,
+    predict=_ti_predict, simulate=_ti_simulate, dim=3, moments=8,
     params={"step_fraction": _step_fraction(0.2, "training step as a fraction of 2N/lambda_max(Kbar)")},
     num_samples=1 << 15,  # Laplace's heavier tails: worst component ~4 % at 2^15
     bias_bound=lambda ctx: _ti_bias(ctx),
@@ -153,8 +152,7 @@ def _me_simulate(ctx):
 
 _training_claim(
     "nzk.mean_evolution",
-    "E f_t = (I - (I - eta Kbar/N)^t) y + (I - eta Kbar/N)^t f_0 (checked as E[f_t - f_0]) for ZO training with fresh (zeta, z) each step (shared and independent pairs).",
-    "P1-6", status="READ-2nd form; DERIVED+CHECKED", predict=_me_predict, simulate=_me_simulate, dim=4, moments=4,
+    predict=_me_predict, simulate=_me_simulate, dim=4, moments=4,
     params={
         "steps": _steps(12, "training steps t", high=500),
         "step_fraction": _step_fraction(0.05, "eta as a fraction of 2N/lambda_max(Kbar)"),
@@ -207,10 +205,7 @@ def _sp_simulate(ctx):
 
 nzk_claim(
     "nzk.shared_equals_scaled_zo_gd",
-    "Shared-pair NZK dynamics are ZO-GD with step eta ||z||^2: the mean function step is c_shared/c_second "
-    "(= (d+2) sigma^2 for Gaussians) times plain ZO-GD's (laws whose E[z z^T] and E[||z||^2 z z^T] are multiples "
-    "of I at the claim's d).",
-    "P1-7", status="DERIVED", predict=_sp_predict, simulate=_sp_simulate,
+    predict=_sp_predict, simulate=_sp_simulate,
     params={"dim": dim_param(8, doc="parameter dimension d (8: equal blocks for 2, 4 or 8 blocks)")},
     laws=("gaussian(std=1.3)", "rademacher"), num_samples=1 << 19, applies_to=_speedup_applies,
     labels=lambda ctx: [f"E df(x{i})/eta" for i in range(3)],
@@ -292,11 +287,7 @@ def _st_simulate(ctx):
 
 _training_claim(
     "nzk.kernel_stability",
-    "The mean ZO recursion E r_(t+1) = (I - eta Kbar/N) E r_t is stable iff eta < eta* = 2N/lambda_max(Kbar): along "
-    "Kbar's top eigenvector v the per-step factor is 1 - 2 eta/eta*, so E v^T r_t = (1 - 2 eta/eta*)^t v^T r_0 "
-    "(checked by shared-NZK training at eta = 1.9 and 2.1 N/lambda_max, fixed without the formula, where it "
-    "decays as (-0.9)^t and grows as (-1.1)^t; q directions averaged per step; a threshold 5 % off is rejected).",
-    "P1-8", status="DERIVED", predict=_st_predict, simulate=_st_simulate, dim=8, moments=4,
+    predict=_st_predict, simulate=_st_simulate, dim=8, moments=4,
     params={
         "steps": _steps(8, "training steps t (the variance grows geometrically with t)", high=20),
         "directions": Param(256, "directions averaged per step q", low=1, high=4096, integer=True),

@@ -3,16 +3,12 @@ from the spectral formula and from the exact operator, and the bound test."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 import sympy as sp
 
 from zoverify._errors import InvalidParameterError, NotApplicableError
-from zoverify.claims._claim import Claim, Context
-from zoverify.claims._registry import register
-from zoverify.claims._stats import Decision, Exact, ExactSummary, per_component_mde
 from zoverify.numeric.stability_operator import DenseOperator, StructuredOperator
 from zoverify.perturbations import parse_law
 from zoverify.symbolic import evaluate
@@ -23,13 +19,15 @@ from zoverify.symbolic.stability import (
     spectral_eta_star,
     spectral_setting,
 )
+from zoverify.verify.claim import Claim, Context
+from zoverify.verify.decision import Exact
+from zoverify.verify.registry import register
 
 REFERENCE_SPECTRUM = (5.0, 3.0, 2.0, 1.5, 1.0, 0.8, 0.5, 0.3, 0.2, 0.1)
 SMALL_SPECTRUM = (5.0, 3.0, 1.5, 0.8, 0.3, 0.1)  # for the dense momentum operator (3 d^2 states)
 # Root finding is Brent to 4 eps on a radius whose Perron root is simple; observed
 # agreement is ~1e-14 relative, so 1e-9 (the required agreement) leaves a margin.
 REL_TOL = 1e-9
-SOURCE = "theory.md §3.4-3.5 (arXiv 2604.14669, Thms 1-3, Table 1)"
 ROTATION_INVARIANT_LAWS = ("gaussian", "sphere")
 
 
@@ -187,51 +185,11 @@ def exact_values(values, preds_for_tol):
     return values, REL_TOL * np.abs(np.asarray(preds_for_tol, float))
 
 
-SIDE_TWO, SIDE_LOWER, SIDE_UPPER = 0, -1, 1  # as zoverify.claims._claim's TWO_SIDED, LOWER_BOUND, UPPER_BOUND
-
-
-@dataclass(frozen=True)
-class SidedSummary(ExactSummary):
-    """Exact values tested per component against a lower bound, an upper bound or an equality.
-
-    ``sides[i]``: -1 passes iff est >= pred - tol, +1 iff est <= pred + tol, 0 iff |est - pred| <= tol.
-    A one-sided component on a loose instance cannot see a move smaller than its slack, so its
-    detectable size is NaN; a bound's power comes from its equality components (the instances
-    where the bound is attained, or approached at a stated rate).
-    """
-
-    sides: np.ndarray = None
-
-    def decide(self, prediction, *, alpha, bias=None):
-        pred = np.asarray(prediction, float).reshape(self.estimate.shape)
-        tol = np.broadcast_to(np.asarray(self.tolerance, float), pred.shape)
-        sides = np.asarray(self.sides, int)
-        lo_ok = self.estimate >= pred - tol
-        hi_ok = self.estimate <= pred + tol
-        ok = np.where(sides < 0, lo_ok, np.where(sides > 0, hi_ok, lo_ok & hi_ok))
-        # accepted region [pred - tol, +inf) / (-inf, pred + tol] / [pred - tol, pred + tol], written with a finite
-        # 1e300 so reports stay JSON-safe
-        low = np.where(sides > 0, pred - 1e300, pred - tol)
-        high = np.where(sides < 0, pred + 1e300, pred + tol)
-        detect = np.where(sides == 0, per_component_mde(tol, pred), np.nan)
-        return Decision(bool(ok.all()), None, low, high, detect)
-
-
-class SidedTest(Exact):
-    """The experiment returns (values, tolerances, sides)."""
-
-    def summarize(self, observed, *, variance=None):
-        values, tol, sides = observed
-        return SidedSummary(np.atleast_1d(np.asarray(values, float)), np.atleast_1d(np.asarray(tol, float)),
-                            method="bounds (one-sided where loose, equality where attained)",
-                            sides=np.atleast_1d(np.asarray(sides, int)))
-
-
-def exact_claim(name, statement, pid, *, status, predict, simulate, labels, test=None,
+def exact_claim(name, *, predict, simulate, labels, test=None,
                 laws=ROTATION_INVARIANT_LAWS, applies_to=any_law, **options) -> Claim:
     """Register a deterministic (one-observation) claim of this family."""
     return register(Claim(
-        name=name, statement=statement, source=f"{SOURCE}, {pid}", status=status, predict=predict,
+        name=name, predict=predict,
         simulate=simulate, test=Exact() if test is None else test, laws=laws, labels=labels, num_samples=1,
         applies_to=applies_to, **options,
     ))

@@ -13,10 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from zoverify.claims._claim import Claim, Param
-from zoverify.claims._registry import register
-from zoverify.claims._stability_common import (
-    SOURCE,
+from zoverify.claims.stability.common import (
     any_law,
     eta_operator,
     haar_rotation,
@@ -24,14 +21,17 @@ from zoverify.claims._stability_common import (
     rotated,
     rotated_instance,
 )
-from zoverify.claims._stability_jackknife import DeleteAGroupJackknife
-from zoverify.claims._stats import BatchMeans
 from zoverify.numeric.stability_mc import (
     chain_second_moments,
     mc_eta_star,
     mc_eta_star_method,
 )
 from zoverify.numeric.stability_operator import DenseOperator
+from zoverify.verify.claim import Claim
+from zoverify.verify.decision import BatchMeans
+from zoverify.verify.jackknife import DeleteAGroupJackknife
+from zoverify.verify.params import Param
+from zoverify.verify.registry import register
 
 _MC_SPECTRUM = (3.0, 2.0, 1.0, 0.5, 0.25, 0.1)
 _MC_STEPS = (10, 30)
@@ -59,7 +59,7 @@ def _mc_predict(ctx):
     return op.mean_square_norms(x0, eta, _MC_STEPS)
 
 
-def _chain_claim(name, statement, pid, *, status, laws, difference, mu, label_suffix=""):
+def _chain_claim(name, *, laws, difference, mu, label_suffix=""):
     """Second moments of ZO-GD chains at _MC_STEPS against the law's operator."""
 
     def simulate(ctx):
@@ -69,7 +69,7 @@ def _chain_claim(name, statement, pid, *, status, laws, difference, mu, label_su
 
     return register(Claim(
         applies_to=any_law,
-        name=name, statement=statement, source=f"{SOURCE}, {pid}", status=status,
+        name=name,
         predict=_mc_predict, simulate=simulate, test=BatchMeans(), laws=laws, num_samples=1 << 14,
         params={"fraction": Param(0.5, "eta as a fraction of the exact eta*", low=0.01, high=0.99)},
         labels=lambda ctx: [f"E||x_{t}||^2{label_suffix}" for t in _MC_STEPS],
@@ -78,17 +78,11 @@ def _chain_claim(name, statement, pid, *, status, laws, difference, mu, label_su
 
 _chain_claim(
     "stability.mc_decay",
-    "P3-15 (below the edge): E||x_t||^2 of ZO-GD chains with real central differences equals "
-    "<I, T^t(x0 x0^T)> of the law's operator at t = 10, 30 (so its decay rate is the operator's). "
-    "Central differences are exact on a quadratic at any radius, so the chains use mu = 0.5, where a "
-    "forward difference would add (mu/2)(z^T H z) z to every step.",
-    "P3-15", status="CHECKED", laws=("gaussian", "rademacher"), difference="central", mu=0.5,
+    laws=("gaussian", "rademacher"), difference="central", mu=0.5,
 )
 _chain_claim(
     "stability.forward_difference",
-    "P3-13: with forward differences the chains follow the same operator (the extra term is a constant "
-    "of order (eta mu)^2, below 1e-9 here at mu = 1e-6), so eta* is unchanged.",
-    "P3-13", status="DERIVED + MC", laws=("gaussian",), difference="forward", mu=1e-6,
+    laws=("gaussian",), difference="forward", mu=1e-6,
     label_suffix=" (forward differences)",
 )
 
@@ -109,12 +103,6 @@ def _mc_eta_simulate(ctx):
 register(Claim(
     applies_to=any_law,
     name="stability.mc_eta_star",
-    statement="P3-15 (at the edge): the Monte Carlo one-step operator (directions and real central differences) "
-              "gives eta* whose delete-a-group jackknife t-interval (g = 32 groups, 31 df) covers the exact "
-              "operator's eta*.  num_samples counts the sampled directions z_k (each measured by central "
-              "differences at the d basis points), split into 32 groups of about num_samples/32; the test's "
-              "replicates are the 32 pseudo-values.",
-    source=SOURCE + ", P3-15", status="CHECKED",
     predict=lambda ctx: [eta_operator(ctx.law, _mc_eta_instance(ctx))],
     simulate=_mc_eta_simulate, test=DeleteAGroupJackknife(num_groups=_JACKKNIFE_GROUPS),
     laws=("gaussian",), num_samples=3 << 17,  # 4x what Gaussian directions need: block and sparse laws have noisier operators
@@ -191,10 +179,6 @@ def _engine_decay_simulate(ctx):
 register(Claim(
     applies_to=any_law,
     name="stability.mc_decay_engines",
-    statement="P3-15 for every engine: E||x_t||^2 of chains with real central differences equals <I, T^t(x0 x0^T)> "
-              "of the exact operator (t = 10) for ZO-GD with q = 4 queries (at 0.4 x fraction of its eta*), ZO-GDM (b = 0.5) and frozen ZO-Adam "
-              "(b1 = 0.9) with a diagonal and with a general SPD preconditioner that does not commute with H.",
-    source=SOURCE + ", P3-15, P3-10, Thms 2-3", status="CHECKED",
     predict=_engine_decay_predict, simulate=_engine_decay_simulate, test=BatchMeans(),
     laws=("gaussian", "rademacher"), num_samples=1 << 14,
     params={"fraction": Param(0.5, "eta as a fraction of each engine's exact eta*", low=0.01, high=0.99)},
@@ -220,12 +204,6 @@ def _engine_eta_simulate(ctx):
 register(Claim(
     applies_to=any_law,
     name="stability.mc_eta_star_engines",
-    statement="P3-15 (at the edge) for every engine: the Monte Carlo one-step operator S -> mean_k A_k S A_k^T "
-              "(A_k the sampled step of the stacked state, b_k = (1/q) sum_j z_j r_j^T measured by real central "
-              "differences) has an eta* whose delete-a-group jackknife interval (32 groups) covers the exact "
-              "operator's eta*, for ZO-GD q = 4, ZO-GDM b = 0.5, frozen ZO-Adam b1 = 0.9 with a diagonal and with "
-              "a general SPD P.  num_samples counts steps per engine.",
-    source=SOURCE + ", P3-15, P3-10, Thms 2-3", status="CHECKED",
     predict=_engine_eta_predict, simulate=_engine_eta_simulate, test=DeleteAGroupJackknife(num_groups=_JACKKNIFE_GROUPS),
     laws=("gaussian",), num_samples=1 << 19,  # 4x what Gaussian directions need (block, sparse, low-rank laws)
     labels=lambda ctx: [f"eta* (MC one-step operator), {e[0]}"

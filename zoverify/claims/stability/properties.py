@@ -8,7 +8,7 @@ import numpy as np
 import sympy as sp
 
 from zoverify._errors import NotApplicableError
-from zoverify.claims._stability_common import (
+from zoverify.claims.stability.common import (
     REFERENCE_SPECTRUM,
     claim_dim,
     counterexample,
@@ -57,9 +57,6 @@ def _mono_simulate(ctx):
 
 exact_claim(
     "stability.momentum_monotone",
-    "P3-6: eta*_ms(ZO-GDM) falls as beta grows (ratios eta*(b_k+1)/eta*(b_k) < 1 for b = 0, .3, .6, .9), "
-    "while FO GDM's 2(1+b)/l_max rises.",
-    "P3-6", status="READ + DERIVED+CHECKED",
     predict=_mono_predict, simulate=_mono_simulate,
     labels=lambda ctx: [f"ZO-GDM eta* ratio b={_BETAS[i + 1]}/b={_BETAS[i]}" + counterexample(
         ctx.law, _ref(ctx), rotated_instance(ctx, _ref(ctx))[0], method="gdm", beta=_BETAS[i + 1],
@@ -87,12 +84,9 @@ def _whole_simulate(ctx):
 
 exact_claim(
     "stability.whole_spectrum",
-    "P3-8: two Hessians with the same l_max = 5 (FO threshold 0.4 for both) but traces 14.4 and 20.3 "
-    "have different ZO edges, the larger trace giving the smaller eta*.",
-    "P3-8", status="READ + DERIVED",
     predict=_whole_predict, simulate=_whole_simulate,
     labels=lambda ctx: ["eta* H1 (Tr 14.4)" + counterexample(ctx.law, _ref(ctx), rotated_instance(ctx, _ref(ctx))[0]),
-                        "eta* H2 (Tr 20.3)" + counterexample(ctx.law, _ref(ctx, _WIDER),
+                        "eta* H2 (Tr 18.3)" + counterexample(ctx.law, _ref(ctx, _WIDER),
                                                               rotated(_ref(ctx, _WIDER), rotated_instance(ctx, _ref(ctx))[1])),
                         "mean/FO threshold H2 (= H1's)"],
 )
@@ -181,11 +175,6 @@ def _tight_labels(ctx):
 
 exact_claim(
     "stability.tightness",
-    "P3-9: closed forms for k equal eigenvalues l, from the gain formula (eta* = 2/(l c (1 + kappa_s + k kappa_g))), "
-    "against the exact operator's eta* on Haar-rotated H: Gaussian: one eigenvalue (d = 8) gives 2/(3 l), "
-    "k = 3 equal give 2/((k+2) l) (the lower bound), and eta* Tr/2 = k/(k+2) -> 1 as l_max/Tr = 1/k -> 0 "
-    "(k = 10, 100 in d = k + 2); sphere (radius sqrt d): 2(d+2)/(d(k+2) l), and eta* Tr/2 = k(d+2)/(d(k+2)) -> 1.",
-    "P3-9", status="DERIVED",
     predict=_tight_predict, simulate=_tight_simulate, labels=_tight_labels,
 )
 
@@ -210,10 +199,6 @@ def _other_simulate(ctx):
 
 exact_claim(
     "stability.other_laws",
-    "P3-12: the general gain formula with the law's noise constants (sphere: kappa_g = d/((d+2)q), "
-    "kappa_s = (d-2)/((d+2)q); iid laws with H diagonal in the coordinate basis: kappa_s = (m4-2)/q, "
-    "e.g. Rademacher eta* = 2/Tr) gives the operator's edge, q = 1, 2.",
-    "P3-12", status="DERIVED+CHECKED",
     predict=_other_predict, simulate=_other_simulate,
     laws=("sphere", "rademacher", "uniform", "laplace(b=0.6)", "coordinate"),
     labels=lambda ctx: [f"eta* q={q}, H {_other_cases(ctx.law)}" + (
@@ -223,7 +208,7 @@ exact_claim(
 
 
 # ----------------------------------------------------------- P3-14 reference values
-_TABLE = (  # theory.md §3.5 reference table (7 significant digits, external reference values)
+_TABLE = (  # docs/stability.md#reference-values (7 significant digits, computed outside the library)
     ("gaussian", "gd", 0.0, 1, False, 0.0950154),
     ("gaussian", "gd", 0.0, 2, False, 0.1606044),
     ("gaussian", "gd", 0.0, 4, False, 0.2396107),
@@ -248,9 +233,6 @@ def _table_simulate(ctx):
 
 exact_claim(
     "stability.reference_values",
-    "P3-14: the §3.5 reference table for H = diag(5,3,2,1.5,1,.8,.5,.3,.2,.1) (rotated): "
-    "the exact operator's eta* rounds to every tabulated value.",
-    "P3-14 (reference table)", status="DERIVED+CHECKED",
     predict=lambda ctx: [row[-1] for row in _TABLE], simulate=_table_simulate,
     laws=("gaussian",),
     applies_to=lambda law: None if law.spec == "gaussian" else "the table fixes its own laws (run with gaussian)",

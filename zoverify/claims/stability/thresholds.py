@@ -8,15 +8,11 @@ import numpy as np
 import sympy as sp
 
 from zoverify._errors import NotApplicableError
-from zoverify.claims._stability_common import (
+from zoverify.claims.stability.common import (
     REFERENCE_SPECTRUM,
     REL_TOL,
     ROTATION_INVARIANT_LAWS,
-    SIDE_LOWER,
-    SIDE_TWO,
-    SIDE_UPPER,
     SMALL_SPECTRUM,
-    SidedTest,
     any_law,
     counterexample,
     eta_formula,
@@ -41,6 +37,7 @@ from zoverify.symbolic.stability import (
     spectral_bounds,
     spectral_setting,
 )
+from zoverify.verify.decision import LOWER_BOUND, TWO_SIDED, UPPER_BOUND, SidedTest
 
 
 # ------------------------------------------------------------------- P3-1 mean threshold
@@ -93,9 +90,7 @@ def _mean_predict(ctx):
 
 exact_claim(
     "stability.mean_threshold",
-    "P3-1: the mean-stability threshold equals the first-order one (2/l, 2(1+b)/l, "
-    "2(1+b1)/((1-b1) l(P^-1 H))), for any law with E[zz^T] = c I (H scaled by c).",
-    "P3-1", status="READ", laws=("gaussian", "rademacher", "coordinate"),
+    laws=("gaussian", "rademacher", "coordinate"),
     predict=_mean_predict,
     simulate=lambda ctx: exact_values(_mean_measured(ctx), _mean_predict(ctx)),
     labels=lambda ctx: [f"eta_mean {case}{route}" for route in (" (mean map)", " (numeric engine)")
@@ -104,7 +99,7 @@ exact_claim(
 
 
 # ------------------------------------------------------------- spectral threshold claims
-def _threshold_claim(name, statement, pid, *, method="gd", beta=0.0, qs=(1,), spectrum=REFERENCE_SPECTRUM,
+def _threshold_claim(name, *, method="gd", beta=0.0, qs=(1,), spectrum=REFERENCE_SPECTRUM,
                      solver="dense", laws=ROTATION_INVARIANT_LAWS, betas=None):
     cases = [(method, b, q) for b in (betas or (beta,)) for q in qs]
 
@@ -131,23 +126,17 @@ def _threshold_claim(name, statement, pid, *, method="gd", beta=0.0, qs=(1,), sp
             out.append(f"eta* {m} beta={b:g} q={q} on Q diag{tuple(spec(ctx))} Q^T" + extra)
         return out
 
-    return exact_claim(name, statement, pid, status="READ-2nd + DERIVED+CHECKED", laws=laws,
+    return exact_claim(name, laws=laws,
                        predict=predict, simulate=simulate, labels=labels)
 
 
-_threshold_claim("stability.gd_threshold",
-                 "P3-2 (Thm 1, Eq. 16): the operator's edge (radius 1) on a rotated H is the root of "
-                 "sum eta l_i / (2(1 - eta l_i)) = 1 (law constants from its moment maps); spectrum-only.",
-                 "P3-2")
+_threshold_claim("stability.gd_threshold")
 _threshold_claim("stability.gdm_threshold",
-                 "P3-4 (Thm 2, Eq. 18): ZO-GDM edge = root of sum eta l_i / (2(1-b)(1 - eta l_i/(1-b^2))) = 1; "
-                 "spectrum-only.", "P3-4", method="gdm", betas=(0.5, 0.9), spectrum=SMALL_SPECTRUM)
+                 method="gdm", betas=(0.5, 0.9), spectrum=SMALL_SPECTRUM)
 _threshold_claim("stability.q_query_gd",
-                 "P3-10: q-query ZO-GD edge = root of sum eta l_i / (2q - (q+1) eta l_i) = 1; spectrum-only.",
-                 "P3-10", qs=(2, 4, 16))
+                 qs=(2, 4, 16))
 _threshold_claim("stability.q_query_gdm",
-                 "P3-11: q-query ZO-GDM edge = root of sum eta l_i (1+b) / (2q(1-b^2) - eta l_i((q+1) - b(q-1))) = 1.",
-                 "P3-11", method="gdm", betas=(0.5,), qs=(3,), spectrum=SMALL_SPECTRUM)
+                 method="gdm", betas=(0.5,), qs=(3,), spectrum=SMALL_SPECTRUM)
 
 
 # ----------------------------------------------------------------------- P3-7 Adam
@@ -179,10 +168,7 @@ def _adam_simulate(ctx):
 
 exact_claim(
     "stability.adam_threshold",
-    "P3-7 (Thm 3, Eq. 20): frozen ZO-Adam with P H = H P has its edge at the root of "
-    "sum eta l~_i / (2(1 - eta l~_i/(1+b1))) = 1 (l~ = eig P^-1 H); at P = I, "
-    "eta*_Adam = eta*_GDM(b1) / (1 - b1).",
-    "P3-7", status="READ-2nd + DERIVED+CHECKED", predict=_adam_predict, simulate=_adam_simulate,
+    predict=_adam_predict, simulate=_adam_simulate,
     labels=lambda ctx: ["eta* Adam b1=0.9, random commuting P" + counterexample(
         ctx.law, _adam_spectrum(ctx), _adam_cases(ctx)[0], method="adam", beta=0.9),
         "eta* Adam b1=0.9, P=I  vs  eta*_GDM(0.9)/(1-0.9) (spectral)" + counterexample(
@@ -224,7 +210,7 @@ def _bound_cases(law, cases):
     return out
 
 
-def _bound_claim(name, statement, pid, cases):
+def _bound_claim(name, cases):
     """A bound pair checked on loose instances (inequalities) and where each side is attained (equalities)."""
 
     def cases_for(ctx):
@@ -254,8 +240,8 @@ def _bound_claim(name, statement, pid, cases):
         for (method, beta, q, spectrum, kind), (lo, hi, rate) in zip(cases_for(ctx), bounds(ctx), strict=True):
             H = rotated(spectrum, haar_rotation(rng, len(spectrum)))
             values.append(eta_operator(ctx.law, H, method=method, beta=beta, q=q, solver="structured"))
-            lows.append((REL_TOL * lo, SIDE_LOWER if kind == "loose" else SIDE_TWO))
-            ups.append((hi * (rate + REL_TOL), SIDE_TWO) if kind == "isotropic" else (REL_TOL * hi, SIDE_UPPER))
+            lows.append((REL_TOL * lo, LOWER_BOUND if kind == "loose" else TWO_SIDED))
+            ups.append((hi * (rate + REL_TOL), TWO_SIDED) if kind == "isotropic" else (REL_TOL * hi, UPPER_BOUND))
         for t, sd in lows + ups:
             tol.append(t)
             sides.append(sd)
@@ -284,7 +270,7 @@ def _bound_claim(name, statement, pid, cases):
                 out.append((f"{side} bound formula {'+' if sign > 0 else '-'}{100 * _BOUND_DELTA:g}%", alt))
         return out
 
-    return exact_claim(name, statement, pid, status="READ (Table 1) + DERIVED+CHECKED", test=SidedTest(),
+    return exact_claim(name, test=SidedTest(),
                        predict=predict, simulate=simulate, labels=labels, applies_to=any_law,
                        negative_delta=_BOUND_DELTA, negative_alternatives=alternatives)
 
@@ -292,19 +278,11 @@ def _bound_claim(name, statement, pid, cases):
 _BOUND_DELTA = 0.03  # a near miss of either bound formula
 _RANDOM = (4.0, 2.5, 2.2, 1.1, 0.7, 0.4, 0.25, 0.05)
 _bound_claim("stability.gd_bounds",
-             "P3-3 (Eq. 17), P3-9 and q-query forms: 2q/(Tr + (q+1) l_max) <= eta* <= 2q/Tr on rotated H; "
-             "the lower bound is attained for k equal eigenvalues (k = 1, 3 and k = d), the upper one is approached "
-             "as l_max/Tr -> 0 with 1 - eta* Tr/(2q) <= (q+1) l_max/Tr (checked at k = d = 400 equal eigenvalues).",
-             "P3-3, P3-9, P3-10",
              [("gd", 0.0, 1, REFERENCE_SPECTRUM, "loose"), ("gd", 0.0, 1, _RANDOM, "loose"),
               ("gd", 0.0, 2, REFERENCE_SPECTRUM, "loose"), ("gd", 0.0, 4, _RANDOM, "loose"),
               ("gd", 0.0, 1, (4.0, 0, 0, 0, 0, 0, 0, 0), "equal"), ("gd", 0.0, 3, (2.0, 2.0, 2.0, 0, 0, 0, 0, 0), "equal"),
               ("gd", 0.0, 1, (1.0,), "isotropic"), ("gd", 0.0, 3, (1.0,), "isotropic")])
 _bound_claim("stability.gdm_bounds",
-             "P3-5 (Eq. 19): 2(1-b)/(Tr + 2 l_max/(1+b)) <= eta*_GDM <= 2(1-b)/Tr; Eq. 21 for frozen Adam "
-             "at P = I (with Tr, l_max of P^-1 H); the lower bound attained for equal eigenvalues, the upper one "
-             "approached as l_max/Tr -> 0 (1 - eta*/upper <= 2 l_max/((1+b) Tr), checked at k = d = 400).",
-             "P3-5, P3-7, P3-9",
              [("gdm", 0.5, 1, REFERENCE_SPECTRUM, "loose"), ("gdm", 0.9, 1, _RANDOM, "loose"),
               ("adam", 0.9, 1, REFERENCE_SPECTRUM, "loose"),
               ("gdm", 0.5, 1, (2.0, 2.0, 2.0, 0, 0, 0, 0, 0), "equal"), ("adam", 0.5, 1, (2.0, 2.0, 2.0, 0, 0, 0, 0, 0), "equal"),

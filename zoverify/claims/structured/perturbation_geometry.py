@@ -1,4 +1,4 @@
-"""Claims of paper 4 (MeZO-BCD / structured perturbations, arXiv 2501.19099; theory.md §4.2, §5 P4-1..P4-3).
+"""Claims of paper 4 (MeZO-BCD / structured perturbations, arXiv 2501.19099; docs/structured.md, P4-1..P4-3).
 
 Only the paper's abstracts were read: the definitions (stable rank in the
 variance, effective overlap, the rate) are [INFERRED] reconstructions, and
@@ -17,7 +17,7 @@ the statuses below say so.  Every prediction comes from
   (1/T) sum_t E||grad f(x_t)||^2 = 2 L K (f(x_0) - E f(x_T))/T, E f(x_T) = f(x_0) (1 - 1/K)^T.
 
 On a quadratic the two-point estimator equals (z^T g) z for every radius
-(theory.md §0), so the experiments form it from z^T g; the finite-difference
+(docs/README.md#two-point-estimators), so the experiments form it from z^T g; the finite-difference
 path in float64 / bf16 is exercised by zoverify.numeric.mezo and its tests.
 """
 
@@ -31,10 +31,6 @@ import torch
 
 from zoverify._errors import NotApplicableError
 from zoverify._rng import make_generator
-from zoverify.claims._claim import Claim, Context, Param, component_controls
-from zoverify.claims._registry import register
-from zoverify.claims._stability_jackknife import DeleteAGroupJackknife
-from zoverify.claims._stats import Exact
 from zoverify.numeric import map_blocks
 from zoverify.numeric.mezo import bcd_chain_second_moments
 from zoverify.numeric.stability_mc import mc_eta_star
@@ -58,6 +54,12 @@ from zoverify.symbolic.structured import (
     structured_gradient_mean,
     structured_gradient_second_moment,
 )
+from zoverify.verify.check import component_controls
+from zoverify.verify.claim import Claim, Context
+from zoverify.verify.decision import Exact
+from zoverify.verify.jackknife import DeleteAGroupJackknife
+from zoverify.verify.params import Param
+from zoverify.verify.registry import register
 
 STRUCTURED_LAWS = ("block(blocks=4)", "subspace(rank=3)", "sparse(p=0.25)", "lowrank(rank=2)", "gaussian")
 DIM = Param(24, "dimension d (ignored by lowrank, whose d = m n is fixed)", low=2, high=256, integer=True)
@@ -130,12 +132,6 @@ def _moments_simulate(ctx: Context) -> torch.Tensor:
 ESTIMATOR_MOMENTS = register(
     Claim(
         name="structured.estimator_moments",
-        statement=(
-            "For z = P u, u ~ N(0, I_r), the two-point estimator g_hat = (u^T P^T g) P u has "
-            "E g_hat = P P^T g and E||g_hat||^2 = ||P^T g||^2 ||P||_F^2 + 2||P P^T g||^2 (given P)."
-        ),
-        source="theory.md §4.2 and §5 P4-1; arXiv 2501.19099 (abstract only)",
-        status="DERIVED+CHECKED (the stable-rank reading is INFERRED)",
         predict=_moments_predict,
         simulate=_moments_simulate,
         params={"dim": DIM},
@@ -207,13 +203,6 @@ def _overlap_simulate(ctx: Context) -> torch.Tensor:
 EFFECTIVE_OVERLAP = register(
     Claim(
         name="structured.effective_overlap",
-        statement=(
-            "The effective overlap alpha = E_P||P^T g||^2/||g||^2 is 1/B for a uniformly random one of B "
-            "coordinate blocks (r/d for equal blocks of size r), r/d for a Haar-random r-dim subspace, "
-            "p for a Bernoulli(p) mask and 1 for MeZO."
-        ),
-        source="theory.md §4.2 and §5 P4-2; arXiv 2501.19099 v1 abstract ('effective overlap')",
-        status="DERIVED+CHECKED identity; the definition of alpha is INFERRED",
         predict=_overlap_predict,
         simulate=_overlap_simulate,
         params={"dim": DIM},
@@ -271,13 +260,6 @@ def _descent_applies(law: AbstractLaw) -> str | None:
 ONE_STEP_DESCENT = register(
     Claim(
         name="structured.one_step_descent",
-        statement=(
-            "On f = x^T H x/2, one ZO-SGD step x+ = x - eta (z^T g) z changes f in expectation by "
-            "-eta g^T E[zz^T] g + eta^2/2 g^T E[zz^T H zz^T] g; for z = P u given P this is "
-            "-eta||P^T g||^2 + eta^2/2 (||P^T g||^2 tr(P^T H P) + 2 g^T PP^T H PP^T g)."
-        ),
-        source="theory.md §4.2 'One-step descent' and §5 P4-3",
-        status="DERIVED+CHECKED",
         predict=_descent_predict,
         simulate=_descent_simulate,
         params={"dim": DIM, "eta": Param(0.02, "step size", low=0.0, high=1.0)},
@@ -377,15 +359,6 @@ _RATE_LABELS = ("(1/T) sum_t E||grad f(x_t)||^2", "E f(x_T)")
 RATE_CONSTANT = register(
     Claim(
         name="structured.rate_constant",
-        statement=(
-            "With eta = 1/(L (sr + 2)), min_t E||grad f||^2 <= 2 L (sr + 2) Delta_0/(alpha T), with "
-            "(sr + 2)/alpha = d + 2 for MeZO, d + 2B for B equal blocks, d (1 + 2/r) for random r-dim subspaces. "
-            "Checked where the descent step is tight, f = L/2 ||x||^2: along ZO-SGD runs, "
-            "(1/T) sum_t E||grad f(x_t)||^2 = 2 L K (f(x_0) - E f(x_T))/T and E f(x_T) = f(x_0) (1 - 1/K)^T "
-            "with K = (sr + 2)/alpha."
-        ),
-        source="theory.md §4.2 'One-step descent', 'Resulting rate' and §5 P4-3",
-        status="DERIVED+CHECKED on the isotropic quadratic (where the bound is attained up to E f(x_T)); INFERRED to match the paper",
         predict=_rate_predict,
         simulate=_rate_simulate,
         params={
@@ -491,17 +464,6 @@ def _bcd_simulate(ctx: Context):
 BCD_ETA_STAR = register(
     Claim(
         name="structured.bcd_eta_star",
-        statement=(
-            "Block-coordinate ZO (one of B contiguous blocks chosen uniformly per step, z = c D_b w, w ~ N(0, I), "
-            "c^2 = B scaled or 1): for block-aligned H, eta* = min_b of the root of sum_{i in b} g_i = 1 with "
-            "g_i = eta c^2 l_i (1+beta) / (2(1-beta^2) - 2 eta c^2 l_i (1 + beta(1 - 1/B))) (GD: beta = 0, "
-            "eta* = min_b eta*_Gauss(H_b)/c^2); for any H > 0, GD: eta* = 1/(c^2 rho(K)), "
-            "K = L_H^-1 (BlockTrace + 2 BlockDiag)(H . H); GDM: the root of the per-block maps' operator.  "
-            "Each equals the first eta where the library's dense second-moment operator (from the law's "
-            "moment maps) reaches spectral radius 1."
-        ),
-        source="derivations/bcd_stability.py (a), (b); zoverify/symbolic/bcd_stability.py",
-        status="DERIVED+CHECKED (beyond the papers)",
         predict=_bcd_predict,
         simulate=_bcd_simulate,
         test=Exact(),
@@ -538,13 +500,6 @@ def _bcd_mc_simulate(ctx: Context):
 BCD_MC_ETA_STAR = register(
     Claim(
         name="structured.bcd_mc_eta_star",
-        statement=(
-            "For block-coordinate ZO-GD (uniform block choice) on a rotated H, 1/(c^2 rho(K)) equals the edge of "
-            "the Monte Carlo one-step operator built from sampled block directions and real central "
-            "differences (delete-a-group jackknife, 32 groups, t with 31 df)."
-        ),
-        source="derivations/bcd_stability.py (b); zoverify/numeric/stability_mc.py (sampled operator)",
-        status="DERIVED+CHECKED (beyond the papers)",
         predict=lambda ctx: [bcd_eta_star_general(_bcd_instances(ctx)[1], blocks=_bcd_blocks(ctx.law)[0],
                                                   scaled=_bcd_blocks(ctx.law)[1])],
         simulate=_bcd_mc_simulate,
@@ -652,16 +607,6 @@ BCD_DECAY_DELTA = 0.05
 BCD_DECAY = register(
     Claim(
         name="structured.bcd_decay",
-        statement=(
-            "ZO-GD and ZO-GDM chains with block-coordinate directions, run in the law's block order (iid "
-            "uniform, or a fresh random permutation per epoch for order='cyclic') with real central "
-            "differences, have E||x_t||^2 = <I, E^k(x0 x0^T)> after k epochs, E the epoch map built from "
-            "the per-block second-moment maps (the average of T_b, or the average over orders of the "
-            "products T_{b_B} ... T_{b_1}), at eta = fraction x that order's eta*.  The other order's "
-            "epoch map is a negative control."
-        ),
-        source="derivations/bcd_stability.py (cyclic orders); zoverify/symbolic/bcd_stability.py",
-        status="DERIVED+CHECKED (beyond the papers)",
         predict=lambda ctx: _bcd_decay_values(ctx, _bcd_order(ctx.law)),
         simulate=_bcd_decay_simulate,
         params={

@@ -1,0 +1,216 @@
+"""Run one claim and judge it: the prediction, then every negative control, on the same data."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import torch
+
+import zoverify
+from zoverify._device import resolve_device, resolve_dtype
+from zoverify._errors import (
+    InvalidParameterError,
+    MomentDoesNotExistError,
+    NotApplicableError,
+)
+from zoverify.perturbations import AbstractLaw, parse_law
+from zoverify.verify.claim import Claim, Context
+from zoverify.verify.decision import LOWER_BOUND, TWO_SIDED, UPPER_BOUND, Decision
+from zoverify.verify.registry import ClaimEntry
+from zoverify.verify.result import ClaimResult
+from zoverify.verify.verdict import ALPHA, Verdict
+
+
+def check(
+    claim: Claim | ClaimEntry,
+    *,
+    law: str | AbstractLaw | None = None,
+    params: Mapping[str, Any] | None = None,
+    seed: int = 0,
+    num_samples: int | None = None,
+    device: str | torch.device = "cpu",
+    dtype: str | torch.dtype = torch.float64,
+    alpha: float = ALPHA,
+    scale: float = 1.0,
+) -> ClaimResult:
+    """Run one claim and decide it at false-failure probability ``alpha``.
+
+    ``scale`` multiplies the prediction (``1 + delta`` is the negative control).
+    """
+    claim = claim.load() if isinstance(claim, ClaimEntry) else claim
+    if not 0 < alpha < 1:
+        raise InvalidParameterError(f"alpha must be in (0, 1), got {alpha}")
+    if int(seed) < 0:
+        raise InvalidParameterError(f"seed must be a non-negative integer, got {seed}")
+    law_obj = parse_law(law if law is not None else claim.laws[0])
+    n = int(num_samples if num_samples is not None else claim.num_samples)
+    if n < 1:
+        raise InvalidParameterError(f"num_samples must be positive, got {n}")
+    ctx = Context(law_obj, claim.resolve_params(params), n, int(seed), resolve_device(device), resolve_dtype(dtype))
+    start = time.perf_counter()
+    reason = claim.applies_to(law_obj)
+    if reason is not None:
+        return _not_applicable(claim, ctx, start, reason, alpha=alpha)
+    try:
+        prediction = np.atleast_1d(np.asarray(claim.predict(ctx), dtype=float)) * scale
+    except (NotApplicableError, MomentDoesNotExistError) as exc:
+        return _not_applicable(claim, ctx, start, str(exc), alpha=alpha)
+    except InvalidParameterError as exc:
+        # the law refuses the claim's setting (e.g. fewer dimensions than blocks)
+        return _not_applicable(claim, ctx, start, f"the law refuses this claim's setting: {exc}", alpha=alpha)
+    try:
+        observed = claim.simulate(ctx)
+    except InvalidParameterError as exc:
+        return _not_applicable(claim, ctx, start, f"the law refuses this claim's setting: {exc}", alpha=alpha)
+    variance = claim.variance(ctx) if claim.variance is not None else None
+    summary = claim.test.summarize(observed, variance=variance)
+    bias = claim.bias_bound(ctx) if claim.bias_bound is not None else None
+    decision = summary.decide(prediction, alpha=alpha, bias=bias)
+    labels = claim.labels(ctx) if claim.labels is not None else [f"c{i}" for i in range(prediction.size)]
+    controls = (
+        _named_controls(claim.negative_alternatives(ctx, prediction))
+        if claim.negative_alternatives is not None
+        else component_controls(prediction, claim.negative_delta, labels, sides=getattr(summary, "sides", None))
+    )
+    not_rejected = [
+        name for name, alt in controls if summary.decide(np.asarray(alt, float), alpha=alpha, bias=bias).passed
+    ]
+    if not decision.passed:
+        verdict, message = Verdict.FAIL, _describe(decision, summary, prediction, labels)
+    elif not controls or not_rejected:
+        verdict = Verdict.INCONCLUSIVE
+        message = _describe_inconclusive(not_rejected, decision, labels, n_controls=len(controls))
+    else:
+        verdict, message = Verdict.PASS, ""
+    detectable = None
+    if decision.detectable_rel is not None:
+        detectable = [None if np.isnan(v) else float(v) for v in np.atleast_1d(decision.detectable_rel).ravel()]
+    return ClaimResult(
+        claim=claim.name,
+        law=law_obj.spec,
+        params=dict(ctx.params),
+        verdict=verdict.value,
+        prediction=prediction.tolist(),
+        estimate=np.asarray(summary.estimate, float).ravel().tolist(),
+        ci_low=np.asarray(decision.ci_low, float).ravel().tolist(),
+        ci_high=np.asarray(decision.ci_high, float).ravel().tolist(),
+        p_value=decision.p_value,
+        alpha=alpha,
+        method=summary.method,
+        seed=ctx.seed,
+        num_samples=n,
+        device=str(ctx.device),
+        dtype=str(ctx.dtype).removeprefix("torch."),
+        elapsed_s=time.perf_counter() - start,
+        version=zoverify.__version__,
+        labels=list(labels),
+        min_detectable_rel=decision.min_detectable_rel,
+        negative_delta=claim.negative_delta,
+        negative_control_rejected=bool(controls) and not not_rejected,
+        message=message,
+        detectable_rel=detectable,
+        controls_not_rejected=not_rejected,
+        num_controls=len(controls),
+    )
+
+
+
+def component_controls(prediction, delta: float, labels, *, sides=None) -> list[tuple[str, np.ndarray]]:
+    """The default negative controls: each component alone moved by ``delta`` x |its prediction|.
+
+    A two-sided component is moved both ways; a one-sided bound only the way that
+    tightens it (a lower bound up, an upper bound down), since the other way can
+    never be rejected.  Components predicted 0 have no relative scale and are
+    left to a claim's own controls.
+    """
+    pred = np.asarray(prediction, float).ravel()
+    sides = np.zeros(pred.size, int) if sides is None else np.asarray(sides, int).ravel()
+    controls = []
+    for i in np.flatnonzero(pred):
+        step = delta * abs(pred[i])
+        moves = {TWO_SIDED: (+1, -1), LOWER_BOUND: (+1,), UPPER_BOUND: (-1,)}[int(sides[i])]
+        for sign in moves:
+            alt = pred.copy()
+            alt[i] += sign * step
+            controls.append((f"{labels[i]} {'+' if sign > 0 else '-'}{100 * delta:.3g}%", alt))
+    return controls
+
+
+def _named_controls(alternatives) -> list[tuple[str, np.ndarray]]:
+    named = []
+    for k, alt in enumerate(alternatives):
+        if isinstance(alt, tuple) and len(alt) == 2 and isinstance(alt[0], str):
+            named.append((alt[0], np.asarray(alt[1], float)))
+        else:
+            named.append((f"control {k + 1}", np.asarray(alt, float)))
+    return named
+
+
+def _describe_inconclusive(not_rejected, decision: Decision, labels, *, n_controls: int) -> str:
+    if not n_controls:
+        return "no negative control could be formed (every prediction is 0); the claim must define its own"
+    worst = decision.min_detectable_rel
+    size = "" if worst is None else f"; detectable error {100 * worst:.3g}% (worst component)"
+    shown = ", ".join(not_rejected[:3]) + (f" and {len(not_rejected) - 3} more" if len(not_rejected) > 3 else "")
+    return f"{len(not_rejected)}/{n_controls} negative controls not rejected ({shown}){size}; raise --samples"
+
+
+def _describe(decision: Decision, summary, prediction, labels) -> str:
+    if decision.passed:
+        return ""
+    err = np.abs(np.asarray(summary.estimate) - prediction)
+    width = np.abs(np.asarray(decision.ci_high) - np.asarray(decision.ci_low))
+    # one-sided (bound) tests have unbounded intervals: those components never explain a failure
+    score = np.where(np.isfinite(width), err / np.maximum(width, 1e-300), 0.0)
+    i = int(np.argmax(score))
+    return f"{labels[i]}: predicted {prediction[i]:.6g}, measured {summary.estimate[i]:.6g}"
+
+
+def _not_applicable(claim: Claim, ctx: Context, start: float, reason: str, *, alpha: float) -> ClaimResult:
+    return unjudged(claim, verdict=Verdict.NOT_APPLICABLE, reason=reason, law=ctx.law.spec, params=ctx.params,
+                    seed=ctx.seed, alpha=alpha, num_samples=ctx.num_samples, device=ctx.device, dtype=ctx.dtype,
+                    elapsed_s=time.perf_counter() - start)
+
+
+def unjudged(
+    claim: Claim,
+    *,
+    verdict: Verdict,
+    reason: str,
+    law: str,
+    params: Mapping | None = None,
+    seed: int = 0,
+    alpha: float = ALPHA,
+    num_samples: int | None = None,
+    device: str | torch.device = "cpu",
+    dtype: str | torch.dtype = torch.float64,
+    elapsed_s: float = 0.0,
+) -> ClaimResult:
+    """The result of a check that was not judged (n/a or skipped), with ``reason`` as its message."""
+    return ClaimResult(
+        claim=claim.name,
+        law=law,
+        params=dict(params) if params is not None else claim.resolve_params(None),
+        verdict=Verdict(verdict).value,
+        prediction=[],
+        estimate=[],
+        ci_low=[],
+        ci_high=[],
+        p_value=None,
+        alpha=alpha,
+        method="",
+        seed=int(seed),
+        num_samples=int(num_samples if num_samples is not None else claim.num_samples),
+        device=str(resolve_device(device)),
+        dtype=str(resolve_dtype(dtype)).removeprefix("torch."),
+        elapsed_s=elapsed_s,
+        version=zoverify.__version__,
+        labels=[],
+        message=reason,
+    )
+
+
+__all__ = ["check", "component_controls", "unjudged"]
