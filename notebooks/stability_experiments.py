@@ -238,3 +238,90 @@ for (method, eta), log in runs.items():
 #   Tr_0 + 2 l_max,0 = 38) the run self-stabilizes within ~1,000 steps, after which Tr + 2 l_max sits about
 #   11 % below 2/eta; Tr itself never approaches 2/eta.
 # * **First-order GD does not reach lambda_max = 2/eta** in 2,000 steps either (lambda_max falls from 10.9 to 5-6.5).
+
+# %% [markdown]
+# ## A network that sharpens: the edge of stability on digits, FO and ZO, with eta*(H_t) tracked
+#
+# The model above flattens instead of sharpening.  `zoverify.numeric.eos_training.digits_problem` is a
+# setup that does sharpen on this CPU: a 16-8-8-1 tanh MLP (d = 217) regressing the standardised digit
+# value (x 3) from the top 16 principal components of 500 digits, squared loss.  Replicates run
+# batched.  Along each run we form the dense Hessian every few steps and draw Tr H_t, lambda_max,t and
+# the exact mean-square edge of the current Hessian (law's operator, positive part of H_t) over eta,
+# with the thresholds: 2/eta for FO's lambda_max; 2q/eta and 2q/eta - (q+1) lambda_max (the trace band)
+# for ZO-GD; eta*/eta = 1 and the derived band exp(+-delta) (derivations/eos_band.py).  For Rademacher
+# the spectrum-only prediction (the gain formula with H taken diagonal in the coordinate basis, the only
+# spectral formula for a law with a Diag term) is drawn next to the law's exact eta*(H_t).
+
+# %%
+from zoverify.numeric.eos_curvature import curvature as eos_curvature  # noqa: E402
+from zoverify.numeric.eos_edge import track_edge  # noqa: E402
+from zoverify.numeric.eos_training import digits_problem, replicate_generators, train  # noqa: E402
+from zoverify.perturbations import parse_law  # noqa: E402
+from zoverify.symbolic.stability import spectral_eta_star, spectral_setting  # noqa: E402
+
+torch.set_num_threads(1)
+EOS_REPLICATES = 1 if QUICK else 4
+EOS_FO = (300, 50) if QUICK else (3000, 100)  # steps, record every
+EOS_ZO = (400, 100) if QUICK else (8000, 200)
+EOS_Q = 4
+problem = digits_problem()
+eos_runs = {}
+t_eos = time.perf_counter()
+for label, opt, eta, law in (("FO GD", "fo", 0.4, "gaussian"), ("ZO-GD gaussian", "zo", 0.16, "gaussian"),
+                             ("ZO-GD rademacher", "zo", 0.16, "rademacher")):
+    steps, every = EOS_FO if opt == "fo" else EOS_ZO
+    init, dirs = replicate_generators(0, EOS_REPLICATES)
+    run = train(problem, problem.init(init), optimizer=opt, eta=eta, steps=steps, record=range(0, steps + 1, every),
+                law=law, q=EOS_Q, generators=dirs)
+    track = track_edge(problem, run, eta=eta, law=law, q=EOS_Q, first_order=opt == "fo")
+    spectral = None
+    if law == "rademacher":
+        setting = spectral_setting(parse_law(law), q=EOS_Q, d=problem.dim, diagonal_hessian=True)
+        spectral = np.array([[float(spectral_eta_star(np.clip(eos_curvature(problem.loss, th).eigenvalues, 0, None),
+                                                      setting, dps=15)) / eta for th in rep] for rep in run.thetas])
+    eos_runs[label] = (eta, run, track, spectral)
+print(f"edge-of-stability runs took {time.perf_counter() - t_eos:.1f} s")
+
+# %%
+fig, axes = plt.subplots(1, 3, figsize=(18, 4.5))
+for (label, (eta, _run, track, spectral)), ax in zip(eos_runs.items(), axes, strict=True):
+    steps = np.array(track.steps)
+    if label.startswith("FO"):
+        ax.plot(steps, track.lambda_max.T, color="C0", label="lambda_max")
+        ax.axhline(2 / eta, ls="--", color="k", label="2/eta")
+    else:
+        ax.plot(steps, track.trace.T, color="C0", label="Tr H")
+        ax.plot(steps, track.lambda_max.T, color="C1", label="lambda_max")
+        ax.axhline(2 * EOS_Q / eta, ls="--", color="k", label="2q/eta")
+        ax.plot(steps, (2 * EOS_Q / eta - (EOS_Q + 1) * track.lambda_max).T, ls=":", color="k",
+                label="2q/eta - (q+1) lambda_max")
+    ax2 = ax.twinx()
+    ax2.plot(steps, track.ratio.T, color="C3", label="eta*(H_t)/eta (exact)")
+    if spectral is not None:
+        ax2.plot(steps, spectral.T, color="C4", ls="--", label="spectrum-only / eta")
+    ax2.axhline(1.0, color="C3", lw=0.8)
+    ax2.set_ylim(0.5, 2.0)
+    ax.set_title(label, fontsize=9)
+    ax.set_xlabel("step")
+    ax.legend(fontsize=7, loc="upper left")
+    ax2.legend(fontsize=7, loc="upper right")
+fig.tight_layout()
+fig.savefig(figure_dir() / "stability_eos_digits.png", dpi=120)
+
+# %%
+for label, (_eta, _run, track, spectral) in eos_runs.items():
+    half = len(track.steps) // 2
+    window = track.ratio[:, half:]
+    line = f"{label}: eta*/eta over the second half: mean {window.mean():.3f}, range [{window.min():.3f}, {window.max():.3f}]"
+    if spectral is not None:
+        line += f"; spectrum-only / eta mean {spectral[:, half:].mean():.3f}"
+    print(line)
+
+# %% [markdown]
+# **What the full run shows** (`notebooks/figures/stability_eos_digits.png`, 4 replicates): first-order GD
+# sharpens from lambda_max ~ 3.4 and hovers at 2/eta = 5 (eta*/eta within a few per cent of 1 after
+# ~400 steps); ZO-GD (q = 4) settles with eta*(H_t)/eta between about 0.8 and 1.4, on the stable side on
+# average (+4 to +7 % in ln), with occasional catapults (a drop below 1 followed by a jump as the
+# sharpness collapses); Tr H_t sits inside the q-query trace band.  The registered claims
+# (`zoverify check stability.eos_first_order stability.eos_zo_gd stability.eos_zo_gdm`) decide these over
+# 16 replicates against the derived band.

@@ -1,0 +1,70 @@
+"""Edge-of-stability training on digits: cost of a replicate batched vs alone, and of tracking eta*(H_t).
+
+    PYTHONPATH=. python benchmarks/bench_eos.py [--profile quick|full]
+
+Ratios measured in one run (same machine state): seconds per replicate-step of ZO-GD (q = 4) with
+R replicates batched over the same with one replicate, and the cost of one eta*(H_t) point (dense
+Hessian, its eigendecomposition, the law's exact eta* and the growth rate) in units of one
+batched training step.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import torch
+
+from zoverify.numeric.eos_curvature import curvature, edge_growth_rate, edge_step
+from zoverify.numeric.eos_training import digits_problem, replicate_generators, train
+
+
+def _train_seconds(problem, replicates: int, steps: int) -> float:
+    init, dirs = replicate_generators(0, replicates)
+    theta0 = problem.init(init)
+    start = time.perf_counter()
+    train(problem, theta0, optimizer="zo", eta=0.16, steps=steps, record=[], q=4, generators=dirs)
+    return time.perf_counter() - start
+
+
+def _tracking_seconds(problem, law: str) -> tuple[float, float]:
+    init, _ = replicate_generators(0, 1)
+    theta = problem.init(init)[0]
+    start = time.perf_counter()
+    curv = curvature(problem.loss, theta)
+    hessian = time.perf_counter() - start
+    edge_step(curv, law, q=4)
+    edge_growth_rate(curv, law, q=4)
+    return hessian, time.perf_counter() - start
+
+
+def run(profile: str, device: str) -> dict:
+    """Entry point for benchmarks/run.py (CPU, single-threaded: the cores are shared)."""
+    if device != "cpu":
+        return {"skipped": "the digits network is CPU-sized; the full profile runs on CPU"}
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        problem = digits_problem()
+        steps, replicates = (100, 16) if profile == "quick" else (500, 64)
+        batched = _train_seconds(problem, replicates, steps) / (replicates * steps)
+        alone = _train_seconds(problem, 1, steps) / steps
+        step_batched = batched * replicates
+        out = {"d": problem.dim, "replicates": replicates, "q": 4,
+               "seconds_per_replicate_step_batched": batched, "seconds_per_replicate_step_alone": alone,
+               "replicate_cost_batched_over_alone": batched / alone}
+        for law in ("gaussian", "rademacher"):
+            hessian, total = _tracking_seconds(problem, law)
+            out[f"eta_star_point_{law}_s"] = total
+            out[f"eta_star_point_{law}_over_batched_step"] = total / step_batched
+            out["dense_hessian_s"] = hessian
+        return out
+    finally:
+        torch.set_num_threads(threads)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--profile", default="quick", choices=("quick", "full"))
+    print(json.dumps(run(parser.parse_args().profile, "cpu"), indent=2))
