@@ -2,6 +2,8 @@
 
     python3 .ci/dev.py check [zoverify check options]   # every claim on the CPU, with a table
     python3 .ci/dev.py test  [pytest options]           # the default test suite
+    python3 .ci/dev.py lint                             # ruff and the import-layer contracts
+    python3 .ci/dev.py wheel                            # build the wheel, install it in a fresh venv, smoke check
 
 Uses only the Python standard library, so it works on a fresh machine.  torch is
 pinned to 2.13.0 (a CPU build on the dev and CI machines); set ZOVERIFY_TORCH to
@@ -11,8 +13,10 @@ another requirement (e.g. "torch>=2.4") elsewhere.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import venv
 from pathlib import Path
 
@@ -37,14 +41,52 @@ def ensure_env() -> None:
     STAMP.write_text(want)
 
 
+#: claims the installed wheel must run: an exact one, a Monte Carlo one, one on scikit-learn's digits
+SMOKE_CLAIMS = ["stability.gd_threshold", "moments.sampler", "entk.similarity"]
+
+
+def lint() -> int:
+    """ruff, then the import-layer contracts of pyproject.toml (import-linter)."""
+    steps = [[str(BIN / "ruff"), "check", "zoverify", "tests"], [str(BIN / "lint-imports")]]
+    for step in steps:
+        print("$", Path(step[0]).name, *step[1:], flush=True)
+        code = subprocess.call(step, cwd=ROOT)
+        if code:
+            return code
+    return 0
+
+
+def wheel_smoke() -> int:
+    """Build the wheel, install it (not the checkout) in a fresh venv and run a smoke ``zoverify check``."""
+    torch_req = os.environ.get("ZOVERIFY_TORCH", "torch==2.13.0")
+    with tempfile.TemporaryDirectory(prefix="zoverify-wheel-") as tmp:
+        dist, env = Path(tmp) / "dist", Path(tmp) / "venv"
+        subprocess.run([str(BIN / "python"), "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(dist), str(ROOT)],
+                       check=True)
+        wheel = next(dist.glob("zoverify-*.whl"))
+        venv.EnvBuilder(with_pip=True).create(env)
+        py = env / ("Scripts" if os.name == "nt" else "bin") / "python"
+        pip = [str(py), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+        subprocess.run([*pip, torch_req], check=True)
+        subprocess.run([*pip, str(wheel)], check=True)
+        exe = shutil.which("zoverify", path=str(py.parent))
+        print(f"installed {wheel.name} in a fresh venv; smoke check of {', '.join(SMOKE_CLAIMS)}", flush=True)
+        # run outside the checkout, so the installed package (not the source tree) is imported
+        return subprocess.call([exe, "check", *SMOKE_CLAIMS, "--law", "gaussian"], cwd=tmp)
+
+
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in {"check", "test", "env"}:
+    if not argv or argv[0] not in {"check", "test", "env", "lint", "wheel"}:
         print(__doc__)
         return 2
     ensure_env()
     cmd, rest = argv[0], argv[1:]
     if cmd == "env":
         return 0
+    if cmd == "lint":
+        return lint()
+    if cmd == "wheel":
+        return wheel_smoke()
     if cmd == "check":
         return subprocess.call([str(BIN / "zoverify"), "check", *rest], cwd=ROOT)
     env = dict(os.environ, PYTHONHASHSEED="0")

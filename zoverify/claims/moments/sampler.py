@@ -56,7 +56,7 @@ import torch
 
 from zoverify._errors import InvalidParameterError, MomentDoesNotExistError
 from zoverify.numeric import map_blocks
-from zoverify.perturbations import AbstractLaw
+from zoverify.perturbations import AbstractLaw, default_specs
 from zoverify.symbolic import evaluate
 from zoverify.symbolic import symbols as S
 from zoverify.verify.claim import Claim, Context
@@ -480,22 +480,8 @@ def type_average_brute_force(z: np.ndarray, exps: tuple[int, ...]) -> np.ndarray
     return acc / len(tuples)
 
 
-DEFAULT_LAWS = (
-    "gaussian",
-    "gaussian(mean=0.5, std=2)",
-    "gaussian(mean=[0.3,-0.5,0.2], std=0.7)",
-    "rademacher",
-    "sphere",
-    "coordinate",
-    "uniform",
-    "laplace(b=0.6)",
-    "student_t(nu=10)",
-    "iid(Exponential(1))",
-    "block(blocks=4)",
-    "sparse(p=0.3)",
-    "lowrank(rank=2)",
-    "subspace(rank=2)",
-)
+#: every built-in family's test laws, from the laws' own parameter metadata
+DEFAULT_LAWS = default_specs()
 
 MOMENTS = register(
     Claim(
