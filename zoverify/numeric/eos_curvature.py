@@ -83,10 +83,73 @@ def edge_band(kappa: float, window: int, *, log_range: float = FLOAT64_LOG_RANGE
     return float(log_range / (kappa * window))
 
 
+def block_edge(curv: Curvature, *, blocks: int, q: int = 1, scaled: bool = True,
+               tol: float = 1e-12) -> tuple[float, float]:
+    """(eta*, kappa) of q-query ZO-GD with uniformly drawn block-coordinate directions, on H_+.
+
+    The one-step map is T(X) = X - eta (c^2/B) L_H(X) + eta^2 (c^4/B) N_q(H X H), L_H(X) = HX + XH,
+    N_q(Y) = (BlockTrace(Y) + 2 BlockDiag(Y))/q + ((1 - 1/q)/B) Y (q independent directions average
+    to E[B X B] = F(X)/q + (1 - 1/q) M2 X M2, M2 = (c^2/B) I).  As in zoverify/symbolic/bcd_stability.py
+    (case (b)), T(X) = X iff eta c^2 K X = X with K similar to A = M^1/2 N_q M^1/2, M = C_H L_H^-1
+    (entrywise l_i l_j/(l_i + l_j) in H's eigenbasis, 0 where both vanish), so eta* = 1/(c^2 rho(A)).
+    A is a self-adjoint map of symmetric d x d matrices: its top eigenpair (mu, u) comes matrix-free
+    from Lanczos (scipy's eigsh), so any d works (the library's dense operator stops at d = 12).
+
+    The growth rate at the edge: T's right and left Perron vectors at eta* are r = C^-1 M^1/2 u and
+    l = M^1/2 u, and d rho/d eta = (c^2/B) <l, L_H r>/<l, r>, so (with M L C^-1 = I, M C^-1 = L^-1)
+
+        kappa = eta* (c^2/B) ||u||^2 / <u, L_H^-1 u>.
+
+    One mode (H = l e e^T, B = 1): kappa = 4q/(q+2), the closed form of derivations/eos_band.py.
+    """
+    from scipy.sparse.linalg import LinearOperator, eigsh
+
+    from zoverify.symbolic.structured import block_index
+
+    lam = np.clip(curv.eigenvalues, 0.0, None)
+    V = curv.eigenvectors
+    d = lam.size
+    nb = int(blocks)
+    if nb < 1 or nb > d or int(q) != q or q < 1:
+        raise InvalidParameterError(f"blocks must be in 1..{d} and q a positive integer, got {blocks}, {q}")
+    total = np.add.outer(lam, lam)
+    weight = np.sqrt(np.divide(np.outer(lam, lam), total, out=np.zeros_like(total), where=total > 0))
+    inverse_sum = np.divide(1.0, total, out=np.zeros_like(total), where=total > 0)
+    idx = block_index(d, nb)
+    same = idx[:, None] == idx[None, :]
+
+    def m_half(Y):
+        return V @ (weight * (V.T @ Y @ V)) @ V.T
+
+    def noise(Y):
+        traces = np.bincount(idx, weights=np.diag(Y), minlength=nb)
+        return (np.diag(traces[idx]) + 2 * np.where(same, Y, 0.0)) / q + ((1 - 1 / q) / nb) * Y
+
+    def apply(y):
+        Y = y.reshape(d, d)
+        Y = (Y + Y.T) / 2  # the antisymmetric part is not a second moment: project it out
+        Z = m_half(noise(m_half(Y)))
+        return ((Z + Z.T) / 2).ravel()
+
+    op = LinearOperator((d * d, d * d), matvec=apply, dtype=float)
+    start = (V @ np.diag(lam) @ V.T).ravel()  # a PSD start overlapping the Perron matrix
+    mu, u = eigsh(op, k=1, which="LA", v0=start, tol=tol)
+    c2 = float(nb) if scaled else 1.0
+    eta = 1.0 / (c2 * float(mu[0]))
+    U = V.T @ u[:, 0].reshape(d, d) @ V
+    kappa = eta * (c2 / nb) * float(np.sum(U * U)) / float(np.sum(inverse_sum * U * U))
+    return eta, kappa
+
+
+def block_edge_step(curv: Curvature, *, blocks: int, q: int = 1, scaled: bool = True) -> float:
+    """eta* of :func:`block_edge` alone."""
+    return block_edge(curv, blocks=blocks, q=q, scaled=scaled)[0]
+
+
 def first_order_edge(curv: Curvature, *, beta: float = 0.0) -> float:
     """2(1 + beta)/lambda_max: the first-order GD / heavy-ball threshold (Props. 1-2 of arXiv 2604.14669)."""
     return 2.0 * (1 + beta) / curv.lambda_max
 
 
-__all__ = ["FLOAT64_LOG_RANGE", "Curvature", "curvature", "edge_band", "edge_growth_rate", "edge_step",
+__all__ = ["FLOAT64_LOG_RANGE", "Curvature", "block_edge", "block_edge_step", "curvature", "edge_band", "edge_growth_rate", "edge_step",
            "first_order_edge"]

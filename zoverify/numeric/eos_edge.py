@@ -18,8 +18,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from zoverify._errors import InvalidParameterError
 from zoverify.numeric.eos_curvature import (
     FLOAT64_LOG_RANGE,
+    block_edge,
     curvature,
     edge_band,
     edge_growth_rate,
@@ -27,6 +29,7 @@ from zoverify.numeric.eos_curvature import (
     first_order_edge,
 )
 from zoverify.numeric.eos_training import DigitsProblem, TrainingRun
+from zoverify.perturbations import parse_law
 
 FIRST_ORDER_KAPPA = 4.0  # d ln (1 - eta l)^2 / d ln eta at eta l = 2 (derivations/eos_band.py)
 
@@ -40,33 +43,60 @@ class EdgeTrack:
     trace: np.ndarray
     lambda_max: np.ndarray
     kappa: np.ndarray  # per replicate, at the first recorded Hessian
+    spectral_ratio: np.ndarray | None = None  # block laws: the spectrum-only (isotropic) eta*(H_t) / eta
+
+
+def _law_edge(curv, law, *, q, beta, with_kappa):
+    """(eta*, kappa or None, spectrum-only eta* or None) of ``law`` at one Hessian."""
+    if getattr(law, "name", None) == "block":
+        if beta != 0 or law.order != "uniform":
+            raise InvalidParameterError("the block law's exact eta* is available for ZO-GD with uniform order")
+        star, kappa = block_edge(curv, blocks=law.blocks, q=q, scaled=law.scaled)
+        isotropic = edge_step(curv, "gaussian", q=q) / (1.0 if law.scaled else law.blocks)
+        return star, kappa, isotropic
+    star = edge_step(curv, law, q=q, beta=beta)
+    kappa = edge_growth_rate(curv, law, q=q, beta=beta) if with_kappa else None
+    return star, kappa, None
 
 
 def track_edge(problem: DigitsProblem, run: TrainingRun, *, eta: float, law=None, q: int = 1,
                beta: float = 0.0, first_order: bool = False) -> EdgeTrack:
     """eta*(H_t)/eta at every recorded step of every replicate (dense Hessians)."""
+    law = None if first_order else parse_law(law)
     R, T = run.thetas.shape[:2]
-    ratio, trace, lmax = (np.empty((R, T)) for _ in range(3))
+    ratio, trace, lmax, spectral = (np.empty((R, T)) for _ in range(4))
     kappa = np.empty(R)
+    has_spectral = False
     for r in range(R):
         for t in range(T):
             curv = curvature(problem.loss, run.thetas[r, t])
             trace[r, t], lmax[r, t] = curv.trace, curv.lambda_max
-            star = first_order_edge(curv, beta=beta) if first_order else edge_step(curv, law, q=q, beta=beta)
+            if first_order:
+                star, k, iso = first_order_edge(curv, beta=beta), FIRST_ORDER_KAPPA, None
+            else:
+                star, k, iso = _law_edge(curv, law, q=q, beta=beta, with_kappa=t == 0)
             ratio[r, t] = star / eta
+            if iso is not None:
+                spectral[r, t], has_spectral = iso / eta, True
             if t == 0:
-                kappa[r] = FIRST_ORDER_KAPPA if first_order else edge_growth_rate(curv, law, q=q, beta=beta)
-    return EdgeTrack(run.record, ratio, trace, lmax, kappa)
+                kappa[r] = k
+    return EdgeTrack(run.record, ratio, trace, lmax, kappa, spectral if has_spectral else None)
 
 
-def edge_statistics(track: EdgeTrack, *, eta: float, q: int = 1,
+def edge_statistics(track: EdgeTrack, *, eta: float, q: int = 1, window: int | None = None,
                     log_range: float = FLOAT64_LOG_RANGE) -> dict[str, np.ndarray]:
-    """Per replicate: window-mean ln(eta*/eta), its derived band, that mean in band units, trace position."""
-    window = track.steps[-1] - track.steps[0]
+    """Per replicate: window-mean ln(eta*/eta) (the mean over the recorded steps, which sample the
+    window), its derived band, that mean in band units, the trace position, and for block laws the
+    window mean of ln(eta*_exact/eta*_spectrum-only).  ``window``: the window length W in steps
+    (default: last recorded step minus first)."""
+    window = track.steps[-1] - track.steps[0] if window is None else int(window)
     log_ratio = np.log(track.ratio).mean(axis=1)
     band = np.array([edge_band(k, window, log_range=log_range) for k in track.kappa])
     position = ((2 * q / eta - track.trace) / ((q + 1) * track.lambda_max)).mean(axis=1)
-    return {"log_ratio": log_ratio, "band": band, "in_band_units": log_ratio / band, "trace_position": position}
+    out = {"log_ratio": log_ratio, "band": band, "in_band_units": log_ratio / band, "trace_position": position}
+    if track.spectral_ratio is not None:
+        out["exact_over_spectral"] = np.log(track.ratio / track.spectral_ratio).mean(axis=1)
+    return out
 
 
 __all__ = ["FIRST_ORDER_KAPPA", "EdgeTrack", "edge_statistics", "track_edge"]

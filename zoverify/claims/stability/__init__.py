@@ -155,3 +155,30 @@ FAMILY.declare(
     source='arXiv 2604.14669, Theorems 1-3 and Appendix B (multi-query averages); zoverify/numeric/stability_mc.py (sampled one-step operator); docs/stability.md#monte-carlo-protocol',
     status=(Status.CHECKED,),
 )
+
+FAMILY.declare(
+    'eos_first_order',
+    module='training',
+    statement='Sanity check (Sec. 5 setting): full-batch first-order GD (eta = 0.4) on a 16-8-8-1 tanh MLP regressing the digit value of 500 scikit-learn digits sharpens and then hovers at its edge: the window mean of ln((2/lambda_max)/eta) over steps 1500-3000 (lambda_max at pairs of consecutive steps, so the period-2 oscillation averages out) lies, for the median replicate, within the derived band delta = 106 ln 2/(4 W) = 1.2 % (derivations/eos_band.py); 32 replicates (initialisations), batched; the median by its order-statistic interval; controls: the edge misplaced by +-3 %.',
+    source='arXiv 2604.14669, Sec. 5; Cohen et al. 2021 (edge of stability); derivations/eos_band.py',
+    status=(Status.DERIVED, Status.CHECKED),
+    slow=True,
+)
+
+FAMILY.declare(
+    'eos_zo_gd',
+    module='training',
+    statement="ZO-GD (q = 4 directions of the law, central differences mu = 1e-3; eta = 0.16, block laws 0.05) on the same network reaches the law's own exact mean-square edge: the window mean of ln(eta*(H_t)/eta), eta* of the current Hessian's positive part for this law (block-coordinate: 1/(c^2 rho(M^1/2 N_q M^1/2)), any d), lies within delta = 106 ln 2/(kappa W) (kappa from the operator, about 0.1-0.2: delta is 0.4-0.7 in ln, too loose to place the edge to a few per cent); 16 replicates (initialisations and direction streams); controls: the band shifted by its width, and for block laws training at the spectrum-only (isotropic) edge.",
+    source='arXiv 2604.14669, Sec. 5 and Eq. 17 (q-query form); arXiv 2501.19099 (block-coordinate directions); zoverify/symbolic/bcd_stability.py; derivations/eos_band.py',
+    status=(Status.DERIVED, Status.CHECKED),
+    slow=True,
+)
+
+FAMILY.declare(
+    'eos_zo_gdm',
+    module='training',
+    statement="ZO-GDM (beta = 0.5, q = 4, eta = 0.08) reaches its exact mean-square edge eta*_GDM(H_t): the window mean of ln(eta*/eta) lies within delta = 106 ln 2/(kappa W); 16 replicates; controls: the band shifted by its width.",
+    source='arXiv 2604.14669, Sec. 5 and Thm 2; derivations/eos_band.py',
+    status=(Status.DERIVED, Status.CHECKED),
+    slow=True,
+)
