@@ -75,7 +75,10 @@ def dask_cluster(tmp_path_factory):
     """``dask scheduler`` + two single-threaded ``dask worker`` processes; yields the address."""
     folder = tmp_path_factory.mktemp("cluster")
     address = f"tcp://127.0.0.1:{free_port()}"
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    # what a site sets for speed (see zoverify.sweep.engine.TRIM_KEY); results do not depend on it
+    (folder / "dask.yaml").write_text("distributed:\n  nanny:\n    pre-spawn-environ:\n"
+                                      "      MALLOC_TRIM_THRESHOLD_: null\n")
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "DASK_CONFIG": str(folder)}
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": env, "cwd": folder}
     processes = [subprocess.Popen([DASK, "scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1],
                                    "--no-dashboard"], **quiet)]
@@ -94,8 +97,9 @@ def dask_cluster(tmp_path_factory):
         stop(processes[:1])
 
 
-def sweep(capsys, *argv):
-    code = main(["sweep", *CLAIMS, "--seeds", SEEDS, "--alpha", "0.05", "--format", "json", *argv])
+def sweep(capsys, *argv, grid=None):
+    items = ["--grid", str(grid)] if grid else [*CLAIMS, "--seeds", SEEDS, "--alpha", "0.05"]
+    code = main(["sweep", *items, "--format", "json", *argv])
     out, err = capsys.readouterr()
     return code, (json.loads(out) if code == 0 else None), err
 
@@ -105,6 +109,8 @@ def test_sweep_on_a_separately_started_cluster_matches_serial_and_resumes(capsys
     assert code == 0 and payload["summary"]["workers"] == 2 and payload["summary"]["address"] == dask_cluster
     assert comparable(ResultStore(tmp_path).rows()) == reference
     assert (tmp_path / "results.parquet").is_file() and (tmp_path / "calibration.png").is_file()
+    assert main(["sweep-report", str(tmp_path), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out) == payload["report"]
     # the same sweep again: every item is already on disk
     code, payload, _ = sweep(capsys, "--out", str(tmp_path), "--scheduler", dask_cluster)
     assert code == 0 and payload["summary"]["ran"] == 0 and payload["summary"]["already_done"] == len(reference)
@@ -113,12 +119,14 @@ def test_sweep_on_a_separately_started_cluster_matches_serial_and_resumes(capsys
 
 def test_sweep_on_the_embedded_cluster_matches_serial(capsys, tmp_path, reference):
     # a sweep stopped after some items: the rest are run, the stored ones are not
-    store = ResultStore(tmp_path)
+    store = ResultStore(tmp_path / "out")
     store.prepare()
     kept = list(reference)[:4]
     for key in kept:
         store.append({**reference[key], "elapsed_s": 0.0})
-    code, payload, err = sweep(capsys, "--out", str(tmp_path), "--workers", "2")
+    grid = tmp_path / "grid.toml"  # the same grid as the command line's, from a file
+    grid.write_text(f"claims = {json.dumps(CLAIMS)}\nseeds = {json.dumps(SEEDS)}\nalpha = 0.05\n")
+    code, payload, err = sweep(capsys, "--out", str(store.folder), "--workers", "2", grid=grid)
     assert code == 0 and payload["summary"]["workers"] == 2, err
     assert payload["summary"]["already_done"] == len(kept) and payload["summary"]["ran"] == len(reference) - len(kept)
     assert comparable(store.rows()) == reference
@@ -149,7 +157,7 @@ def test_killing_a_worker_mid_sweep_loses_no_item(tmp_path, tmp_path_factory, da
         killed.append((addr, pid))
 
     with open_client(dask_cluster) as client:
-        summary = run_dask(items, store, client, on_result=kill_a_busy_worker)
+        summary = run_dask(items, store, client, on_result=kill_a_busy_worker, in_flight=4)
     assert killed, "no worker was busy when the first result arrived"
     assert summary.errors == 0 and summary.ran == len(items)
     keys = [json.loads(line)["key"] for line in store.path.read_text().splitlines()]

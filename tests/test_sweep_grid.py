@@ -166,3 +166,18 @@ def test_power_pairs_flag_a_rate_below_the_stated_power(tmp_path):
     payload = write_reports(rows, tmp_path)
     assert payload["calibration"] == [] and len(payload["power"]) == 3
     assert (tmp_path / "power.png").is_file() and "below stated power" in (tmp_path / "power.md").read_text()
+
+
+def test_a_perturbed_prediction_is_rejected_at_its_stated_power(tmp_path):
+    # stability.mc_decay states a detectable size near 2 % at 90 % power; a 10 % error
+    # is over four such sizes, so a miss has probability far below 1e-6 per seed
+    from zoverify.sweep.engine import run_serial
+
+    items = build_items(["stability.mc_decay"], laws=["gaussian"], seeds=range(3), alpha=0.05, perturb=[0.1])
+    store = ResultStore(tmp_path)
+    store.prepare()
+    summary = run_serial(items, store)
+    assert summary.ran == 3 and summary.errors == 0
+    (pair,) = pair_rates(store.rows())
+    assert pair.perturb == 0.1 and pair.detectable_rel < 0.05 and (pair.failures, pair.checks) == (3, 3)
+    assert not pair.flagged

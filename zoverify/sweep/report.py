@@ -204,7 +204,9 @@ def forest_plot(pairs: Sequence[PairRate], path: str | Path, *, power: bool) -> 
         ax.plot([POWER_QUANTILE if power else p.alpha], [y], "|", color="tab:blue", ms=10)
     ax.set_yticks(range(len(pairs)), [p.label for p in reversed(pairs)], fontsize=7)
     ax.set_ylim(-0.7, len(pairs) - 0.3)
-    ax.set_xlim(0, 1 if power else min(1.0, max([2.5 * p.alpha for p in pairs] + [p.ci_high for p in pairs])))
+    # a few-seed pair's interval spans most of [0, 1]: it is clipped rather than allowed to squash the rest
+    wide = [p.rate for p in pairs if p.checks] + [p.ci_high for p in pairs if p.checks >= 20]
+    ax.set_xlim(0, 1 if power else min(1.0, max([4 * p.alpha for p in pairs] + wide)))
     ax.set_xlabel("rejection rate (blue: 90 % power)" if power else "false-failure rate (blue: stated α)")
     ax.set_title("Clopper–Pearson 95 % intervals over seeds", fontsize=9)
     fig.tight_layout()
