@@ -3,9 +3,10 @@
     PYTHONPATH=. python benchmarks/bench_eos.py [--profile quick|full]
 
 Ratios measured in one run (same machine state): seconds per replicate-step of ZO-GD (q = 4) with
-R replicates batched over the same with one replicate, and the cost of one eta*(H_t) point (dense
-Hessian, its eigendecomposition, the law's exact eta* and the growth rate) in units of one
-batched training step.
+R replicates batched over the same with one replicate; the cost of one eta*(H_t) point (dense
+Hessian, its eigendecomposition, the law's exact eta* and the growth rate; for block-coordinate
+directions the matrix-free eigenproblem) in units of one batched training step; and first-order
+lambda_max for all R replicates by batched Lanczos over R dense Hessians.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import time
 
 import torch
 
-from zoverify.numeric.eos_curvature import curvature, edge_growth_rate, edge_step
+from zoverify.numeric.eos_curvature import batched_lambda_max, block_edge, curvature, edge_growth_rate, edge_step
 from zoverify.numeric.eos_training import digits_problem, replicate_generators, train
 
 
@@ -39,6 +40,27 @@ def _tracking_seconds(problem, law: str) -> tuple[float, float]:
     return hessian, time.perf_counter() - start
 
 
+def _block_seconds(problem) -> float:
+    init, _ = replicate_generators(0, 1)
+    curv = curvature(problem.loss, problem.init(init)[0])
+    start = time.perf_counter()
+    block_edge(curv, blocks=16, q=4)
+    return time.perf_counter() - start
+
+
+def _lambda_max_seconds(problem, replicates: int) -> tuple[float, float]:
+    """(batched Lanczos for all replicates, dense Hessians of all replicates)."""
+    init, _ = replicate_generators(0, replicates)
+    theta = problem.init(init)
+    start = time.perf_counter()
+    batched_lambda_max(problem.loss, theta, num_iters=20, generator=torch.Generator().manual_seed(0))
+    lanczos = time.perf_counter() - start
+    start = time.perf_counter()
+    for r in range(replicates):
+        curvature(problem.loss, theta[r])
+    return lanczos, time.perf_counter() - start
+
+
 def run(profile: str, device: str) -> dict:
     """Entry point for benchmarks/run.py (CPU, single-threaded: the cores are shared)."""
     if device != "cpu":
@@ -59,6 +81,11 @@ def run(profile: str, device: str) -> dict:
             out[f"eta_star_point_{law}_s"] = total
             out[f"eta_star_point_{law}_over_batched_step"] = total / step_batched
             out["dense_hessian_s"] = hessian
+        block = _block_seconds(problem)
+        out["block16_eta_star_and_kappa_s"] = block
+        out["block16_point_over_batched_step"] = block / step_batched
+        lanczos, dense = _lambda_max_seconds(problem, replicates)
+        out["lambda_max_batched_lanczos_over_dense"] = lanczos / dense
         return out
     finally:
         torch.set_num_threads(threads)

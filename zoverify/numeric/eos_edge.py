@@ -17,16 +17,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
 from zoverify._errors import InvalidParameterError
 from zoverify.numeric.eos_curvature import (
     FLOAT64_LOG_RANGE,
+    batched_lambda_max,
     block_edge,
     curvature,
     edge_band,
     edge_growth_rate,
     edge_step,
-    first_order_edge,
 )
 from zoverify.numeric.eos_training import DigitsProblem, TrainingRun
 from zoverify.perturbations import parse_law
@@ -60,9 +61,12 @@ def _law_edge(curv, law, *, q, beta, with_kappa):
 
 
 def track_edge(problem: DigitsProblem, run: TrainingRun, *, eta: float, law=None, q: int = 1,
-               beta: float = 0.0, first_order: bool = False) -> EdgeTrack:
-    """eta*(H_t)/eta at every recorded step of every replicate (dense Hessians)."""
-    law = None if first_order else parse_law(law)
+               beta: float = 0.0, first_order: bool = False, lanczos_iters: int = 20) -> EdgeTrack:
+    """eta*(H_t)/eta at every recorded step of every replicate: dense Hessians for ZO; for first-order GD
+    lambda_max alone, by batched Lanczos (``lanczos_iters`` steps; Tr H is not formed, reported as NaN)."""
+    if first_order:
+        return _track_first_order(problem, run, eta=eta, beta=beta, lanczos_iters=lanczos_iters)
+    law = parse_law(law)
     R, T = run.thetas.shape[:2]
     ratio, trace, lmax, spectral = (np.empty((R, T)) for _ in range(4))
     kappa = np.empty(R)
@@ -71,16 +75,22 @@ def track_edge(problem: DigitsProblem, run: TrainingRun, *, eta: float, law=None
         for t in range(T):
             curv = curvature(problem.loss, run.thetas[r, t])
             trace[r, t], lmax[r, t] = curv.trace, curv.lambda_max
-            if first_order:
-                star, k, iso = first_order_edge(curv, beta=beta), FIRST_ORDER_KAPPA, None
-            else:
-                star, k, iso = _law_edge(curv, law, q=q, beta=beta, with_kappa=t == 0)
+            star, k, iso = _law_edge(curv, law, q=q, beta=beta, with_kappa=t == 0)
             ratio[r, t] = star / eta
             if iso is not None:
                 spectral[r, t], has_spectral = iso / eta, True
             if t == 0:
                 kappa[r] = k
     return EdgeTrack(run.record, ratio, trace, lmax, kappa, spectral if has_spectral else None)
+
+
+def _track_first_order(problem, run, *, eta, beta, lanczos_iters):
+    R, T = run.thetas.shape[:2]
+    gen = torch.Generator().manual_seed(0)  # Lanczos start vectors: the Ritz value does not depend on them
+    lmax = np.stack([batched_lambda_max(problem.loss, run.thetas[:, t], num_iters=lanczos_iters, generator=gen)
+                     for t in range(T)], axis=1)
+    return EdgeTrack(run.record, 2.0 * (1 + beta) / (lmax * eta), np.full((R, T), np.nan), lmax,
+                     np.full(R, FIRST_ORDER_KAPPA))
 
 
 def edge_statistics(track: EdgeTrack, *, eta: float, q: int = 1, window: int | None = None,

@@ -159,7 +159,7 @@ FAMILY.declare(
 FAMILY.declare(
     'eos_first_order',
     module='training',
-    statement='Sanity check (Sec. 5 setting): full-batch first-order GD (eta = 0.4) on a 16-8-8-1 tanh MLP regressing the digit value of 500 scikit-learn digits sharpens and then hovers at its edge: the window mean of ln((2/lambda_max)/eta) over steps 1500-3000 (lambda_max at pairs of consecutive steps, so the period-2 oscillation averages out) lies, for the median replicate, within the derived band delta = 106 ln 2/(4 W) = 1.2 % (derivations/eos_band.py); 32 replicates (initialisations), batched; the median by its order-statistic interval; controls: the edge misplaced by +-3 %.',
+    statement='Sanity check (Sec. 5 setting): full-batch first-order GD (eta = 0.4) on a 16-8-8-1 tanh MLP regressing the digit value of 500 scikit-learn digits sharpens and then hovers at its edge: the window mean of ln((2/lambda_max)/eta) over steps 1500-3000 (lambda_max at pairs of consecutive steps, so the period-2 oscillation averages out) lies, for the median replicate, within the derived band delta = 106 ln 2/(4 W) = 1.2 % (derivations/eos_band.py); 32 replicates (initialisations), batched; the median by its order-statistic interval; controls: the edge misplaced by +-5 %.',
     source='arXiv 2604.14669, Sec. 5; Cohen et al. 2021 (edge of stability); derivations/eos_band.py',
     status=(Status.DERIVED, Status.CHECKED),
     slow=True,
