@@ -61,8 +61,9 @@ def wheel_smoke() -> int:
     torch_req = os.environ.get("ZOVERIFY_TORCH", "torch==2.13.0")
     with tempfile.TemporaryDirectory(prefix="zoverify-wheel-") as tmp:
         dist, env = Path(tmp) / "dist", Path(tmp) / "venv"
-        subprocess.run([str(BIN / "python"), "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(dist), str(ROOT)],
-                       check=True)
+        subprocess.run(
+            [str(BIN / "python"), "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(dist), str(ROOT)], check=True
+        )
         wheel = next(dist.glob("zoverify-*.whl"))
         venv.EnvBuilder(with_pip=True).create(env)
         py = env / ("Scripts" if os.name == "nt" else "bin") / "python"

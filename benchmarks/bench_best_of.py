@@ -69,28 +69,51 @@ def run(profile: str, device: str) -> dict:
     n, steps = (1024, 200) if full else (64, 40)
 
     def sim(sampler, n_traj, n_steps):
-        return lambda: simulate_best_of_zo(problem, eta=1e-3, steps=n_steps, num_trajectories=n_traj,
-                                           generator=make_generator(2, device=device), sampler=sampler)
+        return lambda: simulate_best_of_zo(
+            problem,
+            eta=1e-3,
+            steps=n_steps,
+            num_trajectories=n_traj,
+            generator=make_generator(2, device=device),
+            sampler=sampler,
+        )
 
     rate = {
         "reduced": n * steps / _timed(sim("reduced", n, steps), device),
         "literal": 16 * 10 / _timed(sim("literal", 16, 10), device),
-        "paper_loop": 5 / _timed(lambda: paper_loop(problem, steps=5, gen=make_generator(3, device=device)),
-                                 device, repeats=1),
+        "paper_loop": 5
+        / _timed(lambda: paper_loop(problem, steps=5, gen=make_generator(3, device=device)), device, repeats=1),
     }
     gauss, S = parse_law("gaussian"), 10_000
-    t_row = _timed(lambda: estimate_shared_nzk(Phi, law=gauss, num_samples=S, generator=make_generator(4, device=device)),
-                   device)
+    t_row = _timed(
+        lambda: estimate_shared_nzk(Phi, law=gauss, num_samples=S, generator=make_generator(4, device=device)), device
+    )
     # parameter-space draws: the same estimator without the row-space reduction (a law that is not rotation invariant
     # takes this path; the Rademacher sampler costs about what the Gaussian's does)
-    t_param = _timed(lambda: estimate_shared_nzk(Phi, law="rademacher", num_samples=S,
-                                                 generator=make_generator(5, device=device)), device)
+    t_param = _timed(
+        lambda: estimate_shared_nzk(Phi, law="rademacher", num_samples=S, generator=make_generator(5, device=device)),
+        device,
+    )
     loop_samples = 2000 if full else 500
-    t_loop = _timed(lambda: paper_kernel_loop(Phi, samples=loop_samples, gen=make_generator(6, device=device)),
-                    device, repeats=1) * S / loop_samples
+    t_loop = (
+        _timed(
+            lambda: paper_kernel_loop(Phi, samples=loop_samples, gen=make_generator(6, device=device)),
+            device,
+            repeats=1,
+        )
+        * S
+        / loop_samples
+    )
     return {
-        "sizes": {"d": Phi.shape[1], "N": Phi.shape[0], "candidates": 100, "trajectories": n, "steps": steps,
-                  "dtype": str(Phi.dtype).removeprefix("torch."), "nzk_samples": S},
+        "sizes": {
+            "d": Phi.shape[1],
+            "N": Phi.shape[0],
+            "candidates": 100,
+            "trajectories": n,
+            "steps": steps,
+            "dtype": str(Phi.dtype).removeprefix("torch."),
+            "nzk_samples": S,
+        },
         "best_of_traj_steps_per_s": rate,
         "reduced_vs_literal": rate["reduced"] / rate["literal"],
         "reduced_vs_paper_loop": rate["reduced"] / rate["paper_loop"],

@@ -39,8 +39,9 @@ def _child(route: str, width: int, directions: int, device: str) -> dict:
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
     gen = make_generator(0)
-    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, width), torch.nn.Tanh(),
-                                torch.nn.Linear(width, 10)).to(torch.float64)
+    model = torch.nn.Sequential(
+        torch.nn.Flatten(), torch.nn.Linear(64, width), torch.nn.Tanh(), torch.nn.Linear(width, 10)
+    ).to(torch.float64)
     with torch.no_grad():
         for p in model.parameters():
             p.copy_(torch.randn(p.shape, generator=gen, dtype=torch.float64) / (p.shape[-1] ** 0.5))
@@ -49,6 +50,7 @@ def _child(route: str, width: int, directions: int, device: str) -> dict:
     xo, xu = X[y == 4][:1], X[y == 9][:1]
     d = N.num_parameters(N.parameters_of(model))
     law = parse_law("gaussian")
+
     def run():
         return _route(route, model, xo, xu, law, directions, device)
 
@@ -62,9 +64,14 @@ def _child(route: str, width: int, directions: int, device: str) -> dict:
     if device.startswith("cuda"):
         torch.cuda.synchronize()
     elapsed = time.perf_counter() - start
-    out = {"route": route, "d": d, "seconds": elapsed, "cold_seconds": cold,
-           "maxrss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-           "kernel_fro": float(K.double().norm())}
+    out = {
+        "route": route,
+        "d": d,
+        "seconds": elapsed,
+        "cold_seconds": cold,
+        "maxrss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "kernel_fro": float(K.double().norm()),
+    }
     if device.startswith("cuda"):
         out["cuda_peak_mib"] = torch.cuda.max_memory_allocated() / 2**20
     return out
@@ -77,11 +84,21 @@ def _route(route, model, xo, xu, law, directions, device):
     from zoverify.numeric import entk as N
 
     if route == "zo_jvp":
-        K = N.zo_entk(model, xo, xu, law=law, num_directions=directions, generator=make_generator(1, device=device),
-                      chunk_size=16)
+        K = N.zo_entk(
+            model, xo, xu, law=law, num_directions=directions, generator=make_generator(1, device=device), chunk_size=16
+        )
     elif route == "zo_fd":
-        K = N.zo_entk(model, xo, xu, law=law, num_directions=directions, generator=make_generator(1, device=device),
-                      chunk_size=16, method="finite_difference", mu=1e-4)
+        K = N.zo_entk(
+            model,
+            xo,
+            xu,
+            law=law,
+            num_directions=directions,
+            generator=make_generator(1, device=device),
+            chunk_size=16,
+            method="finite_difference",
+            mu=1e-4,
+        )
     elif route == "fo_ntk_vp":
         K = N.empirical_ntk(model, xo, xu, method="ntk_vp")
     elif route == "fo_jacobian":
@@ -108,8 +125,18 @@ def main(argv=None) -> list:
     results = []
     root = Path(__file__).resolve().parent.parent
     for route in ["baseline", *args.routes.split(",")]:
-        cmd = [sys.executable, __file__, "--child", route, "--width", str(args.width), "--directions",
-               str(args.directions), "--device", args.device]
+        cmd = [
+            sys.executable,
+            __file__,
+            "--child",
+            route,
+            "--width",
+            str(args.width),
+            "--directions",
+            str(args.directions),
+            "--device",
+            args.device,
+        ]
         proc = subprocess.run(cmd, capture_output=True, text=True, cwd=root, env={**_env(), "PYTHONPATH": str(root)})
         if proc.returncode != 0:
             results.append({"route": route, "error": proc.stderr.strip().splitlines()[-1]})
@@ -134,11 +161,17 @@ def run(profile: str, device: str) -> dict:
     width = 13333 if profile == "full" else 1333
     results = main(["--width", str(width), "--device", device])
     base = next(r for r in results if r["route"] == "baseline")["maxrss_mib"]
-    routes = {r["route"]: {"seconds": r.get("seconds"), "peak_mib_above_baseline": r.get("maxrss_mib", base) - base}
-              for r in results[1:]}
+    routes = {
+        r["route"]: {"seconds": r.get("seconds"), "peak_mib_above_baseline": r.get("maxrss_mib", base) - base}
+        for r in results[1:]
+    }
     direct = routes.get("direct", {}).get("seconds")
-    return {"d": results[0].get("d"), "P": 64, "routes": routes,
-            "zo_jvp_vs_direct_time": (routes["zo_jvp"]["seconds"] / direct) if direct else None}
+    return {
+        "d": results[0].get("d"),
+        "P": 64,
+        "routes": routes,
+        "zo_jvp_vs_direct_time": (routes["zo_jvp"]["seconds"] / direct) if direct else None,
+    }
 
 
 def _env() -> dict:

@@ -63,11 +63,18 @@ def measure(*, width, layers, batch, dtype, blocks, steps, rounds, device="cpu")
     best = {c: float("inf") for c in configs}
     for _ in range(rounds):
         for nb, restore in configs:
-            best[(nb, restore)] = min(best[(nb, restore)], time_steps(net, loss, num_blocks=nb, restore=restore, steps=steps))
+            best[(nb, restore)] = min(
+                best[(nb, restore)], time_steps(net, loss, num_blocks=nb, restore=restore, steps=steps)
+            )
     base = best[(1, "exact")]
     rows = [
-        {"method": "MeZO" if nb == 1 else f"BCD B={nb}", "restore": restore, "blocks": nb,
-         "ms_per_iter": 1e3 * sec, "speedup_vs_mezo": base / sec}
+        {
+            "method": "MeZO" if nb == 1 else f"BCD B={nb}",
+            "restore": restore,
+            "blocks": nb,
+            "ms_per_iter": 1e3 * sec,
+            "speedup_vs_mezo": base / sec,
+        }
         for (nb, restore), sec in best.items()
     ]
     return {"d": sum(p.numel() for p in net.parameters()), "width": width, "layers": layers, "rows": rows}
@@ -88,8 +95,16 @@ def run(profile: str, device: str) -> dict:
 
 
 def _run(quick: bool, device: str) -> dict:
-    return measure(width=256 if quick else 1024, layers=4, batch=8, dtype=torch.float32, blocks=[4, 16],
-                   steps=5 if quick else 20, rounds=2 if quick else 3, device=device)
+    return measure(
+        width=256 if quick else 1024,
+        layers=4,
+        batch=8,
+        dtype=torch.float32,
+        blocks=[4, 16],
+        steps=5 if quick else 20,
+        rounds=2 if quick else 3,
+        device=device,
+    )
 
 
 def main(argv=None) -> int:
@@ -107,13 +122,24 @@ def main(argv=None) -> int:
     torch.set_num_threads(args.threads)
     width = args.width or (256 if args.quick else 1024)
     steps = 5 if args.quick else 20
-    result = measure(width=width, layers=args.layers, batch=args.batch, dtype=DTYPES[args.dtype],
-                     blocks=args.blocks, steps=steps, rounds=args.rounds)
-    print(f"MLP {args.layers}x{width}, d = {result['d']:,} parameters, batch {args.batch}, {args.dtype}, "
-          f"{args.threads} thread(s), CPU")
+    result = measure(
+        width=width,
+        layers=args.layers,
+        batch=args.batch,
+        dtype=DTYPES[args.dtype],
+        blocks=args.blocks,
+        steps=steps,
+        rounds=args.rounds,
+    )
+    print(
+        f"MLP {args.layers}x{width}, d = {result['d']:,} parameters, batch {args.batch}, {args.dtype}, "
+        f"{args.threads} thread(s), CPU"
+    )
     for row in result["rows"]:
-        print(f"  {row['method']:>10} ({row['restore']:5}): {row['ms_per_iter']:9.2f} ms/iter   "
-              f"speed-up vs MeZO (exact) {row['speedup_vs_mezo']:5.2f}x")
+        print(
+            f"  {row['method']:>10} ({row['restore']:5}): {row['ms_per_iter']:9.2f} ms/iter   "
+            f"speed-up vs MeZO (exact) {row['speedup_vs_mezo']:5.2f}x"
+        )
     if args.json:
         with open(args.json, "w") as fh:
             json.dump({**result, "dtype": args.dtype}, fh, indent=2)

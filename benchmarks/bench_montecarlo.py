@@ -97,9 +97,18 @@ def run(profile: str, device: str) -> dict:
     roof_ideal = 1 / max(flops / limits["fp32_gemm_flops"], 8 * n_points / limits["bandwidth_bytes"])
 
     def engine():
-        simulate_zo_training(X, r0, law="gaussian", method="zo_gd", eta=1e-3, steps=steps,
-                             num_trajectories=trajectories, generator=make_generator(3, device=device),
-                             block_size=min(trajectories, 4096), max_batch=trajectories)
+        simulate_zo_training(
+            X,
+            r0,
+            law="gaussian",
+            method="zo_gd",
+            eta=1e-3,
+            steps=steps,
+            num_trajectories=trajectories,
+            generator=make_generator(3, device=device),
+            block_size=min(trajectories, 4096),
+            max_batch=trajectories,
+        )
 
     engine()  # warm-up
     t_engine = _median(engine, 3, device)
@@ -107,8 +116,9 @@ def run(profile: str, device: str) -> dict:
     y = torch.zeros(n_points, device=device)
     naive_steps = 200 if full else 100
     t_naive = _median(lambda: naive_one_at_a_time(X, y, steps=naive_steps, eta=1e-3, device=device), 3, device)
-    t_recompute = _median(lambda: naive_batched_recompute(X, y, batch=trajectories, steps=steps, eta=1e-3,
-                                                           device=device), 3, device)
+    t_recompute = _median(
+        lambda: naive_batched_recompute(X, y, batch=trajectories, steps=steps, eta=1e-3, device=device), 3, device
+    )
     out = {
         "sizes": {"d": d, "N": n_points, "trajectories": trajectories, "steps": steps, "dtype": "float32"},
         "limits": limits,
@@ -123,10 +133,20 @@ def run(profile: str, device: str) -> dict:
         "batched_recompute_traj_steps_per_s": trajectories * steps / t_recompute,
         "speedup_vs_batched_recompute": rate_engine / (trajectories * steps / t_recompute),
     }
+
     def shared():  # the NZK's shared-pair dynamics on the same problem (one more reduction per step)
-        simulate_zo_training(X, r0, law="gaussian", method="shared", eta=1e-6, steps=steps,
-                             num_trajectories=trajectories, generator=make_generator(7, device=device),
-                             block_size=min(trajectories, 4096), max_batch=trajectories)
+        simulate_zo_training(
+            X,
+            r0,
+            law="gaussian",
+            method="shared",
+            eta=1e-6,
+            steps=steps,
+            num_trajectories=trajectories,
+            generator=make_generator(7, device=device),
+            block_size=min(trajectories, 4096),
+            max_batch=trajectories,
+        )
 
     shared()
     out["shared_nzk_traj_steps_per_s"] = trajectories * steps / _median(shared, 3, device)
@@ -144,8 +164,16 @@ def function_space(device, *, full):
         space = RowSpace(US, d)
 
         def fs(space=space):
-            simulate_function_space(space, r0, law="gaussian", method="shared", eta=1e-4, steps=steps,
-                                    num_trajectories=traj, generator=make_generator(5, device=device))
+            simulate_function_space(
+                space,
+                r0,
+                law="gaussian",
+                method="shared",
+                eta=1e-4,
+                steps=steps,
+                num_trajectories=traj,
+                generator=make_generator(5, device=device),
+            )
 
         fs()
         per_step[d] = _median(fs, 3, device) / (traj * steps)
@@ -155,8 +183,17 @@ def function_space(device, *, full):
     p_traj, p_steps = (64, 5) if full else (16, 3)
 
     def param():
-        simulate_zo_training(X, r0, law="gaussian", method="shared", eta=1e-4, steps=p_steps,
-                             num_trajectories=p_traj, generator=make_generator(6, device=device), block_size=p_traj)
+        simulate_zo_training(
+            X,
+            r0,
+            law="gaussian",
+            method="shared",
+            eta=1e-4,
+            steps=p_steps,
+            num_trajectories=p_traj,
+            generator=make_generator(6, device=device),
+            block_size=p_traj,
+        )
 
     param()
     per_step_param = _median(param, 3, device) / (p_traj * p_steps)

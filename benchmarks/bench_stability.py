@@ -48,16 +48,28 @@ def main(argv=None) -> dict:
     ap.add_argument("--small", type=int, nargs="*", default=[6, 10])
     ap.add_argument("--out", default=None)
     args = ap.parse_args(argv)
-    out = {"device": platform.processor() or platform.machine(), "cpu_count": torch.get_num_threads(),
-           "torch": torch.__version__, "numpy": np.__version__, "large": [], "small": []}
+    out = {
+        "device": platform.processor() or platform.machine(),
+        "cpu_count": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "large": [],
+        "small": [],
+    }
     for d in args.small:
         H = hessian(d, 1)
         for spec in ("gaussian", "rademacher", "laplace(b=0.6)"):
             law = parse_law(spec)
             t_dense, e_dense = timed(lambda law=law, H=H: DenseOperator(law, H).eta_star(), args.repeats)
             t_struct, e_struct = timed(lambda law=law, H=H: StructuredOperator(law, H).eta_star(), args.repeats)
-            row = {"d": d, "law": spec, "dense_s": t_dense, "structured_s": t_struct,
-                   "rel_diff": abs(e_dense - e_struct) / e_dense, "ratio": t_dense / t_struct}
+            row = {
+                "d": d,
+                "law": spec,
+                "dense_s": t_dense,
+                "structured_s": t_struct,
+                "rel_diff": abs(e_dense - e_struct) / e_dense,
+                "ratio": t_dense / t_struct,
+            }
             out["small"].append(row)
             print(row, flush=True)
     for d in args.dims:

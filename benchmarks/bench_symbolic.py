@@ -49,8 +49,9 @@ def predictions_time():
     total = 0.0
     for claim in REGISTRY.values():
         for spec in claim.laws:
-            ctx = Context(parse_law(spec), claim.resolve_params(None), claim.num_samples, 0,
-                          torch.device("cpu"), torch.float64)
+            ctx = Context(
+                parse_law(spec), claim.resolve_params(None), claim.num_samples, 0, torch.device("cpu"), torch.float64
+            )
             t = time.perf_counter()
             claim.predict(ctx)
             total += time.perf_counter() - t

@@ -91,8 +91,9 @@ T = sp.zeros(d0, d0)
 for b in range(nb0):
     Pb = sp.diag(*[1 if idx0[i] == b else 0 for i in range(d0)])
     HXH = H3 * Xs * H3
-    T += (Xs - eta * c**2 * (Pb * H3 * Xs + Xs * H3 * Pb)
-          + eta**2 * c**4 * ((Pb * HXH).trace() * Pb + 2 * Pb * HXH * Pb)) / nb0
+    T += (
+        Xs - eta * c**2 * (Pb * H3 * Xs + Xs * H3 * Pb) + eta**2 * c**4 * ((Pb * HXH).trace() * Pb + 2 * Pb * HXH * Pb)
+    ) / nb0
 T = T.applyfunc(sp.expand)
 off = [Xs[0, 2], Xs[1, 2]]
 assert all(sp.Poly(T[i, 2], eta).coeff_monomial(eta**2) == 0 for i in (0, 1))
@@ -230,8 +231,12 @@ Ha = np.diag(REF[:6])
 assert abs(bcd_eta_star_operator(Ha, blocks=3, order="sweep") / bcd_eta_star_operator(Ha, blocks=3) - 1) < 1e-9
 for name, H_, method in (("rotated H, GD", H6r, "gd"), ("aligned H, GDM(0.5)", Ha, "gdm")):
     uni = bcd_eta_star_operator(H_, blocks=3, method=method, beta=0.5)
-    row = {o: bcd_eta_star_operator(H_, blocks=3, method=method, beta=0.5, order=o) / uni for o in ("sweep", "reshuffled")}
-    print(f"{name}: eta*_sweep/eta*_uniform = {row['sweep']:.4f}, eta*_reshuffled/eta*_uniform = {row['reshuffled']:.4f}")
+    row = {
+        o: bcd_eta_star_operator(H_, blocks=3, method=method, beta=0.5, order=o) / uni for o in ("sweep", "reshuffled")
+    }
+    print(
+        f"{name}: eta*_sweep/eta*_uniform = {row['sweep']:.4f}, eta*_reshuffled/eta*_uniform = {row['reshuffled']:.4f}"
+    )
 
 # %% [markdown]
 # ## 5. The step a MeZO-BCD user can afford
@@ -249,8 +254,10 @@ for nb in (2, 5, 10):
     row = []
     for scaled in (True, False):
         spectra = [np.diag(h) for h in diagonal_blocks(np.diag(REF), nb)]
-        row += [bcd_aligned_eta_star(spectra, scaled=scaled) / eta_g,
-                bcd_eta_star_general(H_rot, blocks=nb, scaled=scaled) / eta_g]
+        row += [
+            bcd_aligned_eta_star(spectra, scaled=scaled) / eta_g,
+            bcd_eta_star_general(H_rot, blocks=nb, scaled=scaled) / eta_g,
+        ]
     table[nb] = row
     print(f"{nb:3d} | " + " | ".join(f"{v:14.3f}" for v in row))
 assert all(v[0] < 1 and v[2] > 1 for v in table.values())

@@ -33,17 +33,20 @@ b = sp.Matrix(sp.symbols(f"b0:{dim}", real=True))
 # ## 1. Entry variance for iid unit-variance coordinates, from the fourth-moment tensor
 # $E[z_iz_jz_kz_l] = \delta_{ij}\delta_{kl}+\delta_{ik}\delta_{jl}+\delta_{il}\delta_{jk}+(m_4-3)\delta_{ijkl}$.
 
+
 # %%
 def fourth(i, j, k, l):
     d = lambda p, q: int(p == q)  # noqa: E731
     return d(i, j) * d(k, l) + d(i, k) * d(j, l) + d(i, l) * d(j, k) + (m4 - 3) * int(i == j == k == l)
 
 
-second_moment = sum(a[i] * a[j] * b[k] * b[l] * fourth(i, j, k, l)
-                    for i, j, k, l in itertools.product(range(dim), repeat=4))
+second_moment = sum(
+    a[i] * a[j] * b[k] * b[l] * fourth(i, j, k, l) for i, j, k, l in itertools.product(range(dim), repeat=4)
+)
 variance_by_hand = sp.expand(second_moment - (a.T * b)[0] ** 2)
-paper_form = sp.expand((a.T * a)[0] * (b.T * b)[0] + (a.T * b)[0] ** 2
-                       + (m4 - 3) * sum(a[k] ** 2 * b[k] ** 2 for k in range(dim)))
+paper_form = sp.expand(
+    (a.T * a)[0] * (b.T * b)[0] + (a.T * b)[0] ** 2 + (m4 - 3) * sum(a[k] ** 2 * b[k] ** 2 for k in range(dim))
+)
 assert sp.expand(variance_by_hand - paper_form) == 0
 print("Var K_hat_ab * P =", paper_form)
 
@@ -82,8 +85,11 @@ V = 2
 Am = sp.Matrix(V, dim, sp.symbols(f"x0:{V * dim}", real=True))
 Bm = sp.Matrix(V, dim, sp.symbols(f"y0:{V * dim}", real=True))
 As, Bs = E.jacobians(sp.Integer(dim), V)
-frob_paper = ((Am.norm() ** 2) * (Bm.norm() ** 2) + (Am * Bm.T).norm() ** 2
-              + (m4 - 3) * sum((Am[:, k].T * Am[:, k])[0] * (Bm[:, k].T * Bm[:, k])[0] for k in range(dim)))
+frob_paper = (
+    (Am.norm() ** 2) * (Bm.norm() ** 2)
+    + (Am * Bm.T).norm() ** 2
+    + (m4 - 3) * sum((Am[:, k].T * Am[:, k])[0] * (Bm[:, k].T * Bm[:, k])[0] for k in range(dim))
+)
 for spec, m4_value in [("gaussian", 3), ("rademacher", 1), ("uniform", sp.Rational(9, 5))]:
     lib = E.explicit_value(E.entk_frobenius_error(parse_law(spec), As, Bs, d=dim, P=1), {As: Am, Bs: Bm})
     assert sp.simplify(lib - frob_paper.subs(m4, m4_value)) == 0, spec
@@ -111,9 +117,13 @@ print(f"Gaussian relative error^2 = {rel:.6f} = (1 + |A|^2|B|^2/|AB^T|^2)/P")
 # %%
 g = S.vector("g")
 norm2 = sp.Trace(g.T * g)
-expected = {"gaussian": 1 + (S.d + 1) / S.P, "rademacher": 1 + (S.d - 1) / S.P,
-            "sphere": 1 + (S.d - 1) / S.P, "coordinate": 1 + (S.d - 1) / S.P,
-            "uniform": 1 + (S.d - sp.Rational(1, 5)) / S.P}
+expected = {
+    "gaussian": 1 + (S.d + 1) / S.P,
+    "rademacher": 1 + (S.d - 1) / S.P,
+    "sphere": 1 + (S.d - 1) / S.P,
+    "coordinate": 1 + (S.d - 1) / S.P,
+    "uniform": 1 + (S.d - sp.Rational(1, 5)) / S.P,
+}
 for spec, factor in expected.items():
     got = E.gradient_estimator_second_moment(parse_law(spec), g).doit()
     assert sp.simplify(got - factor * norm2) == 0, spec
@@ -156,10 +166,8 @@ for spec in ("gaussian", "rademacher", "sphere", "uniform"):
 from zoverify.perturbations import Gaussian  # noqa: E402
 
 mean_value, std_value = sp.Rational(1, 2), sp.Integer(2)
-mean_by_hand = sum(a[i] * b[j] * (std_value**2 * int(i == j) + mean_value**2)
-                   for i in range(dim) for j in range(dim))
-lib_mean = E.explicit_value(E.entk_entry_mean(Gaussian(mean=mean_value, std=std_value), av, bv, d=dim),
-                            {av: a, bv: b})
+mean_by_hand = sum(a[i] * b[j] * (std_value**2 * int(i == j) + mean_value**2) for i in range(dim) for j in range(dim))
+lib_mean = E.explicit_value(E.entk_entry_mean(Gaussian(mean=mean_value, std=std_value), av, bv, d=dim), {av: a, bv: b})
 assert sp.expand(lib_mean - mean_by_hand) == 0
 for spec in ("gaussian", "rademacher", "sphere", "coordinate", "uniform"):
     unit = E.explicit_value(E.entk_entry_mean(parse_law(spec), av, bv, d=dim), {av: a, bv: b})

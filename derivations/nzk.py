@@ -78,7 +78,9 @@ for dim in (2, 5, 11):
     env = {S.d: dim, S.sigma: 1.3, mu_d: m}
     assert np.allclose(evaluate(M_sh, env), evaluate(form, env), rtol=1e-12)
 M3 = nzk.nzk_middle_matrix(Gaussian(mean=list(mus), std=S.sigma))
-assert (sp.Matrix(M3.as_explicit()) - sp.Matrix(nzk.shared_gaussian_statement(mu, S.sigma, 3).as_explicit())).expand() == sp.zeros(3, 3)
+assert (
+    sp.Matrix(M3.as_explicit()) - sp.Matrix(nzk.shared_gaussian_statement(mu, S.sigma, 3).as_explicit())
+).expand() == sp.zeros(3, 3)
 
 # %% [markdown]
 # **P1-3, Corollary 2** is the special case $\mu=0$: $M=(d+2)\sigma^4 I$.
@@ -92,6 +94,7 @@ print(c_gauss)
 # %% [markdown]
 # **P1-4** (shared, iid zero-mean coordinates with variance $\sigma^2$ and fourth moment $m_4$): $M=(m_4+(d-1)\sigma^4)I$.
 # A law with *symbolic* coordinate moments shows this in general; the registered laws are instances.
+
 
 # %%
 class SymbolicIID(AbstractIIDLaw):
@@ -120,7 +123,9 @@ print(c_iid)
 b_match = nzk.equal_kernel_parameter(lambda p: Laplace(b=p), Gaussian(), d=2)
 assert sp.simplify(b_match - sp.Integer(7) ** sp.Rational(-1, 4)) == 0
 paper = float(nzk.kernel_factor(parse_law("laplace(b=0.605)"), d=2))
-print(f"b = {b_match} = {float(b_match):.6f}; Laplace(0.605) factor {paper:.4f} vs Gaussian 4 ({1 - paper / 4:.2%} short)")
+print(
+    f"b = {b_match} = {float(b_match):.6f}; Laplace(0.605) factor {paper:.4f} vs Gaussian 4 ({1 - paper / 4:.2%} short)"
+)
 assert abs(paper - 3.7513) < 1e-4
 
 # %% [markdown]
@@ -213,7 +218,9 @@ print("mode factor:", factor)
 # K = 1 is plain ZO-GD: a2 = sigma^2, a4 = 3 sigma^4 gives 1 - 2 eta sigma^2 lam + 2 eta^2 sigma^4 lam^2
 sig = sp.Symbol("sigma", positive=True)
 zo_gd = factor.subs({best_of.a2: sig**2, best_of.a4: 3 * sig**4, best_of.b: sig**2})
-assert sp.expand(zo_gd - (1 - 2 * best_of.eta * sig**2 * best_of.lam + 2 * best_of.eta**2 * sig**4 * best_of.lam**2)) == 0
+assert (
+    sp.expand(zo_gd - (1 - 2 * best_of.eta * sig**2 * best_of.lam + 2 * best_of.eta**2 * sig**4 * best_of.lam**2)) == 0
+)
 assert np.allclose(best_of.max_normal_moments(1), (1, 3), atol=1e-12)
 a2_100, a4_100 = best_of.max_normal_moments(100)
 print(f"K = 100: E X^2 = {a2_100:.4f} (the mean is ZO-GD at {a2_100:.2f} x the step), E X^4 = {a4_100:.3f}")

@@ -62,8 +62,9 @@ gd_pair = A.subs({beta: 0, s_: 1, ki: 1, kj: 1})
 D = sp.expand(gd_pair[0, 0])
 print("D_ij =", D)
 a_, b4, c4 = sp.symbols("a b4 c4", positive=True)
-term = sp.simplify((a_ / q) * lam**2 * eta**2 / (1 - D.subs({li: lam, lj: lam, c_: c4,
-                                                              bp_: (1 - 1 / q) * c4**2 + b4 / q})))
+term = sp.simplify(
+    (a_ / q) * lam**2 * eta**2 / (1 - D.subs({li: lam, lj: lam, c_: c4, bp_: (1 - 1 / q) * c4**2 + b4 / q}))
+)
 kg, ks = a_ / (q * c4**2), (b4 - c4**2) / (q * c4**2)
 target = gain(lam, eta=eta, kappa_g=kg, kappa_s=ks, s=c4)
 assert sp.simplify(term - target) == 0
@@ -201,8 +202,11 @@ H4 = (Q[:4, :4] * np.array(REF[:4])) @ Q[:4, :4].T
 H4 = (H4 + H4.T) / 2 + 0.1 * np.eye(4)
 lam_top = np.linalg.eigvalsh(H4).max()
 Hsym, Ksym = S.matrix("H", sp.Integer(4), sp.Integer(4)), S.matrix("K", sp.Integer(4), sp.Integer(4))
-for spec, method, b, c_val in (("gaussian(std=2)", "gd", 0.0, 4.0), ("rademacher", "gdm", 0.5, 1.0),
-                               ("gaussian", "adam", 0.9, 1.0)):
+for spec, method, b, c_val in (
+    ("gaussian(std=2)", "gd", 0.0, 4.0),
+    ("rademacher", "gdm", 0.5, 1.0),
+    ("gaussian", "adam", 0.9, 1.0),
+):
     blocks = mean_operator(parse_law(spec), method=method, d=sp.Integer(4))
     s_val = 1 - b if method == "adam" else 1.0
     closed = float(eta_mean.subs({pm: 1, beta: b, sm: s_val, cm: c_val, lam: lam_top}))

@@ -127,11 +127,19 @@ def load_catalogue(path: Path = CATALOGUE) -> list[Mutant]:
                 raise CatalogueError(f"{where}: {key} must be a list of non-empty strings")
         if not entry["checks"]:
             raise CatalogueError(f"{where}: at least one check command is required")
-        out.append(Mutant(
-            id=entry["id"], area=entry["area"], file=entry["file"], description=entry["description"],
-            search=entry["search"], replace=entry["replace"], checks=tuple(entry["checks"]),
-            tests=tuple(entry["tests"]), note=entry.get("note", ""),
-        ))
+        out.append(
+            Mutant(
+                id=entry["id"],
+                area=entry["area"],
+                file=entry["file"],
+                description=entry["description"],
+                search=entry["search"],
+                replace=entry["replace"],
+                checks=tuple(entry["checks"]),
+                tests=tuple(entry["tests"]),
+                note=entry.get("note", ""),
+            )
+        )
     return out
 
 
@@ -142,8 +150,10 @@ def drift(mutant: Mutant, root: Path = ROOT) -> str | None:
         return f"{mutant.file} does not exist"
     count = path.read_text(encoding="utf-8").count(mutant.search)
     if count != 1:
-        return (f"search string occurs {count} times in {mutant.file} (exactly once is required; "
-                "the code changed: update the mutant)")
+        return (
+            f"search string occurs {count} times in {mutant.file} (exactly once is required; "
+            "the code changed: update the mutant)"
+        )
     for test in mutant.tests:
         if not (root / test).is_file():
             return f"test file {test} does not exist"
@@ -160,8 +170,12 @@ def apply(mutant: Mutant, root: Path) -> None:
 # ----------------------------------------------------------------------------- copies and commands
 def tree_files(root: Path = ROOT) -> list[str]:
     """Tracked and untracked-but-not-ignored files that exist (the working tree as git sees it)."""
-    out = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-                         cwd=root, check=True, capture_output=True).stdout.decode()
+    out = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=root,
+        check=True,
+        capture_output=True,
+    ).stdout.decode()
     files = sorted({f for f in out.split("\0") if f})
     return [f for f in files if not f.startswith(".venv/") and (root / f).is_file()]
 
@@ -187,8 +201,10 @@ def verify_import(copy: Path, python: str) -> None:
     res = subprocess.run([python, "-c", probe], cwd=copy, env=copy_env(copy), capture_output=True, text=True)
     origin = Path(res.stdout.strip() or "/nonexistent").resolve()
     if res.returncode != 0 or copy.resolve() not in origin.parents:
-        raise RuntimeError(f"the copy at {copy} imports zoverify from {origin}, not from the copy "
-                           f"(stderr: {res.stderr.strip()[-300:]})")
+        raise RuntimeError(
+            f"the copy at {copy} imports zoverify from {origin}, not from the copy "
+            f"(stderr: {res.stderr.strip()[-300:]})"
+        )
 
 
 def classify_check(rc: int | None, stderr: str) -> str:
@@ -258,9 +274,12 @@ def run_mutant(m: Mutant, python, *, suite, timeout, controls, stop_early, log) 
         result.status, result.reason, result.check = "refused", reason, "refused"
         log(f"{m.id}: REFUSED: {reason}")
         return result
-    failed_controls = [" ".join(k[1]) for k in controls
-                       if controls[k].outcome not in ("survived", "passed")
-                       and (k in [("check", tuple(a)) for a in m.check_argv()] or k == ("suite", m.tests))]
+    failed_controls = [
+        " ".join(k[1])
+        for k in controls
+        if controls[k].outcome not in ("survived", "passed")
+        and (k in [("check", tuple(a)) for a in m.check_argv()] or k == ("suite", m.tests))
+    ]
     with tempfile.TemporaryDirectory(prefix=f"zoverify-mutant-{m.id}-") as tmp:
         copy = Path(tmp)
         make_copy(copy)
@@ -284,8 +303,12 @@ def run_mutant(m: Mutant, python, *, suite, timeout, controls, stop_early, log) 
         result.status = "control-failed"
         result.reason = "the unmutated tree does not pass: " + "; ".join(failed_controls)
     result.seconds = time.perf_counter() - start
-    log(f"{m.id}: check {result.check}" + (f", suite {result.suite}" if suite else "")
-        + (f"  [{result.status}]" if result.status != "applied" else "") + f" ({result.seconds:.0f} s)")
+    log(
+        f"{m.id}: check {result.check}"
+        + (f", suite {result.suite}" if suite else "")
+        + (f"  [{result.status}]" if result.status != "applied" else "")
+        + f" ({result.seconds:.0f} s)"
+    )
     return result
 
 
@@ -310,14 +333,19 @@ def render(results: list[MutantResult], summary: dict, *, suite: bool) -> str:
     lines = [f"{'id':{width}s}  {'area':10s}  {'check':13s}" + ("  suite" if suite else "") + "  note"]
     for r in results:
         note = r.reason if r.status != "applied" else ""
-        lines.append(f"{r.id:{width}s}  {r.area:10s}  {r.check:13s}" + (f"  {r.suite:7s}" if suite else "")
-                     + (f"  {note}" if note else ""))
+        lines.append(
+            f"{r.id:{width}s}  {r.area:10s}  {r.check:13s}"
+            + (f"  {r.suite:7s}" if suite else "")
+            + (f"  {note}" if note else "")
+        )
     n = summary["scored"]
     pct = (lambda k: f"{100 * k / n:.0f} %") if n else (lambda k: "n/a")
     lines.append("")
     lines.append(f"caught by check alone: {summary['caught_by_check']} / {n} ({pct(summary['caught_by_check'])})")
     if suite:
-        lines.append(f"caught with the suite: {summary['caught_with_suite']} / {n} ({pct(summary['caught_with_suite'])})")
+        lines.append(
+            f"caught with the suite: {summary['caught_with_suite']} / {n} ({pct(summary['caught_with_suite'])})"
+        )
     if summary["refused"]:
         lines.append(f"refused (search string drifted; not scored): {', '.join(summary['refused'])}")
     if summary["control_failed"]:
@@ -332,8 +360,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--jobs", type=int, default=1, help="mutants run one at a time; only 1 is accepted")
     p.add_argument("--out", default=None, metavar="FILE", help="write the results as JSON here")
     p.add_argument("--no-control", action="store_true", help="skip the runs on the unmutated tree")
-    p.add_argument("--all-checks", action="store_true",
-                   help="run every check command of a mutant even after one has caught it")
+    p.add_argument(
+        "--all-checks", action="store_true", help="run every check command of a mutant even after one has caught it"
+    )
     p.add_argument("--timeout", type=float, default=1800.0, help="seconds per command (default 1800)")
     p.add_argument("--python", default=sys.executable, help="interpreter with zoverify's dependencies")
     p.add_argument("--catalogue", default=str(CATALOGUE), help="catalogue file (TOML)")
@@ -352,24 +381,46 @@ def main(argv: list[str] | None = None) -> int:
         print(msg, file=sys.stderr, flush=True)
 
     runnable = [m for m in mutants if drift(m) is None]
-    controls = {} if args.no_control else run_controls(runnable, args.python, suite=args.suite,
-                                                        timeout=args.timeout, log=log)
-    results = [run_mutant(m, args.python, suite=args.suite, timeout=args.timeout, controls=controls,
-                          stop_early=not args.all_checks, log=log) for m in mutants]
+    controls = (
+        {} if args.no_control else run_controls(runnable, args.python, suite=args.suite, timeout=args.timeout, log=log)
+    )
+    results = [
+        run_mutant(
+            m,
+            args.python,
+            suite=args.suite,
+            timeout=args.timeout,
+            controls=controls,
+            stop_early=not args.all_checks,
+            log=log,
+        )
+        for m in mutants
+    ]
     summary = summarize(results, suite=args.suite)
     print(render(results, summary, suite=args.suite))
     if args.out:
         payload = {
             "summary": summary,
             "suite": args.suite,
-            "controls": [{"kind": k[0], "args": list(k[1]), "outcome": v.outcome, "rc": v.rc,
-                          "seconds": round(v.seconds, 1), "tail": v.tail} for k, v in controls.items()],
+            "controls": [
+                {
+                    "kind": k[0],
+                    "args": list(k[1]),
+                    "outcome": v.outcome,
+                    "rc": v.rc,
+                    "seconds": round(v.seconds, 1),
+                    "tail": v.tail,
+                }
+                for k, v in controls.items()
+            ],
             "mutants": [
-                {**{k: v for k, v in r.__dict__.items() if k != "commands"},
-                 "caught_by_check": r.caught_by_check,
-                 "caught_with_suite": r.caught_with_suite if args.suite else None,
-                 "seconds": round(r.seconds, 1),
-                 "commands": [{**c.__dict__, "seconds": round(c.seconds, 1)} for c in r.commands]}
+                {
+                    **{k: v for k, v in r.__dict__.items() if k != "commands"},
+                    "caught_by_check": r.caught_by_check,
+                    "caught_with_suite": r.caught_with_suite if args.suite else None,
+                    "seconds": round(r.seconds, 1),
+                    "commands": [{**c.__dict__, "seconds": round(c.seconds, 1)} for c in r.commands],
+                }
                 for r in results
             ],
         }

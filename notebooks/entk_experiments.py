@@ -27,12 +27,12 @@ import torch  # noqa: E402
 from scipy import stats  # noqa: E402
 
 from zoverify._rng import make_generator, spawn_seeds  # noqa: E402
-from zoverify.verify.slope import LogLogSlope, QuantileBound  # noqa: E402
 from zoverify.figures import figure_dir, quick  # noqa: E402
 from zoverify.numeric import entk as N  # noqa: E402
 from zoverify.numeric.data import load_digits_images  # noqa: E402
 from zoverify.perturbations import parse_law  # noqa: E402
 from zoverify.symbolic import entk as E  # noqa: E402
+from zoverify.verify.slope import LogLogSlope, QuantileBound  # noqa: E402
 
 QUICK = quick()
 FIG = figure_dir()
@@ -44,8 +44,9 @@ gaussian = parse_law("gaussian")
 
 def mlp(width: int, seed: int) -> torch.nn.Module:
     gen = make_generator(seed)
-    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, width), torch.nn.Tanh(),
-                                torch.nn.Linear(width, 10)).to(torch.float64)
+    model = torch.nn.Sequential(
+        torch.nn.Flatten(), torch.nn.Linear(64, width), torch.nn.Tanh(), torch.nn.Linear(width, 10)
+    ).to(torch.float64)
     with torch.no_grad():
         for p in model.parameters():
             fan_in = p.shape[-1] if p.ndim > 1 else 1
@@ -86,7 +87,9 @@ for k, w in enumerate(widths):
     y_d.append(errs)
     pred_d.append(pred)
     rows.append((w, d, np.sqrt(pred), np.sqrt(errs.mean())))
-    print(f"width {w:6d}  d = {d:8d}  predicted RMS rel. error {np.sqrt(pred):.4f}  measured {np.sqrt(errs.mean()):.4f}")
+    print(
+        f"width {w:6d}  d = {d:8d}  predicted RMS rel. error {np.sqrt(pred):.4f}  measured {np.sqrt(errs.mean()):.4f}"
+    )
 print(f"width sweep: {time.perf_counter() - t0:.1f} s")
 
 # %%
@@ -109,8 +112,10 @@ predicted = np.array([lsq_half_slope(dims, pred_d), lsq_half_slope(P_grid, pred_
 decision = summary.decide(predicted, alpha=1e-3)
 tcrit = stats.t(summary.df).isf(0.025)
 for name, est, se, pr in zip(["d", "P"], summary.estimate, summary.stderr, predicted, strict=True):
-    print(f"exponent in {name}: {est:+.4f}  95% CI [{est - tcrit * se:+.4f}, {est + tcrit * se:+.4f}]  "
-          f"predicted {pr:+.4f}")
+    print(
+        f"exponent in {name}: {est:+.4f}  95% CI [{est - tcrit * se:+.4f}, {est + tcrit * se:+.4f}]  "
+        f"predicted {pr:+.4f}"
+    )
 print("slope test at alpha = 1e-3:", "pass" if decision.passed else "FAIL")
 assert decision.passed
 
@@ -119,14 +124,20 @@ fig, axes = plt.subplots(1, 2, figsize=(10, 4))
 rms_d = [np.sqrt(v.mean()) for v in y_d]
 axes[0].loglog(dims, rms_d, "o", label="measured (JVP ZO eNTK)")
 axes[0].loglog(dims, np.sqrt(pred_d), "-", label="exact formula")
-axes[0].set(xlabel="parameter count d", ylabel=f"RMS relative error, P = {P_fixed}",
-            title=f"exponent in d: {summary.estimate[0]:+.3f} ± {tcrit * summary.stderr[0]:.3f}")
+axes[0].set(
+    xlabel="parameter count d",
+    ylabel=f"RMS relative error, P = {P_fixed}",
+    title=f"exponent in d: {summary.estimate[0]:+.3f} ± {tcrit * summary.stderr[0]:.3f}",
+)
 axes[0].set_ylim(0.5 * min(rms_d), 2 * max(rms_d))  # a factor-4 window, so a flat line looks flat
 axes[0].legend()
 axes[1].loglog(P_grid, [np.sqrt(v.mean()) for v in y_p], "o", label="measured")
 axes[1].loglog(P_grid, np.sqrt(pred_p), "-", label="exact formula ∝ P^-1/2")
-axes[1].set(xlabel="perturbations P", ylabel="RMS relative error",
-            title=f"exponent in P: {summary.estimate[1]:+.3f} ± {tcrit * summary.stderr[1]:.3f}")
+axes[1].set(
+    xlabel="perturbations P",
+    ylabel="RMS relative error",
+    title=f"exponent in P: {summary.estimate[1]:+.3f} ± {tcrit * summary.stderr[1]:.3f}",
+)
 axes[1].legend()
 fig.tight_layout()
 fig.savefig(FIG / "entk_dimension_free.png", dpi=110)
@@ -159,10 +170,12 @@ for spec in ("gaussian", "rademacher"):
     dec = bound.decide([1 / eps, 1 / eps], alpha=1e-3)
     counts = bound.violations([1 / eps, 1 / eps])
     jl_results[spec] = (eff, counts)
-    print(f"{spec:10s} P = {P_jl}, d = {A.shape[1]}: violations entrywise {counts[0]}/{draws}, Frobenius "
-          f"{counts[1]}/{draws} (allowed rate delta = {delta}); (1-delta)-quantile of eps_eff: "
-          f"{np.quantile(eff[:, 0], 1 - delta):.3f} (entry), {np.quantile(eff[:, 1], 1 - delta):.3f} (Frobenius) "
-          f"vs eps = {eps}; binomial test {'pass' if dec.passed else 'FAIL'}")
+    print(
+        f"{spec:10s} P = {P_jl}, d = {A.shape[1]}: violations entrywise {counts[0]}/{draws}, Frobenius "
+        f"{counts[1]}/{draws} (allowed rate delta = {delta}); (1-delta)-quantile of eps_eff: "
+        f"{np.quantile(eff[:, 0], 1 - delta):.3f} (entry), {np.quantile(eff[:, 1], 1 - delta):.3f} (Frobenius) "
+        f"vs eps = {eps}; binomial test {'pass' if dec.passed else 'FAIL'}"
+    )
     assert dec.passed
 
 # %%
@@ -171,8 +184,11 @@ for spec, (eff, _) in jl_results.items():
     ax.hist(eff[:, 0], bins=30, alpha=0.5, label=f"{spec}: entrywise eps_eff")
     ax.hist(eff[:, 1], bins=30, alpha=0.5, label=f"{spec}: Frobenius eps_eff")
 ax.axvline(eps, color="k", ls="--", label=f"eps = {eps} (bound)")
-ax.set(xlabel="smallest eps satisfying the bound in the draw", ylabel="draws",
-       title=f"JL at P = {P_jl} (V = {V}, delta = {delta})")
+ax.set(
+    xlabel="smallest eps satisfying the bound in the draw",
+    ylabel="draws",
+    title=f"JL at P = {P_jl} (V = {V}, delta = {delta})",
+)
 ax.legend(fontsize=7)
 fig.tight_layout()
 fig.savefig(FIG / "entk_jl_violations.png", dpi=110)
@@ -180,11 +196,13 @@ fig.savefig(FIG / "entk_jl_violations.png", dpi=110)
 # %% [markdown]
 # ## 3. The similarity effect on digits: pairs (4, 9) vs (0, 1), small CNN
 
+
 # %%
 def small_cnn(seed: int) -> torch.nn.Module:
     gen = make_generator(seed)
-    model = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3), torch.nn.Tanh(), torch.nn.Flatten(),
-                                torch.nn.Linear(4 * 36, 10)).to(torch.float64)
+    model = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 4, 3), torch.nn.Tanh(), torch.nn.Flatten(), torch.nn.Linear(4 * 36, 10)
+    ).to(torch.float64)
     with torch.no_grad():
         for p in model.parameters():
             fan_in = int(np.prod(p.shape[1:])) if p.ndim > 1 else 1
@@ -220,13 +238,19 @@ for pair in ((4, 9), (0, 1)):
         preds.append([E.frobenius_error_value(gaussian, A, B, P=p) / KF for p in P_sim])
         m = []
         for p in P_sim:
-            dK = N.zo_entk_jacobian_chunks(ja[i : i + 1], jb[i : i + 1], law=gaussian, num_directions=p,
-                                           generator=gen, chunk_size=125)[0, 0].numpy() - A @ B.T
+            dK = (
+                N.zo_entk_jacobian_chunks(
+                    ja[i : i + 1], jb[i : i + 1], law=gaussian, num_directions=p, generator=gen, chunk_size=125
+                )[0, 0].numpy()
+                - A @ B.T
+            )
             m.append(float((dK**2).sum()) / KF)
         meas.append(m)
     sim[pair] = (np.array(align), np.sqrt(np.mean(preds, axis=0)), np.sqrt(np.mean(meas, axis=0)))
-    print(f"pair {pair}: Jacobian alignment ||AB^T||/(||A|| ||B||) = {np.mean(align):.3f}; RMS rel. error at "
-          f"P = {P_sim}: predicted {np.round(sim[pair][1], 3)}, measured {np.round(sim[pair][2], 3)}")
+    print(
+        f"pair {pair}: Jacobian alignment ||AB^T||/(||A|| ||B||) = {np.mean(align):.3f}; RMS rel. error at "
+        f"P = {P_sim}: predicted {np.round(sim[pair][1], 3)}, measured {np.round(sim[pair][2], 3)}"
+    )
 
 # %%
 fig, ax = plt.subplots(figsize=(6, 4))

@@ -62,8 +62,17 @@ def closed_form_losses(K, y, f0, eta, record):
 
 def mc_run(X, y, theta0, *, law, method, eta, steps, record, n_traj, seed, zeta_law=None):
     tr = simulate_zo_training(
-        torch.as_tensor(X), torch.as_tensor(X @ theta0 - y), law=law, zeta_law=zeta_law, method=method, eta=eta,
-        steps=steps, num_trajectories=n_traj, generator=make_generator(seed), eps=1e-3, record=record,
+        torch.as_tensor(X),
+        torch.as_tensor(X @ theta0 - y),
+        law=law,
+        zeta_law=zeta_law,
+        method=method,
+        eta=eta,
+        steps=steps,
+        num_trajectories=n_traj,
+        generator=make_generator(seed),
+        eps=1e-3,
+        record=record,
     )
     r = tr.residuals.numpy()
     per_traj = loss(r)
@@ -92,8 +101,9 @@ fo = closed_form_losses(X @ X.T, y, f0, ETA, rec)
 ax.plot(rec, fo, "k-", lw=2, label="FO (NTK), exact")
 for method, color in (("independent", "tab:blue"), ("shared", "tab:red")):
     K = nzk.expected_kernel(X, nzk.nzk_middle_matrix(parse_law("gaussian"), pairing=method, d=2))
-    mean_loss, lo, hi = mc_run(X, y, th0, law="gaussian", method=method, eta=ETA, steps=STEPS, record=rec,
-                               n_traj=N_TRAJ, seed=1)
+    mean_loss, lo, hi = mc_run(
+        X, y, th0, law="gaussian", method=method, eta=ETA, steps=STEPS, record=rec, n_traj=N_TRAJ, seed=1
+    )
     ax.fill_between(rec, lo, hi, color=color, alpha=0.2, lw=0)
     ax.plot(rec, mean_loss, "o", ms=3, color=color, label=f"ZO {method}: loss of MC mean ({N_TRAJ} runs)")
     ax.plot(rec, closed_form_losses(K, y, f0, ETA, rec), "-", color=color, label=f"ZO {method}: closed form")
@@ -112,19 +122,25 @@ print(f"figure 1: {time.perf_counter() - t0:.1f} s")
 LAWS = {
     "gaussian": "tab:red",
     "laplace(b=0.605)": "tab:green",
-    f"laplace(b={float(7 ** -0.25):.10f})": "tab:olive",
+    f"laplace(b={float(7**-0.25):.10f})": "tab:olive",
     "student_t(nu=10)": "tab:purple",
 }
 t0 = time.perf_counter()
 fig, ax = plt.subplots(figsize=(6.4, 4.2))
 for i, (law, color) in enumerate(LAWS.items()):
     c = float(nzk.kernel_factor(parse_law(law), d=2))
-    mean_loss, lo, hi = mc_run(X, y, th0, law=law, method="shared", eta=ETA, steps=STEPS, record=rec,
-                               n_traj=N_TRAJ, seed=10 + i)
+    mean_loss, lo, hi = mc_run(
+        X, y, th0, law=law, method="shared", eta=ETA, steps=STEPS, record=rec, n_traj=N_TRAJ, seed=10 + i
+    )
     ax.plot(rec, mean_loss, "o", ms=2.5, color=color)
     ax.plot(rec, closed_form_losses(c * X @ X.T, y, f0, ETA, rec), "-", color=color, label=f"{law}: factor {c:.3f}")
-ax.set(xscale="log", yscale="log", xlabel="iteration", ylabel="loss of the mean",
-       title="Shared directions: the kernel depends on m4 + (d-1) sigma^4")
+ax.set(
+    xscale="log",
+    yscale="log",
+    xlabel="iteration",
+    ylabel="loss of the mean",
+    title="Shared directions: the kernel depends on m4 + (d-1) sigma^4",
+)
 ax.legend(fontsize=7)
 fig.tight_layout()
 fig.savefig(OUT / "nzk_distributions.png", dpi=150)
@@ -143,12 +159,29 @@ fig, ax = plt.subplots(figsize=(6.4, 4.2))
 for i, dim in enumerate(DIMS):
     Xd, yd, thd = arc_problem(dim, seed=dim)
     color = plt.cm.viridis(i / max(1, len(DIMS) - 1))
-    mean_loss, lo, hi = mc_run(Xd, yd, thd, law="gaussian", method="shared", eta=ETA, steps=steps_d, record=rec_d,
-                               n_traj=N_TRAJ // 2, seed=100 + dim)
+    mean_loss, lo, hi = mc_run(
+        Xd,
+        yd,
+        thd,
+        law="gaussian",
+        method="shared",
+        eta=ETA,
+        steps=steps_d,
+        record=rec_d,
+        n_traj=N_TRAJ // 2,
+        seed=100 + dim,
+    )
     ax.plot(rec_d, mean_loss, "o", ms=2.5, color=color)
-    ax.plot(rec_d, closed_form_losses((dim + 2) * Xd @ Xd.T, yd, Xd @ thd, ETA, rec_d), "-", color=color,
-            label=f"d = {dim} (kernel x{dim + 2})")
-ax.set(xscale="log", yscale="log", xlabel="iteration", ylabel="loss of the mean", title="Shared Gaussian ZO vs dimension")
+    ax.plot(
+        rec_d,
+        closed_form_losses((dim + 2) * Xd @ Xd.T, yd, Xd @ thd, ETA, rec_d),
+        "-",
+        color=color,
+        label=f"d = {dim} (kernel x{dim + 2})",
+    )
+ax.set(
+    xscale="log", yscale="log", xlabel="iteration", ylabel="loss of the mean", title="Shared Gaussian ZO vs dimension"
+)
 ax.legend(fontsize=7)
 fig.tight_layout()
 fig.savefig(OUT / "nzk_dimension.png", dpi=150)
@@ -184,12 +217,24 @@ print(f"parameters {P}, NZK/NTK factor {c713:.0f}, kernel-GD threshold {eta_star
 # (arXiv 2604.14669, Eq. 17; docs/stability.md#bounds).  eta_ms is half of that bound, mapped back through the factor d + 2.
 H_eigs = np.linalg.eigvalsh(Phin.T @ Phin / Phin.shape[0])
 eta_ms = 0.5 * 2 / (c713 * (H_eigs.sum() + 2 * H_eigs.max()))
-print(f"tr H = {H_eigs.sum():.4g}, lambda_max(H) = {H_eigs.max():.4g}: shared-ZO step with single-run stability ~ {eta_ms:.3g}")
+print(
+    f"tr H = {H_eigs.sum():.4g}, lambda_max(H) = {H_eigs.max():.4g}: shared-ZO step with single-run stability ~ {eta_ms:.3g}"
+)
 
 
 def lin_mc(method, eta, seed):
-    tr = simulate_zo_training(Phi, f0_net - yi, law="gaussian", method=method, eta=eta, steps=steps_i,
-                              num_trajectories=n_i, generator=make_generator(seed), eps=1e-3, record=rec_i)
+    tr = simulate_zo_training(
+        Phi,
+        f0_net - yi,
+        law="gaussian",
+        method=method,
+        eta=eta,
+        steps=steps_i,
+        num_trajectories=n_i,
+        generator=make_generator(seed),
+        eps=1e-3,
+        record=rec_i,
+    )
     r = tr.residuals.numpy()
     return loss(r.mean(0)), np.quantile(loss(r), 0.1, axis=0), np.quantile(loss(r), 0.9, axis=0)
 
@@ -214,18 +259,30 @@ CAP = 10 * float(loss(r0))  # diverged runs are drawn at the cap
 def capped(v):
     v = np.asarray(v, float)
     return np.where(np.isfinite(v) & (v < CAP), v, CAP)
+
+
 fig, axes = plt.subplots(1, 3, figsize=(15, 4.2), sharey=True)
 ax = axes[0]
 ax.plot(rec_i, curves["FO (NTK), eta"], "k-", lw=2, label="FO (NTK), eta")
-ax.plot(rec_i, curves["kernel-gradient ZO shared, eta (closed form)"], "r-", label="kernel-gradient ZO shared (closed form)")
+ax.plot(
+    rec_i, curves["kernel-gradient ZO shared, eta (closed form)"], "r-", label="kernel-gradient ZO shared (closed form)"
+)
 for (name, (m, lo, hi)), color in zip(list(mc.items())[:2], ("tab:red", "tab:gray"), strict=True):
     ax.fill_between(rec_i, capped(lo), capped(hi), color=color, alpha=0.2, lw=0)
     ax.plot(rec_i, capped(m), "o", ms=2.5, color=color, label=name + f" (MC mean of {n_i}; capped = diverged)")
-ax.set(xscale="log", yscale="log", xlabel="iteration", ylabel="training loss", title="Digits 3 vs 5, linearized FFN, eta=1e-3")
+ax.set(
+    xscale="log",
+    yscale="log",
+    xlabel="iteration",
+    ylabel="training loss",
+    title="Digits 3 vs 5, linearized FFN, eta=1e-3",
+)
 ax.legend(fontsize=7)
 ax = axes[1]
 ax.plot(rec_i, curves[f"FO, matched step {c713:.0f} eta"], "k--", lw=2, label=f"FO, step {c713:.0f} eta")
-ax.plot(rec_i, curves["kernel-gradient ZO shared, eta (closed form)"], "r-", lw=1, label="kernel-gradient ZO shared, eta")
+ax.plot(
+    rec_i, curves["kernel-gradient ZO shared, eta (closed form)"], "r-", lw=1, label="kernel-gradient ZO shared, eta"
+)
 for (name, (m, lo, hi)), color in zip([list(mc.items())[0], list(mc.items())[2]], ("tab:red", "tab:blue"), strict=True):
     ax.fill_between(rec_i, capped(lo), capped(hi), color=color, alpha=0.15, lw=0)
     ax.plot(rec_i, capped(m), "o", ms=2.5, color=color, label=name)
@@ -234,7 +291,9 @@ ax.legend(fontsize=7)
 ax = axes[2]
 ax.plot(rec_i, curves["FO (NTK), eta"], "k-", lw=2, label="FO (NTK), eta = 1e-3")
 ax.plot(rec_i, curves[f"FO, step {c713:.0f} x {eta_ms:.2g}"], "k:", lw=2, label=f"FO, step {c713:.0f} x {eta_ms:.2g}")
-ax.plot(rec_i, curves["FO at half its own threshold"], "b-", lw=2, label=f"FO at half its threshold, eta = {eta_fo:.2g}")
+ax.plot(
+    rec_i, curves["FO at half its own threshold"], "b-", lw=2, label=f"FO at half its threshold, eta = {eta_fo:.2g}"
+)
 m, lo, hi = mc[f"shared ZO, stable step {eta_ms:.2g}"]
 ax.fill_between(rec_i, capped(lo), capped(hi), color="tab:green", alpha=0.2, lw=0)
 ax.plot(rec_i, capped(m), "o", ms=2.5, color="tab:green", label=f"shared ZO at eta = {eta_ms:.2g} (single runs stable)")
@@ -247,7 +306,9 @@ summary = {k: float(v[at]) for k, v in curves.items()} | {k + " (MC)": float(v[0
 print(f"losses at iteration {rec_i[at]} (initial {loss(r0):.4f}):")
 for k, v in summary.items():
     print(f"  {k:48s} {v:.4f}")
-gap = np.max(np.abs(curves[f"FO, matched step {c713:.0f} eta"] - curves["kernel-gradient ZO shared, eta (closed form)"]))
+gap = np.max(
+    np.abs(curves[f"FO, matched step {c713:.0f} eta"] - curves["kernel-gradient ZO shared, eta (closed form)"])
+)
 print(f"max |FO(713 eta) - kernel ZO(eta)| over the curve: {gap:.2e}")
 assert gap < 1e-9 * max(1.0, float(loss(r0)))  # the same recursion: they coincide up to rounding
 print(f"digits: {time.perf_counter() - t0:.1f} s")
@@ -285,14 +346,27 @@ curves_h = {
 }
 a2, a4 = best_of.max_normal_moments(100)
 lam_h, e0_h, floor_h = (v.numpy() if hasattr(v, "numpy") else v for v in problem.eigen())
-exact_bo = {"intended": floor_h + best_of.excess_loss_curve(lam_h, e0_h**2, step=ETA, a2=a2, a4=a4, b=1.0,
-                                                             steps=rec_h)}
+exact_bo = {"intended": floor_h + best_of.excess_loss_curve(lam_h, e0_h**2, step=ETA, a2=a2, a4=a4, b=1.0, steps=rec_h)}
 alpha_l, beta_l, h_l = problem.line()
-rho = float(best_of.isotropic_factor_expr().subs({best_of.eta: ETA / P, best_of.h: h_l, best_of.m: P,
-                                                  best_of.a2: a2, best_of.a4: a4, best_of.b: 1}))
+rho = float(
+    best_of.isotropic_factor_expr().subs(
+        {best_of.eta: ETA / P, best_of.h: h_l, best_of.m: P, best_of.a2: a2, best_of.a4: a4, best_of.b: 1}
+    )
+)
 exact_bo["broadcast"] = alpha_l - beta_l**2 / (2 * h_l) + beta_l**2 / (2 * h_l) * rho ** np.asarray(rec_h, float)
-mc_bo = {v: simulate_best_of_zo(problem, eta=ETA, steps=steps_h, num_trajectories=n_h, generator=make_generator(21),
-                                record=rec_h, variant=v, sampler="reduced").numpy() for v in ("intended", "broadcast")}
+mc_bo = {
+    v: simulate_best_of_zo(
+        problem,
+        eta=ETA,
+        steps=steps_h,
+        num_trajectories=n_h,
+        generator=make_generator(21),
+        record=rec_h,
+        variant=v,
+        sampler="reduced",
+    ).numpy()
+    for v in ("intended", "broadcast")
+}
 
 paper_t = np.arange(0, 14001, 2000)
 paper = {  # the notebook's printed losses (docs/nzk.md#headline-on-digits; chen2hang/NZK FFN_ZOGD_NTK_mnist.ipynb)
@@ -318,24 +392,36 @@ fits = {name: one_exponential(paper_t.astype(float), np.asarray(v)) for name, v 
 
 fig, axes = plt.subplots(1, 2, figsize=(13, 4.5))
 ax = axes[0]
-styles = {"FO (NTK)": "k-", "kernel ZO, exact NZK 713 ΦΦᵀ": "r-", "kernel ZO, MC NZK (10,000 draws, as the paper)": "m--"}
+styles = {
+    "FO (NTK)": "k-",
+    "kernel ZO, exact NZK 713 ΦΦᵀ": "r-",
+    "kernel ZO, MC NZK (10,000 draws, as the paper)": "m--",
+}
 for name, c in curves_h.items():
     ax.plot(rec_h, c, styles[name], lw=1.8, label=name)
-for v, color, label in (("intended", "tab:blue", "best-of-100 ZO as intended"),
-                        ("broadcast", "tab:orange", "best-of-100 ZO as run (broadcast)")):
+for v, color, label in (
+    ("intended", "tab:blue", "best-of-100 ZO as intended"),
+    ("broadcast", "tab:orange", "best-of-100 ZO as run (broadcast)"),
+):
     ax.fill_between(rec_h, *np.quantile(mc_bo[v], [0.1, 0.9], axis=0), color=color, alpha=0.2, lw=0)
     ax.plot(rec_h, mc_bo[v].mean(0), "o", ms=2.5, color=color, label=f"{label}: MC mean of {n_h}")
     ax.plot(rec_h, exact_bo[v], "-", lw=1, color=color, label=f"{label}: exact E L_t")
-ax.set(xscale="log", yscale="log", xlabel="iteration", ylabel="training loss",
-       title="Digits 3 vs 5, linearized FFN 64-10-5-1, eta = 1e-3")
+ax.set(
+    xscale="log",
+    yscale="log",
+    xlabel="iteration",
+    ylabel="training loss",
+    title="Digits 3 vs 5, linearized FFN 64-10-5-1, eta = 1e-3",
+)
 ax.legend(fontsize=7)
 ax = axes[1]
 tt = np.linspace(0, 14000, 200)
 for (name, v), color in zip(paper.items(), ("k", "r", "tab:orange"), strict=True):
     err, k, (c, b) = fits[name]
     ax.plot(paper_t, v, "o", color=color, label=f"paper, {name}")
-    ax.plot(tt, c + b * np.exp(-k * tt), ":", color=color, lw=1,
-            label=f"one exponential to a floor: max error {err:.1e}")
+    ax.plot(
+        tt, c + b * np.exp(-k * tt), ":", color=color, lw=1, label=f"one exponential to a floor: max error {err:.1e}"
+    )
 ax.set(yscale="log", xlabel="iteration", ylabel="training loss", title="The paper's printed MNIST losses")
 ax.legend(fontsize=7)
 fig.tight_layout()
@@ -343,22 +429,28 @@ fig.savefig(OUT / "nzk_headline.png", dpi=150)
 
 at_h = len(rec_h) - 1
 print(f"losses at iteration {rec_h[at_h]} on digits (initial {loss(f0p - yn):.4f}); the paper's MNIST at 14,000:")
-ours = {"FO": curves_h["FO (NTK)"][at_h], "kernel-gradient ZO (MC NZK)": curves_h[
-    "kernel ZO, MC NZK (10,000 draws, as the paper)"][at_h], "best-of-100 as intended": mc_bo["intended"][:, at_h].mean(),
-    "best-of-100 as run": mc_bo["broadcast"][:, at_h].mean()}
+ours = {
+    "FO": curves_h["FO (NTK)"][at_h],
+    "kernel-gradient ZO (MC NZK)": curves_h["kernel ZO, MC NZK (10,000 draws, as the paper)"][at_h],
+    "best-of-100 as intended": mc_bo["intended"][:, at_h].mean(),
+    "best-of-100 as run": mc_bo["broadcast"][:, at_h].mean(),
+}
 for name, value in ours.items():
     print(f"  {name:30s} {value:.4f}")
 print("  paper:", {k: v[-1] for k, v in paper.items()})
 for name, (err, k, (c, _)) in fits.items():
     print(f"  paper {name}: one exponential to a floor {c:.4f}, rate {k:.3g}/iteration, max error {err:.2g}")
-assert fits["best-of-100 ZO"][0] < 1e-4 < fits["FO"][0]  # consistent with the as-run model; FO's curve is not one exponential
+assert (
+    fits["best-of-100 ZO"][0] < 1e-4 < fits["FO"][0]
+)  # consistent with the as-run model; FO's curve is not one exponential
 assert ours["kernel-gradient ZO (MC NZK)"] < ours["best-of-100 as intended"] < ours["FO"] < ours["best-of-100 as run"]
 # the paper's MC kernel biases L_t up by O(1/S); a delete-a-group jackknife removes the 1/S term
 reps = 2 if QUICK else 24
 raw, jack = [], []
 for s in range(reps):
-    parts = estimate_shared_nzk(Phi, law="gaussian", num_samples=10_000, generator=make_generator(100 + s),
-                                groups=4).numpy()
+    parts = estimate_shared_nzk(
+        Phi, law="gaussian", num_samples=10_000, generator=make_generator(100 + s), groups=4
+    ).numpy()
     full = parts.mean(0)
     raw.append(closed_form_losses(full, yn, f0p, ETA, [steps_h])[0])
     loo = np.mean([closed_form_losses((4 * full - p_) / 3, yn, f0p, ETA, [steps_h])[0] for p_ in parts])
@@ -366,8 +458,10 @@ for s in range(reps):
 exact_k = curves_h["kernel ZO, exact NZK 713 ΦΦᵀ"][at_h]
 for name, v in (("raw MC kernel", raw), ("jackknifed", jack)):
     v = np.asarray(v)
-    print(f"  L_{steps_h} with the {name}: {v.mean():.6f} +- {v.std(ddof=1) / np.sqrt(v.size):.6f} "
-          f"(exact NZK: {exact_k:.6f}, relative bias {(v.mean() / exact_k - 1):+.2%})")
+    print(
+        f"  L_{steps_h} with the {name}: {v.mean():.6f} +- {v.std(ddof=1) / np.sqrt(v.size):.6f} "
+        f"(exact NZK: {exact_k:.6f}, relative bias {(v.mean() / exact_k - 1):+.2%})"
+    )
 print(f"headline: {time.perf_counter() - t0:.1f} s")
 
 # %% [markdown]
@@ -379,8 +473,17 @@ for dim, batch in ((2, 1024 if QUICK else 8192), (1000, 128 if QUICK else 2048))
     Xt, yt, tht = arc_problem(dim, seed=3)
     steps_b = 20
     t0 = time.perf_counter()
-    simulate_zo_training(torch.as_tensor(Xt), torch.as_tensor(Xt @ tht - yt), law="gaussian", method="shared",
-                         eta=1e-6, steps=steps_b, num_trajectories=batch, generator=make_generator(0), eps=1e-3,
-                         block_size=batch)
+    simulate_zo_training(
+        torch.as_tensor(Xt),
+        torch.as_tensor(Xt @ tht - yt),
+        law="gaussian",
+        method="shared",
+        eta=1e-6,
+        steps=steps_b,
+        num_trajectories=batch,
+        generator=make_generator(0),
+        eps=1e-3,
+        block_size=batch,
+    )
     el = time.perf_counter() - t0
     print(f"N = 100, d = {dim}: {batch * steps_b / el:.3g} trajectory-steps/s on {torch.get_num_threads()} threads")

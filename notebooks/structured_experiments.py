@@ -44,8 +44,10 @@ def quadratic_problem(d, rng):
 def logistic_problem(lam=1e-2):
     X, y = load_digits_binary((3, 5), per_class=100)
     Xb = torch.cat([X, torch.ones(len(X), 1, dtype=X.dtype)], dim=1)
+
     def f(w):
         return torch.nn.functional.binary_cross_entropy_with_logits(Xb @ w, y) + 0.5 * lam * w @ w
+
     L = float(torch.linalg.eigvalsh(Xb.T @ Xb)[-1]) / (4 * len(X)) + lam
     w = torch.zeros(Xb.shape[1], dtype=X.dtype, requires_grad=True)  # reference optimum by L-BFGS (first order)
     opt = torch.optim.LBFGS([w], max_iter=500, tolerance_grad=1e-12, line_search_fn="strong_wolfe")
@@ -60,15 +62,18 @@ def network_problem(hidden, rng):
     X, y = load_digits_binary((3, 5), per_class=100)
     sizes = [(hidden, 64), (hidden,), (1, hidden), (1,)]
     numel = [int(np.prod(s)) for s in sizes]
+
     def unpack(theta):
         parts, at = [], 0
         for s, n in zip(sizes, numel, strict=True):
             parts.append(theta[at : at + n].reshape(s))
             at += n
         return parts
+
     def f(theta):
         W1, b1, W2, b2 = unpack(theta)
         return torch.nn.functional.binary_cross_entropy_with_logits((torch.tanh(X @ W1.T + b1) @ W2.T + b2)[:, 0], y)
+
     x0 = torch.as_tensor(rng.standard_normal(sum(numel)) * 0.3)
     return {"name": f"network (64-{hidden}-1)", "x0": x0, "loss": f, "L": 1.0, "tol": 0.35}
 
@@ -79,8 +84,17 @@ def iterations_to_tol(problem, *, num_blocks, c, seed, max_steps):
     d = x.numel()
     r = d / num_blocks
     lr = c / (problem["L"] * ((d if num_blocks == 1 else r) + 2))
-    hist = run_zo_sgd([x], lambda: problem["loss"](x), num_steps=max_steps, lr=lr, eps=1e-4,
-                      generator=make_generator(seed), num_blocks=num_blocks, order="cyclic", stop_below=problem["tol"])
+    hist = run_zo_sgd(
+        [x],
+        lambda: problem["loss"](x),
+        num_steps=max_steps,
+        lr=lr,
+        eps=1e-4,
+        generator=make_generator(seed),
+        num_blocks=num_blocks,
+        order="cyclic",
+        stop_below=problem["tol"],
+    )
     reached = hist[-1] < problem["tol"]
     return (len(hist) - 1 if reached else np.nan), hist
 
@@ -124,24 +138,39 @@ for problem, block_counts, c, max_steps in problems:
     seeds = spawn_seeds(sum(map(ord, problem["name"])), NUM_SEEDS)
     res = {}
     for nb in (1, *block_counts):
-        its, hists = zip(*(iterations_to_tol(problem, num_blocks=nb, c=c, seed=s, max_steps=max_steps) for s in seeds), strict=True)
+        its, hists = zip(
+            *(iterations_to_tol(problem, num_blocks=nb, c=c, seed=s, max_steps=max_steps) for s in seeds), strict=True
+        )
         res[nb] = np.array(its, dtype=float)
         curves[(problem["name"], nb)] = hists[0]
     times = per_iteration_seconds(problem, block_counts=(1, *block_counts), repeats=100 if QUICK else 1000)
     for B in block_counts:
         lo, hi = bootstrap_ratio(res[B], res[1], boot)
-        rows.append({"problem": problem["name"], "d": d, "B": B, "mezo_iters": np.nanmedian(res[1]),
-                     "bcd_iters": np.nanmedian(res[B]), "measured_ratio": np.nanmedian(res[B]) / np.nanmedian(res[1]),
-                     "ratio_90": (lo, hi), "predicted_ratio": float(predicted_iteration_ratio(d=d, blocks=B)),
-                     "unreached": int(np.isnan(res[B]).sum() + np.isnan(res[1]).sum()),
-                     "mezo_ms": 1e3 * times[1], "bcd_ms": 1e3 * times[B], "speedup": times[1] / times[B]})
+        rows.append(
+            {
+                "problem": problem["name"],
+                "d": d,
+                "B": B,
+                "mezo_iters": np.nanmedian(res[1]),
+                "bcd_iters": np.nanmedian(res[B]),
+                "measured_ratio": np.nanmedian(res[B]) / np.nanmedian(res[1]),
+                "ratio_90": (lo, hi),
+                "predicted_ratio": float(predicted_iteration_ratio(d=d, blocks=B)),
+                "unreached": int(np.isnan(res[B]).sum() + np.isnan(res[1]).sum()),
+                "mezo_ms": 1e3 * times[1],
+                "bcd_ms": 1e3 * times[B],
+                "speedup": times[1] / times[B],
+            }
+        )
 
 for row in rows:
-    print(f"{row['problem']:>22}: d={row['d']:4d} B={row['B']:2d}  iterations MeZO {row['mezo_iters']:.0f}, "
-          f"BCD {row['bcd_iters']:.0f}; ratio measured {row['measured_ratio']:.3f} "
-          f"[90% {row['ratio_90'][0]:.3f}, {row['ratio_90'][1]:.3f}] vs predicted (d+2B)/(d+2) = "
-          f"{row['predicted_ratio']:.3f} (runs not reaching tol: {row['unreached']}); "
-          f"ms/iter MeZO {row['mezo_ms']:.3f}, BCD {row['bcd_ms']:.3f}, speed-up {row['speedup']:.2f}x")
+    print(
+        f"{row['problem']:>22}: d={row['d']:4d} B={row['B']:2d}  iterations MeZO {row['mezo_iters']:.0f}, "
+        f"BCD {row['bcd_iters']:.0f}; ratio measured {row['measured_ratio']:.3f} "
+        f"[90% {row['ratio_90'][0]:.3f}, {row['ratio_90'][1]:.3f}] vs predicted (d+2B)/(d+2) = "
+        f"{row['predicted_ratio']:.3f} (runs not reaching tol: {row['unreached']}); "
+        f"ms/iter MeZO {row['mezo_ms']:.3f}, BCD {row['bcd_ms']:.3f}, speed-up {row['speedup']:.2f}x"
+    )
 
 # %% [markdown]
 # ## Figures
@@ -161,7 +190,9 @@ fig.savefig(figure_dir() / "structured_mezo_vs_bcd_curves.png", dpi=120)
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 4.2))
 names = [f"{row['problem'].split()[0]}\nd={row['d']}, B={row['B']}" for row in rows]
 xs = np.arange(len(rows))
-err = np.array([[row["measured_ratio"] - row["ratio_90"][0], row["ratio_90"][1] - row["measured_ratio"]] for row in rows]).T
+err = np.array(
+    [[row["measured_ratio"] - row["ratio_90"][0], row["ratio_90"][1] - row["measured_ratio"]] for row in rows]
+).T
 ax1.bar(xs - 0.2, [row["measured_ratio"] for row in rows], 0.4, yerr=err, label="measured (median, 90% bootstrap)")
 ax1.bar(xs + 0.2, [row["predicted_ratio"] for row in rows], 0.4, label="(d+2B)/(d+2)")
 ax1.set(xticks=xs, ylabel="BCD / MeZO iterations to tol", ylim=(0.8, None))

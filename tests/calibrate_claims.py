@@ -40,18 +40,35 @@ def main(argv=None) -> int:
             fails = sum(v == "fail" for v in verdicts)
             inconclusive = sum(v == "inconclusive" for v in verdicts)
             decided = sum(v in ("pass", "fail", "inconclusive") for v in verdicts)
-            rows.append({"claim": claim.name, "law": law, "failures": fails, "inconclusive": inconclusive,
-                         "decided": decided, "seconds": time.perf_counter() - t})
+            rows.append(
+                {
+                    "claim": claim.name,
+                    "law": law,
+                    "failures": fails,
+                    "inconclusive": inconclusive,
+                    "decided": decided,
+                    "seconds": time.perf_counter() - t,
+                }
+            )
             total_fail += fails
             total_inconclusive += inconclusive
             total += decided
             print(f"{claim.name:40s} {law:40s} {fails}/{decided} failed, {inconclusive} inconclusive", flush=True)
     p = stats.binom.sf(total_fail - 1, total, args.alpha) if total else 1.0
-    summary = {"alpha": args.alpha, "seeds": args.seeds, "failures": total_fail, "decided": total,
-               "inconclusive": total_inconclusive,
-               "rate": total_fail / max(total, 1), "binomial_p_vs_alpha": p, "rows": rows}
-    print(f"total {total_fail}/{total} = {summary['rate']:.4f} at alpha {args.alpha} (one-sided p = {p:.3g}); "
-          f"{total_inconclusive} inconclusive")
+    summary = {
+        "alpha": args.alpha,
+        "seeds": args.seeds,
+        "failures": total_fail,
+        "decided": total,
+        "inconclusive": total_inconclusive,
+        "rate": total_fail / max(total, 1),
+        "binomial_p_vs_alpha": p,
+        "rows": rows,
+    }
+    print(
+        f"total {total_fail}/{total} = {summary['rate']:.4f} at alpha {args.alpha} (one-sided p = {p:.3g}); "
+        f"{total_inconclusive} inconclusive"
+    )
     if args.out:
         with open(args.out, "w") as fh:
             json.dump(summary, fh, indent=2)

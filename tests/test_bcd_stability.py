@@ -100,7 +100,8 @@ def test_aligned_gd_is_the_blockwise_gaussian_threshold_over_c2():
     for nb in (2, 3):
         blocks = _spectra(H, nb)
         assert bcd_aligned_eta_star(blocks, scaled=True) == pytest.approx(
-            min(gaussian_eta_star(s) for s in blocks) / nb, rel=1e-12)
+            min(gaussian_eta_star(s) for s in blocks) / nb, rel=1e-12
+        )
 
 
 def test_near_miss_gain_without_the_momentum_block_term_is_rejected():
@@ -155,7 +156,9 @@ def test_bounds_hold_and_are_attained_when_aligned(seed):
     assert lo * (1 - REL) <= eta <= hi * (1 + REL)
     Ha = _aligned(rng, lam, nb)
     lo_a, hi_a = bcd_eta_star_bounds(Ha, blocks=nb)
-    assert lo_a == pytest.approx(hi_a, rel=1e-12) and bcd_eta_star_general(Ha, blocks=nb) == pytest.approx(lo_a, rel=REL)
+    assert lo_a == pytest.approx(hi_a, rel=1e-12) and bcd_eta_star_general(Ha, blocks=nb) == pytest.approx(
+        lo_a, rel=REL
+    )
 
 
 def test_aligned_formula_on_a_rotated_h_is_a_strict_lower_bound_not_the_threshold():

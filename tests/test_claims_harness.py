@@ -96,8 +96,7 @@ def test_real_claim_false_failure_rate_over_seeds():
     claim = REGISTRY["moments.sampler"]
     alpha, seeds = 0.05, 200
     failures = sum(
-        check(claim, law="rademacher", seed=s, num_samples=1 << 12, alpha=alpha).verdict == "fail"
-        for s in range(seeds)
+        check(claim, law="rademacher", seed=s, num_samples=1 << 12, alpha=alpha).verdict == "fail" for s in range(seeds)
     )
     assert _binomial_ok(failures, seeds, alpha), f"{failures}/{seeds}"
 
@@ -105,8 +104,24 @@ def test_real_claim_false_failure_rate_over_seeds():
 def test_result_records_reproduction_data_and_round_trips_json():
     r = check(REGISTRY["moments.sampler"], law="uniform", seed=5, num_samples=1 << 12)
     d = json.loads(json.dumps(r.to_dict()))
-    for key in ("claim", "law", "params", "prediction", "estimate", "ci_low", "ci_high", "p_value", "alpha",
-                "verdict", "seed", "num_samples", "device", "dtype", "elapsed_s", "version"):
+    for key in (
+        "claim",
+        "law",
+        "params",
+        "prediction",
+        "estimate",
+        "ci_low",
+        "ci_high",
+        "p_value",
+        "alpha",
+        "verdict",
+        "seed",
+        "num_samples",
+        "device",
+        "dtype",
+        "elapsed_s",
+        "version",
+    ):
         assert key in d
     assert ClaimResult.from_dict(d) == r
     again = check(REGISTRY["moments.sampler"], law="uniform", seed=5, num_samples=1 << 12)
@@ -133,8 +148,15 @@ def _mean_claim(*, truth: float, scales, delta: float = 0.05) -> Claim:
         noise = torch.randn((ctx.num_samples, scales.size), generator=gen, dtype=torch.float64)
         return truth + noise * torch.as_tensor(scales)
 
-    return Claim(name="synthetic.means", statement="the means are all `truth`", source="test", status="TEST",
-                 predict=lambda ctx: np.full(scales.size, truth), simulate=simulate, negative_delta=delta)
+    return Claim(
+        name="synthetic.means",
+        statement="the means are all `truth`",
+        source="test",
+        status="TEST",
+        predict=lambda ctx: np.full(scales.size, truth),
+        simulate=simulate,
+        negative_delta=delta,
+    )
 
 
 def test_a_pass_needs_every_component_probed():

@@ -37,8 +37,19 @@ def test_moments_text_latex_json(capsys):
 
 
 def test_check_one_law_passes_and_writes_report(capsys, tmp_path):
-    code, out, err = run(capsys, "check", "moments.sampler", "--law", "rademacher", "--samples", "16384",
-                         "--format", "json", "--report", str(tmp_path))
+    code, out, err = run(
+        capsys,
+        "check",
+        "moments.sampler",
+        "--law",
+        "rademacher",
+        "--samples",
+        "16384",
+        "--format",
+        "json",
+        "--report",
+        str(tmp_path),
+    )
     payload = json.loads(out)
     assert code == 0
     assert payload["results"][0]["verdict"] == "pass" and payload["results"][0]["seed"] == 0
@@ -92,8 +103,29 @@ def test_bad_input_is_one_line_and_exit_2(capsys, argv, fragment):
 
 
 def test_check_with_claim_parameters(capsys):
-    code, out, _ = run(capsys, "check", "nzk.headline_best_of", "--param", "iterations=70", "--param", "candidates=10",
-                       "--param", "sampler=literal", "--format", "json")
+    code, out, _ = run(
+        capsys,
+        "check",
+        "nzk.headline_best_of",
+        "--param",
+        "iterations=70",
+        "--param",
+        "candidates=10",
+        "--param",
+        "sampler=literal",
+        "--format",
+        "json",
+    )
     (result,) = json.loads(out)["results"]
     assert code == 0 and result["verdict"] == "pass"
     assert result["params"] == {"iterations": 70, "candidates": 10, "sampler": "literal"}
+
+
+def test_moments_dim_evaluates_the_maps_in_text_output_too(capsys):
+    """Laplace(b): var = 2 b^2, E z^4 = 24 b^4, so E||z||^2 z_i^2 = (d - 1) var^2 + E z^4 (by hand, b = 0.6, d = 3)."""
+    b, d = 0.6, 3
+    var, m4 = 2 * b**2, 24 * b**4
+    assert main(["moments", "--law", "laplace(b=0.6)", "--dim", str(d)]) == 0
+    out = capsys.readouterr().out
+    assert f"at d = {d}:" in out
+    assert f"{(d - 1) * var**2 + m4:.4f}" in out and f"{var:.2f}" in out

@@ -13,8 +13,15 @@ ENTK = [(name, law) for name, c in REGISTRY.items() if name.startswith("entk.") 
 
 def test_all_paper_claims_are_registered():
     names = {n for n in REGISTRY if n.startswith("entk.")}
-    assert names == {"entk.unbiased", "entk.entry_variance", "entk.frobenius_error", "entk.jl_bounds",
-                     "entk.dimension_free", "entk.similarity", "entk.gradient_second_moment"}
+    assert names == {
+        "entk.unbiased",
+        "entk.entry_variance",
+        "entk.frobenius_error",
+        "entk.jl_bounds",
+        "entk.dimension_free",
+        "entk.similarity",
+        "entk.gradient_second_moment",
+    }
 
 
 @pytest.mark.parametrize(("name", "law"), ENTK, ids=[f"{n}[{law}]" for n, law in ENTK])
@@ -38,8 +45,14 @@ MC_LAWS = ["uniform", "laplace(b=0.6)", "sphere", "coordinate(signed=True)", "ga
 @given(law=hst.sampled_from(MC_LAWS), dim=hst.integers(2, 12), P=hst.integers(1, 6), seed=hst.integers(0, 2**31))
 def test_variance_formula_matches_monte_carlo_at_random_settings(law, dim, P, seed):
     # alpha split over the 6 examples: total false-failure probability <= 1e-4
-    result = check(REGISTRY["entk.entry_variance"], law=law, params={"dim": dim, "P": P}, seed=seed,
-                   num_samples=1 << 15, alpha=1e-4 / 6)
+    result = check(
+        REGISTRY["entk.entry_variance"],
+        law=law,
+        params={"dim": dim, "P": P},
+        seed=seed,
+        num_samples=1 << 15,
+        alpha=1e-4 / 6,
+    )
     # the formula must agree with the Monte Carlo; at 2^15 samples some settings are not sharp enough
     # for every 5 % control (inconclusive), which is about power, not agreement
     assert result.verdict in ("pass", "inconclusive"), result.message
@@ -80,7 +93,7 @@ def test_claims_refuse_laws_with_dependent_draws(name):
 
 
 def test_dimension_free_negative_controls_move_each_exponent_separately():
-    from zoverify.claims.entk.kernel_estimator import D_EXPONENT_SHIFT
+    from zoverify.claims.entk.dimension import D_EXPONENT_SHIFT
 
     claim = REGISTRY["entk.dimension_free"]
     alts = claim.negative_alternatives(None, [0.0, -0.5])
@@ -96,7 +109,7 @@ def test_jl_negative_controls_sit_at_the_calibrated_quantile(law):
     import numpy as np
     import torch
 
-    from zoverify.claims.entk.kernel_estimator import (
+    from zoverify.claims.entk.projection import (
         JL_CALIBRATION_SHIFT,
         _jl_calibrated_quantiles,
     )

@@ -18,8 +18,20 @@ def _run(capsys, *argv):
 
 def test_entk_variance_json_gaussian_matches_closed_form(capsys):
     a, b, P = np.array([1.0, 2.0, 3.0]), np.array([0.5, -1.0, 2.0]), 10
-    code, out, _ = _run(capsys, "entk-variance", "--law", "gaussian", "--a", "1,2,3", "--b", "0.5,-1,2",
-                        "--queries", str(P), "--format", "json")
+    code, out, _ = _run(
+        capsys,
+        "entk-variance",
+        "--law",
+        "gaussian",
+        "--a",
+        "1,2,3",
+        "--b",
+        "0.5,-1,2",
+        "--queries",
+        str(P),
+        "--format",
+        "json",
+    )
     assert code == 0
     payload = json.loads(out)
     assert {"mean", "variance"} <= payload.keys()
@@ -33,8 +45,20 @@ def test_entk_variance_coordinate_by_enumeration(capsys, tmp_path):
     a, b = np.array([1.0, 2.0, -1.0]), np.array([3.0, 0.5, 1.0])
     np.save(tmp_path / "a.npy", a)
     np.save(tmp_path / "b.npy", b)
-    code, out, _ = _run(capsys, "entk-variance", "--law", "coordinate", "--a", str(tmp_path / "a.npy"),
-                        "--b", str(tmp_path / "b.npy"), "--queries", "4", "--format", "json")
+    code, out, _ = _run(
+        capsys,
+        "entk-variance",
+        "--law",
+        "coordinate",
+        "--a",
+        str(tmp_path / "a.npy"),
+        "--b",
+        str(tmp_path / "b.npy"),
+        "--queries",
+        "4",
+        "--format",
+        "json",
+    )
     assert code == 0
     values = 3 * a * b  # z = sqrt(3) e_I: (a.z)(b.z) = 3 a_I b_I, I uniform
     payload = json.loads(out)
@@ -47,18 +71,21 @@ def test_entk_variance_text_output(capsys):
     assert code == 0 and "Var" in out
 
 
-@pytest.mark.parametrize("argv", [
-    ["entk-variance", "--law", "gaussian", "--a", "1,2", "--b", "1,2,3", "--queries", "3"],
-    ["entk-variance", "--law", "gaussian", "--a", "1,x", "--b", "1,2", "--queries", "3"],
-    ["entk-variance", "--law", "gaussian", "--a", "1,2", "--b", "1,2", "--queries", "0"],
-    ["entk-variance", "--law", "nosuchlaw", "--a", "1,2", "--b", "1,2", "--queries", "3"],
-    ["entk-variance", "--law", "student_t(nu=3)", "--a", "1,2", "--b", "1,2", "--queries", "3"],
-    ["entk-variance", "--law", "gaussian", "--a", "missing.npy", "--b", "1,2", "--queries", "3"],
-    ["jl", "--epsilon", "2", "--delta", "0.1", "--points", "5"],
-    ["jl", "--epsilon", "0.3", "--delta", "1.5", "--points", "5"],
-    ["jl", "--epsilon", "0.3", "--delta", "0.1", "--points", "5", "--law", "sphere"],
-    ["jl", "--epsilon", "0.3", "--delta", "0.1", "--points", "5", "--law", "uniform"],
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["entk-variance", "--law", "gaussian", "--a", "1,2", "--b", "1,2,3", "--queries", "3"],
+        ["entk-variance", "--law", "gaussian", "--a", "1,x", "--b", "1,2", "--queries", "3"],
+        ["entk-variance", "--law", "gaussian", "--a", "1,2", "--b", "1,2", "--queries", "0"],
+        ["entk-variance", "--law", "nosuchlaw", "--a", "1,2", "--b", "1,2", "--queries", "3"],
+        ["entk-variance", "--law", "student_t(nu=3)", "--a", "1,2", "--b", "1,2", "--queries", "3"],
+        ["entk-variance", "--law", "gaussian", "--a", "missing.npy", "--b", "1,2", "--queries", "3"],
+        ["jl", "--epsilon", "2", "--delta", "0.1", "--points", "5"],
+        ["jl", "--epsilon", "0.3", "--delta", "1.5", "--points", "5"],
+        ["jl", "--epsilon", "0.3", "--delta", "0.1", "--points", "5", "--law", "sphere"],
+        ["jl", "--epsilon", "0.3", "--delta", "0.1", "--points", "5", "--law", "uniform"],
+    ],
+)
 def test_bad_input_is_one_line_exit_2(capsys, argv):
     code, out, err = _run(capsys, *argv)
     assert code == 2
@@ -73,8 +100,9 @@ def test_jl_refusal_names_the_established_laws(capsys):
 
 @pytest.mark.parametrize("law", ["gaussian", "rademacher"])
 def test_jl_json_worked_example(capsys, law):
-    code, out, _ = _run(capsys, "jl", "--epsilon", "0.3", "--delta", "0.1", "--points", "20", "--law", law,
-                        "--format", "json")
+    code, out, _ = _run(
+        capsys, "jl", "--epsilon", "0.3", "--delta", "0.1", "--points", "20", "--law", law, "--format", "json"
+    )
     assert code == 0
     assert json.loads(out)["perturbations"] == 461  # docs/entk.md#the-jl-bound: V = 10, n = 2V
 

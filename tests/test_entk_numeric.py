@@ -51,8 +51,11 @@ def _close(x, y):
 def test_first_order_routes_agree(kind):
     gen = make_generator(3)
     if kind == "mlp":
-        model, x1, x2 = _mlp(0), torch.randn(4, 5, generator=gen, dtype=torch.float64), torch.randn(
-            3, 5, generator=gen, dtype=torch.float64)
+        model, x1, x2 = (
+            _mlp(0),
+            torch.randn(4, 5, generator=gen, dtype=torch.float64),
+            torch.randn(3, 5, generator=gen, dtype=torch.float64),
+        )
     else:
         model = _cnn(0)
         x1 = torch.randn(3, 1, 8, 8, generator=gen, dtype=torch.float64)
@@ -71,8 +74,12 @@ def test_jacobian_matches_autograd():
 
 
 @settings(max_examples=8)
-@given(seed=hst.integers(0, 2**31), P=hst.integers(1, 40), chunk=hst.integers(1, 16),
-       law=hst.sampled_from(["gaussian", "rademacher", "sphere", "coordinate"]))
+@given(
+    seed=hst.integers(0, 2**31),
+    P=hst.integers(1, 40),
+    chunk=hst.integers(1, 16),
+    law=hst.sampled_from(["gaussian", "rademacher", "sphere", "coordinate"]),
+)
 def test_chunked_zo_entk_equals_dense_reference(seed, P, chunk, law):
     model = _mlp(seed % 1000)
     gen = make_generator(seed)
@@ -80,28 +87,33 @@ def test_chunked_zo_entk_equals_dense_reference(seed, P, chunk, law):
     x2 = torch.randn(3, 5, generator=gen, dtype=torch.float64)
     law_obj = parse_law(law)
     d = N.num_parameters(N.parameters_of(model))
-    chunked = N.zo_entk(model, x1, x2, law=law_obj, num_directions=P, generator=make_generator(seed + 1),
-                        chunk_size=chunk)
+    chunked = N.zo_entk(
+        model, x1, x2, law=law_obj, num_directions=P, generator=make_generator(seed + 1), chunk_size=chunk
+    )
     U = N.zo_directions(law_obj, P, d, generator=make_generator(seed + 1), chunk_size=chunk)
     j1, j2 = N.jacobian(model, x1), N.jacobian(model, x2)
     dense = N.zo_entk_from_jacobians(j1, j2, U)
     _close(chunked, dense)
-    stored = N.zo_entk_jacobian_chunks(j1, j2, law=law_obj, num_directions=P, generator=make_generator(seed + 1),
-                                       chunk_size=chunk)
+    stored = N.zo_entk_jacobian_chunks(
+        j1, j2, law=law_obj, num_directions=P, generator=make_generator(seed + 1), chunk_size=chunk
+    )
     _close(stored, dense)
 
 
 def test_finite_differences_converge_at_second_order():
     model = _mlp(2)
     gen = make_generator(5)
-    x1, x2 = torch.randn(2, 5, generator=gen, dtype=torch.float64), torch.randn(2, 5, generator=gen,
-                                                                                    dtype=torch.float64)
+    x1, x2 = (
+        torch.randn(2, 5, generator=gen, dtype=torch.float64),
+        torch.randn(2, 5, generator=gen, dtype=torch.float64),
+    )
     law = parse_law("gaussian")
     exact = N.zo_entk(model, x1, x2, law=law, num_directions=6, generator=make_generator(9))
     errs = []
     for mu in (4e-2, 2e-2):
-        fd = N.zo_entk(model, x1, x2, law=law, num_directions=6, generator=make_generator(9),
-                       method="finite_difference", mu=mu)
+        fd = N.zo_entk(
+            model, x1, x2, law=law, num_directions=6, generator=make_generator(9), method="finite_difference", mu=mu
+        )
         errs.append(float((fd - exact).abs().max()))
     # central differences: error = c mu^2 + O(mu^4); halving mu divides it by 4 (rounding ~1e-14 is negligible)
     assert 3.5 < errs[0] / errs[1] < 4.5
@@ -123,8 +135,10 @@ def test_cuda_routes_match_cpu_in_float64():
     torch.backends.cuda.matmul.allow_tf32 = False  # float64 is unaffected; guard float32 callers
     model = _mlp(3)
     gen = make_generator(6)
-    x1, x2 = torch.randn(3, 5, generator=gen, dtype=torch.float64), torch.randn(2, 5, generator=gen,
-                                                                                    dtype=torch.float64)
+    x1, x2 = (
+        torch.randn(3, 5, generator=gen, dtype=torch.float64),
+        torch.randn(2, 5, generator=gen, dtype=torch.float64),
+    )
     cpu = N.empirical_ntk(model, x1, x2, method="direct")
     gpu_model = model.to("cuda")
     for method in ("jacobian", "ntk_vp"):
@@ -137,14 +151,17 @@ def test_replicate_estimates_share_the_single_estimators_directions():
     x1, x2 = torch.randn(2, 5, generator=make_generator(4), dtype=torch.float64), torch.ones(1, 5, dtype=torch.float64)
     law = parse_law("rademacher")
     one = N.zo_entk(model, x1, x2, law=law, num_directions=10, generator=make_generator(5), chunk_size=4)
-    many = N.zo_entk_samples(model, x1, x2, law=law, num_directions=10, num_replicates=1,
-                             generator=make_generator(5), chunk_size=4)
+    many = N.zo_entk_samples(
+        model, x1, x2, law=law, num_directions=10, num_replicates=1, generator=make_generator(5), chunk_size=4
+    )
     assert torch.equal(many[0], one)
     j1, j2 = N.jacobian(model, x1), N.jacobian(model, x2)
-    jac = N.zo_entk_jacobian_samples(j1, j2, law=law, num_directions=10, num_replicates=3,
-                                     generator=make_generator(6), chunk_size=4)
-    mod = N.zo_entk_samples(model, x1, x2, law=law, num_directions=10, num_replicates=3,
-                            generator=make_generator(6), chunk_size=4)
+    jac = N.zo_entk_jacobian_samples(
+        j1, j2, law=law, num_directions=10, num_replicates=3, generator=make_generator(6), chunk_size=4
+    )
+    mod = N.zo_entk_samples(
+        model, x1, x2, law=law, num_directions=10, num_replicates=3, generator=make_generator(6), chunk_size=4
+    )
     assert torch.allclose(jac, mod, rtol=RTOL, atol=RTOL * float(mod.abs().max()))
     assert not torch.allclose(mod[0], mod[1])  # replicates use different directions
 
@@ -154,13 +171,28 @@ def test_replicate_estimates_average_to_the_first_order_entk():
     (two-sided z, 2 x 1 x 3 x 3 = 18 entries: false-failure probability < 1e-5)."""
     model = _mlp(7)
     x1, x2 = torch.randn(2, 5, generator=make_generator(8), dtype=torch.float64), torch.ones(1, 5, dtype=torch.float64)
-    K = N.zo_entk_samples(model, x1, x2, law=parse_law("gaussian"), num_directions=3, num_replicates=1 << 14,
-                          generator=make_generator(9), chunk_size=3)
+    K = N.zo_entk_samples(
+        model,
+        x1,
+        x2,
+        law=parse_law("gaussian"),
+        num_directions=3,
+        num_replicates=1 << 14,
+        generator=make_generator(9),
+        chunk_size=3,
+    )
     mean, se = K.mean(dim=0), K.std(dim=0) / K.shape[0] ** 0.5
     assert torch.all((mean - N.empirical_ntk(model, x1, x2)).abs() <= 5 * se)
 
 
 def test_replicate_count_must_be_positive():
     with pytest.raises(InvalidParameterError, match="num_replicates"):
-        N.zo_entk_samples(_mlp(0), torch.ones(1, 5, dtype=torch.float64), torch.ones(1, 5, dtype=torch.float64),
-                          law=parse_law("gaussian"), num_directions=2, num_replicates=0, generator=make_generator(0))
+        N.zo_entk_samples(
+            _mlp(0),
+            torch.ones(1, 5, dtype=torch.float64),
+            torch.ones(1, 5, dtype=torch.float64),
+            law=parse_law("gaussian"),
+            num_directions=2,
+            num_replicates=0,
+            generator=make_generator(0),
+        )

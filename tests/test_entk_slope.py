@@ -59,8 +59,9 @@ def test_quantile_bound_false_rejection_rate_at_the_boundary():
     rng = np.random.default_rng(21)
     delta, reps, level, n = 0.1, 400, 0.05, 500
     t = -np.log(1 - delta)  # P(Exp(1) < t) = delta exactly: the bound holds with equality
-    rejections = sum(not QuantileBound(delta).summarize(rng.exponential(1.0, n)).decide([t], alpha=level).passed
-                     for _ in range(reps))
+    rejections = sum(
+        not QuantileBound(delta).summarize(rng.exponential(1.0, n)).decide([t], alpha=level).passed for _ in range(reps)
+    )
     assert rejections <= stats.binom.isf(1e-4, reps, level)
 
 

@@ -60,8 +60,10 @@ def _expectation(spec: str, poly_expr: sp.Expr, z: list[sp.Symbol]) -> sp.Expr:
         values, probs = outcomes
         total = sp.Integer(0)
         for row, p in zip(values.tolist(), probs.tolist(), strict=True):
-            point = {zi: sp.nsimplify(v) if float(v).is_integer() else sp.sqrt(len(z)) * sp.sign(v)
-                     for zi, v in zip(z, row, strict=True)}
+            point = {
+                zi: sp.nsimplify(v) if float(v).is_integer() else sp.sqrt(len(z)) * sp.sign(v)
+                for zi, v in zip(z, row, strict=True)
+            }
             total += sp.nsimplify(p) * poly_expr.subs(point)
         return sp.expand(total)
     poly = sp.Poly(sp.expand(poly_expr), *z)
@@ -193,7 +195,9 @@ def test_jl_count_matches_achlioptas_form():
     assert E.jl_required_perturbations(0.3, 0.1, 20) == 461  # docs/entk.md#the-jl-bound worked example
 
 
-@pytest.mark.parametrize(("eps", "delta", "n"), [(0, 0.1, 5), (1.5, 0.1, 5), (0.3, 1.0, 5), (0.3, 0.1, 1), (0.3, 0.1, 2.5)])
+@pytest.mark.parametrize(
+    ("eps", "delta", "n"), [(0, 0.1, 5), (1.5, 0.1, 5), (0.3, 1.0, 5), (0.3, 0.1, 1), (0.3, 0.1, 2.5)]
+)
 def test_jl_count_rejects_bad_input(eps, delta, n):
     with pytest.raises(InvalidParameterError):
         E.jl_required_perturbations(eps, delta, n)
@@ -206,8 +210,19 @@ def test_jl_constant_is_established_only_for_gaussian_and_rademacher():
         assert "not" in E.jl_constant_reason(parse_law(spec)) or "only" in E.jl_constant_reason(parse_law(spec))
 
 
-@pytest.mark.parametrize("spec", ["gaussian", "rademacher", "uniform", "laplace(b=0.6)", "student_t(nu=10)",
-                                  "sphere", "coordinate", "gaussian(mean=0.5)"])
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "gaussian",
+        "rademacher",
+        "uniform",
+        "laplace(b=0.6)",
+        "student_t(nu=10)",
+        "sphere",
+        "coordinate",
+        "gaussian(mean=0.5)",
+    ],
+)
 def test_frobenius_value_override_matches_general_map(spec):
     law = parse_law(spec)
     rng = np.random.default_rng(5)

@@ -174,16 +174,26 @@ def _variant(**attrs):
     ("attrs", "message"),
     [
         ({"law_params": {}}, r"constructor parameters \['s'\] have no LawParam"),
-        ({"law_params": {"s": LawParam(domain=Real(0), typical=Span(0.5, 2.0)), "t": Scaled.law_params["s"]}},
-         r"law_params names \['t'\] that the constructor does not take"),
-        ({"law_params": {"s": LawParam(domain=Real(0), typical=Span(0.5, 2.0), test_values=(-0.02,))}},
-         r"s: test values \[-0.02\] are outside real numbers in \(0, inf\)"),
-        ({"law_params": {"s": LawParam(domain=Real(0), typical=Span(-0.02, 2.0))}},
-         r"s: typical span \[-0.02, 2.0\] is not inside real numbers in \(0, inf\)"),
-        ({"law_params": {"s": LawParam(domain=Integer(1), typical=Span(1, 3), test_values=(1.5,))}},
-         r"test values \[1.5\] are outside integers >= 1"),
-        ({"law_params": {"s": LawParam(domain=OneOf((1, 2)), typical=(1, 3))}},
-         r"typical values \[3\] are outside one of 1, 2"),
+        (
+            {"law_params": {"s": LawParam(domain=Real(0), typical=Span(0.5, 2.0)), "t": Scaled.law_params["s"]}},
+            r"law_params names \['t'\] that the constructor does not take",
+        ),
+        (
+            {"law_params": {"s": LawParam(domain=Real(0), typical=Span(0.5, 2.0), test_values=(-0.02,))}},
+            r"s: test values \[-0.02\] are outside real numbers in \(0, inf\)",
+        ),
+        (
+            {"law_params": {"s": LawParam(domain=Real(0), typical=Span(-0.02, 2.0))}},
+            r"s: typical span \[-0.02, 2.0\] is not inside real numbers in \(0, inf\)",
+        ),
+        (
+            {"law_params": {"s": LawParam(domain=Integer(1), typical=Span(1, 3), test_values=(1.5,))}},
+            r"test values \[1.5\] are outside integers >= 1",
+        ),
+        (
+            {"law_params": {"s": LawParam(domain=OneOf((1, 2)), typical=(1, 3))}},
+            r"typical values \[3\] are outside one of 1, 2",
+        ),
         ({"law_params": {"s": "positive"}}, r"entries \['s'\] are not LawParam"),
         ({"name": "iid"}, r"other than 'iid'"),
         ({"name": "two words"}, r"must be a Python identifier"),
@@ -226,7 +236,9 @@ def test_law_specs_refuses_unknown_families():
 def _modules_after(code: str) -> set[str]:
     out = subprocess.run(
         [sys.executable, "-c", f"import sys\n{code}\nprint(' '.join(sorted(sys.modules)))"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return set(out.stdout.split())
 

@@ -113,8 +113,13 @@ def test_exact_expectations_of_the_two_point_panel(tmp_path):
 
 @pytest.mark.parametrize(
     ("spec", "dim"),
-    [("coordinate", 4), ("coordinate(signed=True)", 3), ("block(blocks=2, base='rademacher')", 4),
-     ("sparse(p=0.3, base='rademacher')", 4), ("rademacher", 4)],
+    [
+        ("coordinate", 4),
+        ("coordinate(signed=True)", 3),
+        ("block(blocks=2, base='rademacher')", 4),
+        ("sparse(p=0.3, base='rademacher')", 4),
+        ("rademacher", 4),
+    ],
 )
 def test_exact_expectations_of_finite_laws(spec, dim):
     ctx = _ctx(spec, dim)
@@ -208,18 +213,42 @@ def power_study(directory: Path, seeds: int) -> list[dict]:
         counts = dict.fromkeys(misses, 0)
         passes = 0
         for seed in range(seeds):
-            ctx = Context(parse_law(exact), MOMENTS.resolve_params({}), MOMENTS.num_samples, seed,
-                          torch.device("cpu"), torch.float64)
+            ctx = Context(
+                parse_law(exact),
+                MOMENTS.resolve_params({}),
+                MOMENTS.num_samples,
+                seed,
+                torch.device("cpu"),
+                torch.float64,
+            )
             summary = MOMENTS.test.summarize(MOMENTS.simulate(ctx))
             passes += summary.decide(MOMENTS.predict(ctx), alpha=1e-4).passed
             for mf, pred in preds.items():
                 counts[mf] += not summary.decide(pred, alpha=1e-4).passed
         for (m, f), k in counts.items():
             ci = stats.binomtest(k, seeds).proportion_ci(0.95, method="exact")
-            rows.append({"law": family, "moment": m, "factor": f, "rejected": k, "seeds": seeds,
-                         "ci_low": ci.low, "ci_high": ci.high})
-        rows.append({"law": family, "moment": "(exact)", "factor": 1.0, "rejected": seeds - passes, "seeds": seeds,
-                     "ci_low": None, "ci_high": None})
+            rows.append(
+                {
+                    "law": family,
+                    "moment": m,
+                    "factor": f,
+                    "rejected": k,
+                    "seeds": seeds,
+                    "ci_low": ci.low,
+                    "ci_high": ci.high,
+                }
+            )
+        rows.append(
+            {
+                "law": family,
+                "moment": "(exact)",
+                "factor": 1.0,
+                "rejected": seeds - passes,
+                "seeds": seeds,
+                "ci_low": None,
+                "ci_high": None,
+            }
+        )
     return rows
 
 
@@ -239,7 +268,9 @@ if __name__ == "__main__":
     with tempfile.TemporaryDirectory() as tmp:
         for row in power_study(Path(tmp), n):
             ci = "" if row["ci_low"] is None else f"  95% CI [{row['ci_low']:.3f}, {row['ci_high']:.3f}]"
-            print(f"{row['law']:14s} {row['moment']:8s} x{row['factor']:<5} rejected {row['rejected']}/{row['seeds']}{ci}")
+            print(
+                f"{row['law']:14s} {row['moment']:8s} x{row['factor']:<5} rejected {row['rejected']}/{row['seeds']}{ci}"
+            )
 
 
 def test_a_fourth_map_off_2_percent_only_off_the_diagonal_is_rejected():

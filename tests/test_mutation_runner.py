@@ -57,8 +57,9 @@ def test_drift_is_refused(tmp_path):
 
 def test_malformed_catalogue_is_refused(tmp_path):
     base = '[[mutant]]\nid = "a"\narea = "laws"\nfile = "f"\ndescription = "d"\nsearch = "x"\nreplace = "y"\n'
-    (tmp_path / "dup.toml").write_text(base + 'checks = ["moments"]\ntests = []\n' + base
-                                       + 'checks = ["moments"]\ntests = []\n')
+    (tmp_path / "dup.toml").write_text(
+        base + 'checks = ["moments"]\ntests = []\n' + base + 'checks = ["moments"]\ntests = []\n'
+    )
     (tmp_path / "area.toml").write_text(base.replace('"laws"', '"physics"') + 'checks = ["moments"]\ntests = []\n')
     (tmp_path / "missing.toml").write_text(base)
     with pytest.raises(run.CatalogueError, match="duplicate id"):
@@ -86,8 +87,9 @@ def test_one_mutant_end_to_end():
     messages = []
     controls = run.run_controls([mutant], sys.executable, suite=False, timeout=600, log=messages.append)
     assert [c.outcome for c in controls.values()] == ["survived"], [c.tail for c in controls.values()]
-    result = run.run_mutant(mutant, sys.executable, suite=False, timeout=600, controls=controls,
-                            stop_early=True, log=messages.append)
+    result = run.run_mutant(
+        mutant, sys.executable, suite=False, timeout=600, controls=controls, stop_early=True, log=messages.append
+    )
     assert result.status == "applied", result.reason
     assert result.check == "fail", result.commands[-1].tail
     assert result.caught_by_check

@@ -12,9 +12,17 @@ from zoverify.cli import main
 
 NZK = sorted(n for n in REGISTRY if n.startswith("nzk."))
 EXPECTED = {
-    "nzk.independent_kernel", "nzk.shared_gaussian", "nzk.corollary2", "nzk.shared_iid", "nzk.time_invariance",
-    "nzk.mean_evolution", "nzk.shared_equals_scaled_zo_gd", "nzk.kernel_stability", "nzk.linearized_net",
-    "nzk.headline_kernel_zo", "nzk.headline_best_of",
+    "nzk.independent_kernel",
+    "nzk.shared_gaussian",
+    "nzk.corollary2",
+    "nzk.shared_iid",
+    "nzk.time_invariance",
+    "nzk.mean_evolution",
+    "nzk.shared_equals_scaled_zo_gd",
+    "nzk.kernel_stability",
+    "nzk.linearized_net",
+    "nzk.headline_kernel_zo",
+    "nzk.headline_best_of",
 }
 HEADLINE = {"nzk.headline_kernel_zo", "nzk.headline_best_of"}  # ~5 s each: conformance and test_nzk_headline cover them
 
@@ -72,8 +80,9 @@ def run_cli(capsys, *argv):
 
 def test_cli_vector_mean_json_matrix(capsys):
     mu, s = np.array([0.3, -0.5, 0.2]), 0.7
-    code, out, _ = run_cli(capsys, "--law", "gaussian(mean=[0.3,-0.5,0.2], std=0.7)", "--pairing", "shared",
-                           "--format", "json")
+    code, out, _ = run_cli(
+        capsys, "--law", "gaussian(mean=[0.3,-0.5,0.2], std=0.7)", "--pairing", "shared", "--format", "json"
+    )
     assert code == 0
     info = json.loads(out)
     d, n2 = 3, mu @ mu
@@ -87,8 +96,19 @@ def test_cli_dim_gaussian_and_independent(capsys):
     code, out, _ = run_cli(capsys, "--law", "gaussian(std=2)", "--dim", "4", "--format", "json")
     info = json.loads(out)
     assert code == 0 and np.allclose(info["matrix"], (4 + 2) * 16 * np.eye(4))
-    code, out, _ = run_cli(capsys, "--law", "gaussian(mean=0.5, std=2)", "--zeta-law", "laplace(b=0.6)",
-                           "--pairing", "independent", "--dim", "3", "--format", "json")
+    code, out, _ = run_cli(
+        capsys,
+        "--law",
+        "gaussian(mean=0.5, std=2)",
+        "--zeta-law",
+        "laplace(b=0.6)",
+        "--pairing",
+        "independent",
+        "--dim",
+        "3",
+        "--format",
+        "json",
+    )
     info = json.loads(out)
     expected = (2 * 0.36 * np.eye(3)) @ (4 * np.eye(3) + 0.25 * np.ones((3, 3)))
     assert code == 0 and np.allclose(info["matrix"], expected, rtol=1e-14)

@@ -73,15 +73,21 @@ def test_recursion_for_one_candidate_is_zo_gd_from_the_laws_fourth_moment_map():
     Smat, losses = np.outer(e0, e0), []
     for _ in range(T + 1):
         losses.append(0.5 * np.trace(H @ Smat))
-        Smat = Smat - eta * (second @ H @ Smat + Smat @ H @ second) + eta**2 * evaluate(fourth, {S.d: d, A: H @ Smat @ H})
+        Smat = (
+            Smat - eta * (second @ H @ Smat + Smat @ H @ second) + eta**2 * evaluate(fourth, {S.d: d, A: H @ Smat @ H})
+        )
     s0 = (Q.T @ e0) ** 2
     a2, a4 = sb.max_normal_moments(1, sigma=1.2)
     curve = sb.excess_loss_curve(lam, s0, step=eta, a2=a2, a4=a4, b=1.44, steps=[0, 7, T])
     np.testing.assert_allclose(curve, np.array(losses)[[0, 7, T]], rtol=1e-12)
 
 
-@given(lam=spectra(1, 5, low=0.05, high=2.0), K=st.integers(1, 200), eta=st.floats(0.01, 0.2),
-       seed=st.integers(0, 2**31 - 1))
+@given(
+    lam=spectra(1, 5, low=0.05, high=2.0),
+    K=st.integers(1, 200),
+    eta=st.floats(0.01, 0.2),
+    seed=st.integers(0, 2**31 - 1),
+)
 def test_recursion_is_the_full_second_moment_map_projected(lam, K, eta, seed):
     """The diagonal recursion against the full matrix map S' = S - eta a2 (HS + SH) + eta^2 [(a4 - a2 b) HSH
     + a2 b tr(HSH) I] iterated on a rotated H (off-diagonal entries kept): the diagonal closes on itself."""
@@ -139,10 +145,19 @@ def notebook_broadcast_losses(problem, K, eta, eps, steps, gen):
 def test_broadcast_variant_is_the_notebooks_matrix_code():
     problem = small_problem(1)
     K, eta, eps, steps = 5, 0.3, 1e-3, 6
-    (_, gen), = block_generators(1, generator=make_generator(11))
+    ((_, gen),) = block_generators(1, generator=make_generator(11))
     expected = notebook_broadcast_losses(problem, K, eta, eps, steps, gen)
-    got = simulate_best_of_zo(problem, num_candidates=K, eta=eta, steps=steps, num_trajectories=1,
-                              generator=make_generator(11), record=range(steps + 1), eps=eps, variant="broadcast")
+    got = simulate_best_of_zo(
+        problem,
+        num_candidates=K,
+        eta=eta,
+        steps=steps,
+        num_trajectories=1,
+        generator=make_generator(11),
+        record=range(steps + 1),
+        eps=eps,
+        variant="broadcast",
+    )
     np.testing.assert_allclose(got[0].numpy(), expected, rtol=1e-10)
     assert expected[-1] < expected[0]  # it does descend, only along the all-ones direction
 
@@ -163,8 +178,17 @@ def test_reduced_and_literal_samplers_agree_with_the_exact_mean(variant):
     crit = stats.norm.isf(ALPHA / 2 / (2 * len(rec)))
     means = {}
     for sampler in ("literal", "reduced"):
-        L = simulate_best_of_zo(problem, num_candidates=K, eta=eta, steps=max(rec), num_trajectories=n,
-                                generator=make_generator(5), record=rec, variant=variant, sampler=sampler).numpy()
+        L = simulate_best_of_zo(
+            problem,
+            num_candidates=K,
+            eta=eta,
+            steps=max(rec),
+            num_trajectories=n,
+            generator=make_generator(5),
+            record=rec,
+            variant=variant,
+            sampler=sampler,
+        ).numpy()
         z = (L.mean(0) - exact) / (L.std(0, ddof=1) / np.sqrt(n))
         assert np.all(np.abs(z) < crit), (sampler, z)
         means[sampler] = L.mean(0)
@@ -177,12 +201,28 @@ def test_reduced_and_literal_samplers_agree_with_the_exact_mean(variant):
 
 def test_reduced_sampler_is_seeded_and_refuses_other_laws():
     problem = small_problem()
-    run = lambda: simulate_best_of_zo(problem, eta=0.1, steps=30, num_trajectories=5,  # noqa: E731
-                                      generator=make_generator(4), sampler="reduced")
+
+    def run():
+        return simulate_best_of_zo(
+            problem,
+            eta=0.1,
+            steps=30,
+            num_trajectories=5,
+            generator=make_generator(4),
+            sampler="reduced",
+        )
+
     assert torch.equal(run(), run())
     with pytest.raises(NotApplicableError, match="N\\(0, sigma"):
-        simulate_best_of_zo(problem, law="rademacher", eta=0.1, steps=3, num_trajectories=2,
-                            generator=make_generator(0), sampler="reduced")
+        simulate_best_of_zo(
+            problem,
+            law="rademacher",
+            eta=0.1,
+            steps=3,
+            num_trajectories=2,
+            generator=make_generator(0),
+            sampler="reduced",
+        )
     with pytest.raises(InvalidParameterError, match="sampler must be one of"):
         simulate_best_of_zo(problem, eta=0.1, steps=3, num_trajectories=2, generator=make_generator(0), sampler="x")
     with pytest.raises(InvalidParameterError, match="y must have shape"):
@@ -196,8 +236,12 @@ def test_estimated_nzk_is_unbiased(spec, factor):
     (Rademacher) paths: E Khat = (m4 + (d-1)) Phi Phi^T."""
     problem = small_problem(4, N=6, d=9)
     Phi = problem.Phi
-    reps = torch.stack([estimate_shared_nzk(Phi, law=spec, num_samples=400, generator=make_generator(s), groups=4)
-                        .mean(0) for s in range(400)]).numpy()
+    reps = torch.stack(
+        [
+            estimate_shared_nzk(Phi, law=spec, num_samples=400, generator=make_generator(s), groups=4).mean(0)
+            for s in range(400)
+        ]
+    ).numpy()
     target = factor * (Phi @ Phi.T).numpy()
     z = (reps.mean(0) - target) / (reps.std(0, ddof=1) / np.sqrt(reps.shape[0]))
     assert np.abs(z).max() < stats.norm.isf(ALPHA / 2 / z.size)

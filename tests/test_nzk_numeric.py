@@ -48,8 +48,17 @@ def _problem(seed=0, n=6, d=3, device="cpu"):
 @pytest.mark.parametrize("method", ["shared", "independent", "zo_gd"])
 def test_max_batch_does_not_change_results(method, device):
     X, y, th = _problem(device=device)
-    kw = dict(law="laplace(b=0.6)", method=method, eta=0.05, steps=7, num_trajectories=50, eps=1e-3,
-              record=(0, 3, 7), block_size=8, zeta_law="gaussian(mean=0.2)")
+    kw = dict(
+        law="laplace(b=0.6)",
+        method=method,
+        eta=0.05,
+        steps=7,
+        num_trajectories=50,
+        eps=1e-3,
+        record=(0, 3, 7),
+        block_size=8,
+        zeta_law="gaussian(mean=0.2)",
+    )
     a = simulate_zo_training(X, X @ th - y, generator=make_generator(5, device=device), max_batch=8, **kw)
     b = simulate_zo_training(X, X @ th - y, generator=make_generator(5, device=device), max_batch=64, **kw)
     assert a.residuals.device.type == device.type
@@ -69,8 +78,19 @@ def test_chunking_property(block, per, n):
 
 def test_residual_carry_matches_recomputed_outputs():
     X, y, th = _problem()
-    tr = simulate_zo_training(X, X @ th - y, law="gaussian", method="independent", eta=0.05, steps=25,
-                              num_trajectories=40, generator=make_generator(2), eps=1e-3, theta0=th, record=(0, 25))
+    tr = simulate_zo_training(
+        X,
+        X @ th - y,
+        law="gaussian",
+        method="independent",
+        eta=0.05,
+        steps=25,
+        num_trajectories=40,
+        generator=make_generator(2),
+        eps=1e-3,
+        theta0=th,
+        record=(0, 25),
+    )
     recomputed = tr.thetas @ X.T - y
     # 25 rank-one updates of O(10) numbers; each adds a few ulps, and the FD quotient at eps=1e-3
     # amplifies the loss's rounding by |r|/eps ~ 1e4: 1e-9 absolute is a generous bound.
@@ -106,24 +126,46 @@ def test_shared_step_is_zo_gd_with_random_step():
 
 def test_fo_matches_kernel_recursion():
     X, y, th = _problem()
-    tr = simulate_zo_training(X, X @ th - y, law="gaussian", method="fo", eta=0.3, steps=20, num_trajectories=2,
-                              generator=make_generator(0), record=(5, 20))
+    tr = simulate_zo_training(
+        X,
+        X @ th - y,
+        law="gaussian",
+        method="fo",
+        eta=0.3,
+        steps=20,
+        num_trajectories=2,
+        generator=make_generator(0),
+        record=(5, 20),
+    )
     ref = kernel_gradient_descent(X @ X.T, X @ th - y, eta=0.3, steps=20, record=(5, 20))
     assert torch.allclose(tr.residuals[0], ref, rtol=0, atol=1e-12)
     closed = sym.mean_function((X @ X.T).numpy(), y.numpy(), (X @ th).numpy(), eta=0.3, steps=20)
     assert np.allclose(tr.residuals[0, -1].numpy() + y.numpy(), closed, rtol=0, atol=1e-11)
 
 
-@pytest.mark.parametrize(("law", "zeta"), [("gaussian(mean=[0.5,-0.2,0.1])", "gaussian(mean=[0.1,0.3,0.2], std=0.5)"),
-                                          ("uniform", "rademacher")])
+@pytest.mark.parametrize(
+    ("law", "zeta"),
+    [("gaussian(mean=[0.5,-0.2,0.1])", "gaussian(mean=[0.1,0.3,0.2], std=0.5)"), ("uniform", "rademacher")],
+)
 def test_mean_trajectory_independent_pairs_calibrated(law, zeta):
     """E f_t of independent-pair training against the closed form; batch-means test, alpha = 1e-5."""
     X, y, th = _problem(seed=7)
     M = sym.nzk_middle_matrix(law, pairing="independent", zeta_law=zeta, d=3)
     K = X.numpy() @ sym.evaluate_middle_matrix(M, 3) @ X.numpy().T
     eta = 0.1 * sym.kernel_gd_threshold(K)
-    tr = simulate_zo_training(X, X @ th - y, law=law, zeta_law=zeta, method="independent", eta=eta, steps=15,
-                              num_trajectories=1 << 16, generator=make_generator(11), eps=1e-3, record=(0, 15))
+    tr = simulate_zo_training(
+        X,
+        X @ th - y,
+        law=law,
+        zeta_law=zeta,
+        method="independent",
+        eta=eta,
+        steps=15,
+        num_trajectories=1 << 16,
+        generator=make_generator(11),
+        eps=1e-3,
+        record=(0, 15),
+    )
     change = (tr.residuals[:, 1] - tr.residuals[:, 0]).numpy()
     pred = sym.mean_function(K, y.numpy(), (X @ th).numpy(), eta=eta, steps=15) - (X @ th).numpy()
     decision = BatchMeans().summarize(change).decide(pred, alpha=1e-5)
@@ -138,11 +180,17 @@ def test_bad_inputs():
     with pytest.raises(InvalidParameterError, match="method"):
         simulate_zo_training(X, y, law="gaussian", method="adam", eta=0.1, steps=1, num_trajectories=1, generator=g)
     with pytest.raises(InvalidParameterError, match="eps"):
-        simulate_zo_training(X, y, law="gaussian", method="shared", eta=0.1, steps=1, num_trajectories=1, generator=g, eps=0)
+        simulate_zo_training(
+            X, y, law="gaussian", method="shared", eta=0.1, steps=1, num_trajectories=1, generator=g, eps=0
+        )
     with pytest.raises(InvalidParameterError, match="record"):
-        simulate_zo_training(X, y, law="gaussian", method="shared", eta=0.1, steps=1, num_trajectories=1, generator=g, record=(3,))
+        simulate_zo_training(
+            X, y, law="gaussian", method="shared", eta=0.1, steps=1, num_trajectories=1, generator=g, record=(3,)
+        )
     with pytest.raises(InvalidParameterError, match="rows"):
-        simulate_zo_training(X, y[:2], law="gaussian", method="shared", eta=0.1, steps=1, num_trajectories=1, generator=g)
+        simulate_zo_training(
+            X, y[:2], law="gaussian", method="shared", eta=0.1, steps=1, num_trajectories=1, generator=g
+        )
 
 
 # -- linearized network ------------------------------------------------------------------------------
@@ -184,8 +232,9 @@ def _two_sample_ok(a: np.ndarray, b: np.ndarray, alpha: float) -> bool:
     return bool(np.all(z < stats.norm.isf(alpha / (2 * a.shape[1]))))
 
 
-@pytest.mark.parametrize(("law", "method"), [("gaussian(mean=0.3, std=0.8)", "shared"), ("sphere", "shared"),
-                                              ("gaussian", "zo_gd")])
+@pytest.mark.parametrize(
+    ("law", "method"), [("gaussian(mean=0.3, std=0.8)", "shared"), ("sphere", "shared"), ("gaussian", "zo_gd")]
+)
 def test_function_space_matches_parameter_space_in_law(law, method):
     """Two independent engines, same dynamics: first and second moments of r_t agree (alpha = 1e-6)."""
     from zoverify.numeric.function_space import simulate_function_space

@@ -126,7 +126,9 @@ def test_corollary2_falls_out_of_general_form():
 IID_STATS = {
     "laplace(b=0.6)": lambda name: st.Laplace(name, 0, sp.Rational(3, 5)),
     "uniform": lambda name: st.Uniform(name, -sp.sqrt(3), sp.sqrt(3)),
-    "rademacher": lambda name: st.Rademacher(name) if hasattr(st, "Rademacher") else 2 * st.Bernoulli(name, sp.S.Half) - 1,
+    "rademacher": lambda name: (
+        st.Rademacher(name) if hasattr(st, "Rademacher") else 2 * st.Bernoulli(name, sp.S.Half) - 1
+    ),
     "gaussian(std=1.3)": lambda name: st.Normal(name, 0, sp.Rational(13, 10)),
 }
 
@@ -187,8 +189,11 @@ def test_independent_pairs_vector_means_sympy_stats(d):
     z_rvs = [st.Laplace(f"v{i}", 0, sp.Rational(3, 5)) + b[i] for i in range(d)]
     truth = second_matrix_by_stats(zeta_rvs) * second_matrix_by_stats(z_rvs)
     # the z law: Laplace noise plus a vector mean is not registered; build it as a Gaussian-free check
-    M = nzk.nzk_middle_matrix(Gaussian(mean=b, std=sp.sqrt(2) * sp.Rational(3, 5)), pairing="independent",
-                              zeta_law=Gaussian(mean=a, std=sp.Rational(1, 2)))
+    M = nzk.nzk_middle_matrix(
+        Gaussian(mean=b, std=sp.sqrt(2) * sp.Rational(3, 5)),
+        pairing="independent",
+        zeta_law=Gaussian(mean=a, std=sp.Rational(1, 2)),
+    )
     assert explicit(M, d) == truth  # only second moments enter: Laplace and Gaussian agree
 
 
@@ -204,10 +209,14 @@ def test_independent_isotropic_vector_mean_statement():
 
 def test_independent_order_follows_update_direction():
     """M = E[zeta zeta^T] E[z z^T]; the two factors do not commute for different vector means."""
-    M = explicit(nzk.nzk_middle_matrix("gaussian(mean=[1,0])", pairing="independent", zeta_law="gaussian(mean=[0,1])"), 2)
+    M = explicit(
+        nzk.nzk_middle_matrix("gaussian(mean=[1,0])", pairing="independent", zeta_law="gaussian(mean=[0,1])"), 2
+    )
     assert M == sp.Matrix([[1, 0], [0, 2]]) * sp.Matrix([[2, 0], [0, 1]]) + sp.zeros(2, 2)
     assert M == sp.Matrix([[2, 0], [0, 2]])
-    M2 = explicit(nzk.nzk_middle_matrix("gaussian(mean=[1,1])", pairing="independent", zeta_law="gaussian(mean=[1,0])"), 2)
+    M2 = explicit(
+        nzk.nzk_middle_matrix("gaussian(mean=[1,1])", pairing="independent", zeta_law="gaussian(mean=[1,0])"), 2
+    )
     assert M2 == sp.Matrix([[2, 0], [0, 1]]) * sp.Matrix([[2, 1], [1, 2]])
 
 
@@ -312,8 +321,11 @@ def test_independent_pair_orientation_is_the_transpose_of_the_papers_stored_kern
 
     mu_z, mu_zeta, s_z, s_zeta = np.array([1.0, 1.0, 0.0]), np.array([1.5, 0.0, 0.0]), 0.5, 0.5
     M = nzk.evaluate_middle_matrix(
-        nzk.nzk_middle_matrix(Gaussian(mean=list(mu_z), std=s_z), pairing="independent",
-                              zeta_law=Gaussian(mean=list(mu_zeta), std=s_zeta)), 3)
+        nzk.nzk_middle_matrix(
+            Gaussian(mean=list(mu_z), std=s_z), pairing="independent", zeta_law=Gaussian(mean=list(mu_zeta), std=s_zeta)
+        ),
+        3,
+    )
     rng = np.random.default_rng(5)
     X = np.eye(3) + 0.2 * rng.uniform(0.0, 1.0, (3, 3))
     n = 1 << 18

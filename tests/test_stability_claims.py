@@ -8,8 +8,14 @@ from zoverify.claims import REGISTRY, check
 from zoverify.verify.runner import plan_runs, run_plan
 
 NAMES = sorted(n for n in REGISTRY if n.startswith("stability."))
-SPECTRUM_ONLY = ["stability.gd_threshold", "stability.gdm_threshold", "stability.q_query_gd",
-                 "stability.whole_spectrum", "stability.tightness", "stability.adam_threshold"]
+SPECTRUM_ONLY = [
+    "stability.gd_threshold",
+    "stability.gdm_threshold",
+    "stability.q_query_gd",
+    "stability.whole_spectrum",
+    "stability.tightness",
+    "stability.adam_threshold",
+]
 CARRY_OVER = ["stability.mean_threshold", "stability.other_laws"]  # mc_decay: rademacher is a default law
 
 
@@ -23,8 +29,13 @@ def test_p3_1_to_15_registered():
     assert len(NAMES) >= 15
 
 
-MC_CLAIMS = {"stability.mc_decay", "stability.forward_difference", "stability.mc_eta_star",
-             "stability.mc_decay_engines", "stability.mc_eta_star_engines"}
+MC_CLAIMS = {
+    "stability.mc_decay",
+    "stability.forward_difference",
+    "stability.mc_eta_star",
+    "stability.mc_decay_engines",
+    "stability.mc_eta_star_engines",
+}
 PARAMS = [pytest.param(n, marks=pytest.mark.slow) if n in MC_CLAIMS else n for n in NAMES]
 
 
@@ -67,8 +78,15 @@ def test_override_plan_runs_moments_first():
     assert [r.verdict for r in results] == ["pass", "pass"]
 
 
-EXACT_FAST = ["stability.mean_threshold", "stability.gd_threshold", "stability.q_query_gd", "stability.gd_bounds",
-              "stability.whole_spectrum", "stability.tightness", "stability.other_laws"]
+EXACT_FAST = [
+    "stability.mean_threshold",
+    "stability.gd_threshold",
+    "stability.q_query_gd",
+    "stability.gd_bounds",
+    "stability.whole_spectrum",
+    "stability.tightness",
+    "stability.other_laws",
+]
 
 
 @pytest.mark.parametrize("law", ["block(blocks=4)", "block(blocks=3, scaled=False)", "lowrank(rank=1)"])

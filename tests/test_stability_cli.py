@@ -44,15 +44,29 @@ def test_gdm_and_adam_text(capsys, tmp_path):
     code, out, _ = run(capsys, "--spectrum", REF, "--method", "gdm", "--beta", "0.5")
     assert code == 0 and "0.0535784759" in out
     np.save(tmp_path / "P.npy", np.ones(10))
-    code, out, _ = run(capsys, "--spectrum", REF, "--method", "adam", "--beta", "0.9",
-                       "--preconditioner", str(tmp_path / "P.npy"), "--format", "json")
+    code, out, _ = run(
+        capsys,
+        "--spectrum",
+        REF,
+        "--method",
+        "adam",
+        "--beta",
+        "0.9",
+        "--preconditioner",
+        str(tmp_path / "P.npy"),
+        "--format",
+        "json",
+    )
     assert round(json.loads(out)["eta_star"], 7) == 0.1129366
 
 
-@pytest.mark.parametrize("matrix,match", [
-    (np.array([[1.0, 2.0], [0.0, 1.0]]), "not symmetric"),
-    (np.diag([1.0, -0.5]), "not positive semi-definite"),
-])
+@pytest.mark.parametrize(
+    "matrix,match",
+    [
+        (np.array([[1.0, 2.0], [0.0, 1.0]]), "not symmetric"),
+        (np.diag([1.0, -0.5]), "not positive semi-definite"),
+    ],
+)
 def test_bad_hessian_refused(capsys, tmp_path, matrix, match):
     np.save(tmp_path / "H.npy", matrix)
     code, out, err = run(capsys, "--hessian", str(tmp_path / "H.npy"))
@@ -65,13 +79,16 @@ def test_mismatched_preconditioner_refused(capsys, tmp_path):
     assert code == 2 and "shape (3, 3)" in err
 
 
-@pytest.mark.parametrize("argv,match", [
-    (["--spectrum", "a,b"], "comma-separated"),
-    (["--spectrum", "1,2", "--queries", "0"], "positive integer"),
-    (["--spectrum", "1,2", "--method", "gdm", "--beta", "1.5"], "beta"),
-    (["--spectrum", "1,2", "--beta", "0.5"], "not used with --method gd"),
-    (["--spectrum", "1,2", "--law", "nolaw"], "nolaw"),
-])
+@pytest.mark.parametrize(
+    "argv,match",
+    [
+        (["--spectrum", "a,b"], "comma-separated"),
+        (["--spectrum", "1,2", "--queries", "0"], "positive integer"),
+        (["--spectrum", "1,2", "--method", "gdm", "--beta", "1.5"], "beta"),
+        (["--spectrum", "1,2", "--beta", "0.5"], "not used with --method gd"),
+        (["--spectrum", "1,2", "--law", "nolaw"], "nolaw"),
+    ],
+)
 def test_bad_options_refused(capsys, argv, match):
     code, _, err = run(capsys, *argv)
     assert code == 2 and match in err

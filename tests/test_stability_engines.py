@@ -39,8 +39,16 @@ def test_sampled_step_operator_is_exact_on_exact_samples(case):
     H, engines = _engines()
     method, beta, P = engines[case]
     exact = DenseOperator(parse_law("rademacher"), H, method=method, beta=beta, P=P).eta_star()
-    full, pseudo = mc_eta_star_method(EnumeratedRademacher(3), H, num_samples=8 * 16, num_groups=16,
-                                      generator=make_generator(0), method=method, beta=beta, P=P)
+    full, pseudo = mc_eta_star_method(
+        EnumeratedRademacher(3),
+        H,
+        num_samples=8 * 16,
+        num_groups=16,
+        generator=make_generator(0),
+        method=method,
+        beta=beta,
+        P=P,
+    )
     assert abs(full - exact) < 1e-10 * exact
     assert np.allclose(pseudo, exact, rtol=1e-9, atol=0)
 
@@ -79,8 +87,18 @@ def test_momentum_chains_follow_the_operator(case):
     eta = 0.5 * op.eta_star()
     x0 = np.ones(3) / np.sqrt(3)
     steps = (5, 10)
-    obs = chain_second_moments(law, H, x0, eta=eta, record=steps, num_chains=1 << 13, generator=make_generator(5),
-                               method=method, beta=beta, P=P)
+    obs = chain_second_moments(
+        law,
+        H,
+        x0,
+        eta=eta,
+        record=steps,
+        num_chains=1 << 13,
+        generator=make_generator(5),
+        method=method,
+        beta=beta,
+        P=P,
+    )
     assert BatchMeans().summarize(obs).decide(op.mean_square_norms(x0, eta, steps), alpha=ALPHA).passed
 
 

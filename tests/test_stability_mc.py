@@ -35,8 +35,9 @@ def test_mc_operator_is_exact_on_exact_samples():
     d = 3
     H = _H(d)
     exact = DenseOperator(parse_law("rademacher"), H).eta_star()
-    full, pseudo = mc_eta_star(EnumeratedRademacher(d), H, num_samples=8 * 16, num_groups=16,
-                               generator=make_generator(0))
+    full, pseudo = mc_eta_star(
+        EnumeratedRademacher(d), H, num_samples=8 * 16, num_groups=16, generator=make_generator(0)
+    )
     # central differences are exact on a quadratic up to rounding (mu = 1e-3, values O(1)): 1e-10
     assert abs(full - exact) < 1e-10 * exact
     assert np.allclose(pseudo, exact, rtol=1e-9, atol=0)
@@ -55,8 +56,9 @@ def test_mc_eta_star_interval_covers_exact():
 
 def test_jackknife_summary_is_the_textbook_delete_a_group_jackknife():
     d, g = 3, 16
-    full, pseudo = mc_eta_star(parse_law("gaussian"), _H(d, 2), num_samples=1 << 11, num_groups=g,
-                               generator=make_generator(8))
+    full, pseudo = mc_eta_star(
+        parse_law("gaussian"), _H(d, 2), num_samples=1 << 11, num_groups=g, generator=make_generator(8)
+    )
     loo = (g * full - pseudo) / (g - 1)  # the leave-one-group-out estimates
     summary = DeleteAGroupJackknife(num_groups=g).summarize(pseudo)
     # Quenouille/Tukey: estimate g theta - (g-1) mean(theta_(i)); variance (g-1)/g sum (theta_(i) - mean)^2
@@ -78,12 +80,14 @@ def test_jackknife_t_interval_has_its_stated_level():
 
 
 def test_groups_are_balanced_and_never_empty():
-    _, _, counts = sample_operator_moments(parse_law("gaussian"), _H(2), num_samples=33, num_groups=16,
-                                           generator=make_generator(0))
+    _, _, counts = sample_operator_moments(
+        parse_law("gaussian"), _H(2), num_samples=33, num_groups=16, generator=make_generator(0)
+    )
     assert counts.sum() == 33 and counts.min() == 2 and counts.max() == 3
     with pytest.raises(InvalidParameterError, match="at least 2 groups of at least 2"):
-        sample_operator_moments(parse_law("gaussian"), _H(2), num_samples=31, num_groups=16,
-                                generator=make_generator(0))
+        sample_operator_moments(
+            parse_law("gaussian"), _H(2), num_samples=31, num_groups=16, generator=make_generator(0)
+        )
 
 
 def test_jackknife_refuses_wrong_number_of_groups():

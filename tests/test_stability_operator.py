@@ -131,10 +131,14 @@ def test_noise_constants_from_law_maps():
 
 # ------------------------------------------------------------------ solvers agree
 REF_TABLE = [  # docs/stability.md#reference-values (computed outside the library, rounded to 7 decimals)
-    ("gaussian", "gd", 0.0, 1, 0.0950154), ("gaussian", "gd", 0.0, 2, 0.1606044),
-    ("gaussian", "gd", 0.0, 4, 0.2396107), ("gaussian", "gd", 0.0, 16, 0.3515631),
-    ("gaussian", "gdm", 0.5, 1, 0.0535785), ("gaussian", "gdm", 0.9, 1, 0.0112937),
-    ("gaussian", "adam", 0.9, 1, 0.1129366), ("sphere", "gd", 0.0, 1, 0.1140185),
+    ("gaussian", "gd", 0.0, 1, 0.0950154),
+    ("gaussian", "gd", 0.0, 2, 0.1606044),
+    ("gaussian", "gd", 0.0, 4, 0.2396107),
+    ("gaussian", "gd", 0.0, 16, 0.3515631),
+    ("gaussian", "gdm", 0.5, 1, 0.0535785),
+    ("gaussian", "gdm", 0.9, 1, 0.0112937),
+    ("gaussian", "adam", 0.9, 1, 0.1129366),
+    ("sphere", "gd", 0.0, 1, 0.1140185),
 ]
 
 
@@ -229,18 +233,23 @@ def test_momentum_slope_negative():
     slope = momentum_denominator_slope()
     lam, eta, beta, q = S.lam, S.eta, S.beta, S.q
     assert sp.simplify(slope + 2 * q * (1 - eta * lam / (1 + beta) ** 2)) == 0
-    etas = [critical_step_size(parse_law("gaussian"), np.diag(REF), method="gdm", beta=b).eta_star
-            for b in (0.0, 0.3, 0.6, 0.9)]
+    etas = [
+        critical_step_size(parse_law("gaussian"), np.diag(REF), method="gdm", beta=b).eta_star
+        for b in (0.0, 0.3, 0.6, 0.9)
+    ]
     assert all(a > b for a, b in zip(etas, etas[1:], strict=False))
 
 
-@pytest.mark.parametrize("bad,match", [
-    (np.array([[1.0, 2.0], [0.0, 1.0]]), "not symmetric"),
-    (np.diag([1.0, -1.0]), "not positive semi-definite"),
-    (np.zeros((2, 2)), "zero"),
-    (np.ones(3), "square"),
-    (np.array([[np.nan]]), "non-finite"),
-])
+@pytest.mark.parametrize(
+    "bad,match",
+    [
+        (np.array([[1.0, 2.0], [0.0, 1.0]]), "not symmetric"),
+        (np.diag([1.0, -1.0]), "not positive semi-definite"),
+        (np.zeros((2, 2)), "zero"),
+        (np.ones(3), "square"),
+        (np.array([[np.nan]]), "non-finite"),
+    ],
+)
 def test_bad_hessians_refused(bad, match):
     with pytest.raises(InvalidParameterError, match=match):
         validate_hessian(bad)

@@ -52,7 +52,9 @@ def test_one_step_descent_rejects_a_law_with_a_wrong_fourth_moment():
 
 def test_effective_overlap_rejects_the_wrong_scaling_r_over_d_for_unequal_blocks():
     # 1/B holds for any partition; r/d with r the first block's size would not: 7 coords, 3 blocks -> 3/7 != 1/3
-    result = check(REGISTRY["structured.effective_overlap"], law="block(blocks=3)", params={"dim": 7}, scale=(3 / 7) * 3)
+    result = check(
+        REGISTRY["structured.effective_overlap"], law="block(blocks=3)", params={"dim": 7}, scale=(3 / 7) * 3
+    )
     assert result.verdict == "fail"
     assert check(REGISTRY["structured.effective_overlap"], law="block(blocks=3)", params={"dim": 7}).verdict == "pass"
 

@@ -146,7 +146,9 @@ def test_lowrank_fourth_moment_equals_brute_force_isserlis(m, n, rank):
         ij = [divmod(x, n) for x in (a, b, c, e)]
         total = 0.0
         for ks in itertools.product(range(rank), repeat=4):
-            total += _isserlis([(i, k) for (i, _), k in zip(ij, ks, strict=True)]) * _isserlis([(j, k) for (_, j), k in zip(ij, ks, strict=True)])
+            total += _isserlis([(i, k) for (i, _), k in zip(ij, ks, strict=True)]) * _isserlis(
+                [(j, k) for (_, j), k in zip(ij, ks, strict=True)]
+            )
         T[a, b, c, e] = total / rank**2
     want = np.einsum("abce,ce->ab", T, A)
     np.testing.assert_allclose(_maps(law, d, A, np.zeros(d))[3], want, rtol=RTOL, atol=1e-12)
@@ -216,8 +218,11 @@ def test_cyclic_order_visits_each_block_once_per_epoch():
 @pytest.mark.parametrize(
     "spec",
     [s for law in (Block, Sparse, LowRank, Subspace) for s in catalogue.test_specs(law)]
-    + ["block(blocks=3, order='cyclic')", "block(blocks=2, scaled=False, base='laplace(b=0.6)')",
-       "sparse(p=0.5, base='uniform')"],
+    + [
+        "block(blocks=3, order='cyclic')",
+        "block(blocks=2, scaled=False, base='laplace(b=0.6)')",
+        "sparse(p=0.5, base='uniform')",
+    ],
 )
 def test_structured_sampler_passes_core_moment_claim(spec):
     # cyclic order: rows are dependent within an epoch of B = 3 rows only; the claim's batch
@@ -241,7 +246,9 @@ def test_structured_sampler_passes_core_moment_claim(spec):
     ],
 )
 def test_bad_structured_specs_are_refused_with_a_clear_message(spec, fragment):
-    with pytest.raises(InvalidParameterError, match=fragment.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[")):
+    with pytest.raises(
+        InvalidParameterError, match=fragment.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[")
+    ):
         parse_law(spec)
 
 

@@ -169,8 +169,9 @@ def test_bcd_chains_refuse_a_record_that_splits_an_epoch():
 
     law = parse_law("block(blocks=4, order='cyclic')")
     with pytest.raises(InvalidParameterError, match="multiple of the 4 blocks"):
-        bcd_chain_second_moments(law, np.eye(6), np.ones(6), eta=0.1, record=(6,), num_chains=4,
-                                 generator=make_generator(0))
+        bcd_chain_second_moments(
+            law, np.eye(6), np.ones(6), eta=0.1, record=(6,), num_chains=4, generator=make_generator(0)
+        )
 
 
 def test_bcd_chains_step_every_block_once_per_cyclic_epoch():
@@ -180,8 +181,9 @@ def test_bcd_chains_step_every_block_once_per_cyclic_epoch():
     from zoverify.perturbations import parse_law
 
     law = parse_law("block(blocks=3, order='cyclic')")
-    out = bcd_chain_second_moments(law, np.eye(6), np.ones(6), eta=0.0, record=(3, 6), num_chains=5,
-                                   generator=make_generator(1))
+    out = bcd_chain_second_moments(
+        law, np.eye(6), np.ones(6), eta=0.0, record=(3, 6), num_chains=5, generator=make_generator(1)
+    )
     assert torch.allclose(out, torch.full((5, 2), 6.0, dtype=out.dtype))
     blocks = law.sample_blocks(5 * 6, generator=make_generator(2)).reshape(5, 2, 3)
     assert (blocks.sort(dim=-1).values == torch.arange(3)).all()

@@ -143,7 +143,9 @@ def test_subspace_second_moment_of_estimator_from_law_equals_haar_average():
     assert np.isclose(from_law, (rank + 2) * rank / dim * (g @ g), rtol=RTOL)
 
 
-@pytest.mark.parametrize(("spec", "scheme", "blocks"), [("gaussian", "mezo", 1), ("block(blocks=4, scaled=False)", "bcd", 4)])
+@pytest.mark.parametrize(
+    ("spec", "scheme", "blocks"), [("gaussian", "mezo", 1), ("block(blocks=4, scaled=False)", "bcd", 4)]
+)
 def test_average_squared_gradient_obeys_the_rate_bound(spec, scheme, blocks):
     """(1/T) sum_t E||grad f(x_t)||^2 <= 2 L (sr + 2) Delta_0 / (alpha T) at eta = 1/(L (sr + 2)).
 

@@ -33,6 +33,4 @@ def resolve_dtype(name: str | torch.dtype) -> torch.dtype:
     try:
         return _DTYPES[name]
     except KeyError:
-        raise InvalidParameterError(
-            f"unknown dtype {name!r}; accepted: {', '.join(_DTYPES)}"
-        ) from None
+        raise InvalidParameterError(f"unknown dtype {name!r}; accepted: {', '.join(_DTYPES)}") from None

@@ -24,3 +24,7 @@ class MomentDoesNotExistError(ZoverifyError):
 
 class NotApplicableError(ZoverifyError):
     """A claim or derivation that does not apply to the given law."""
+
+
+class NotRotationInvariantError(NotApplicableError):
+    """A spectrum-only formula asked of a law whose result depends on the eigenvectors too."""

@@ -40,8 +40,9 @@ def assert_claim(
     """
     if name not in REGISTRY:
         raise KeyError(f"unknown claim {name!r}; see `zoverify list`")
-    result = check(REGISTRY[name], law=law, params=params, seed=seed, num_samples=num_samples,
-                   device=device, alpha=alpha)
+    result = check(
+        REGISTRY[name], law=law, params=params, seed=seed, num_samples=num_samples, device=device, alpha=alpha
+    )
     where = f"alpha={alpha:g}, seed={seed}, n={result.num_samples}, device={device}"
     if result.verdict == "fail":
         raise AssertionError(

@@ -20,7 +20,7 @@ EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 class OneLineParser(argparse.ArgumentParser):
     """argparse, but a usage error is one line (no usage dump) and exit 2."""
 
-    def error(self, message: str):  # noqa: D102
+    def error(self, message: str):
         raise ZoverifyError(f"{message} (see `{self.prog} --help`)")
 
 

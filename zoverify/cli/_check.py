@@ -13,6 +13,7 @@ from zoverify.verify.verdict import ALPHA, Verdict
 def add_commands(sub) -> None:
     p = sub.add_parser("list", help="list the registered claims (with NAMES: their parameters and default laws)")
     p.add_argument("names", nargs="*", metavar="NAME", help="claim names or families to show in detail")
+    p.add_argument("--slow", action="store_true", help="include the slow claims (minutes each) in families")
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.set_defaults(run=run_list)
 
@@ -21,16 +22,28 @@ def add_commands(sub) -> None:
         help="check claims (all by default); exit 1 if one fails, 3 if none fails but one is inconclusive",
     )
     p.add_argument("names", nargs="*", metavar="NAME", help="claim names or families (e.g. nzk)")
+    p.add_argument(
+        "--slow",
+        action="store_true",
+        help="also run the slow claims (minutes each; marked [slow] in `zoverify list`) of the families",
+    )
     p.add_argument("--law", default=None, help="check the claims with this law instead of their defaults")
     p.add_argument("--device", default="cpu", help="auto | cpu | cuda (default cpu)")
     p.add_argument("--dtype", default="float64", help="float64 | float32")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--samples", type=int, default=None, help="Monte Carlo samples for every claim")
-    p.add_argument("--alpha", type=float, default=ALPHA, help=f"false-failure probability per claim (default {ALPHA:g})")
+    p.add_argument(
+        "--alpha", type=float, default=ALPHA, help=f"false-failure probability per claim (default {ALPHA:g})"
+    )
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.add_argument("--report", default=None, metavar="DIR", help="write results.json and report.md here")
-    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
-                   help="set a claim parameter (repeatable); applies to every selected claim that has it")
+    p.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="set a claim parameter (repeatable); applies to every selected claim that has it",
+    )
     p.set_defaults(run=run_check)
 
 
@@ -38,19 +51,26 @@ def run_list(args) -> int:
     """The claims' declarations; details (parameters, default laws) load the selected claims."""
     from zoverify.claims import select
 
-    entries = select(args.names)
+    entries = select(args.names, include_slow=True)
     detailed = bool(args.names) or args.format == "json"
     if args.format == "json":
         rows = [
-            {"name": c.name, "statement": c.statement, "source": c.source, "status": [s.value for s in c.status],
-             "status_note": c.status_note, "laws": list(c.laws),
-             "params": {k: {"default": p.default, "doc": p.doc} for k, p in c.params.items()}}
+            {
+                "name": c.name,
+                "statement": c.statement,
+                "source": c.source,
+                "status": [s.value for s in c.status],
+                "status_note": c.status_note,
+                "slow": c.slow,
+                "laws": list(c.laws),
+                "params": {k: {"default": p.default, "doc": p.doc} for k, p in c.params.items()},
+            }
             for c in entries
         ]
         print(json.dumps(rows, indent=2))
         return 0
     for c in entries:
-        print(f"{c.name}  [{c.status_text}]\n    {c.statement}\n    source: {c.source}")
+        print(f"{c.name}  [{c.status_text}]{'  [slow]' if c.slow else ''}\n    {c.statement}\n    source: {c.source}")
         if detailed:
             print(f"    default laws: {', '.join(c.laws)}")
             for key, p in c.params.items():  # settable with check --param KEY=VALUE
@@ -69,9 +89,7 @@ def parse_params(items, claims) -> dict[str, str]:
     for key in params:
         if not any(key in c.params for c in claims):
             accepted = sorted({k for c in claims for k in c.params}) or ["none"]
-            raise InvalidParameterError(
-                f"no selected claim has a parameter {key!r}; accepted: {', '.join(accepted)}"
-            )
+            raise InvalidParameterError(f"no selected claim has a parameter {key!r}; accepted: {', '.join(accepted)}")
     for c in claims:  # refuse a bad value before any claim runs
         c.resolve_params({k: v for k, v in params.items() if k in c.params})
     return params
@@ -91,7 +109,7 @@ def run_check(args) -> int:
         raise InvalidParameterError(f"--samples must be positive, got {args.samples}")
     if args.report:
         prepare_report_dir(args.report)
-    claims = select(args.names)
+    claims = select(args.names, include_slow=args.slow)
     params = parse_params(args.param, claims)
     plan = plan_runs(claims, law=args.law)
     start = time.perf_counter()
@@ -127,4 +145,3 @@ def exit_code(results) -> int:
     if Verdict.INCONCLUSIVE in verdicts:
         return EXIT_INCONCLUSIVE
     return EXIT_PASS
-

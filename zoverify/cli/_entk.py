@@ -90,8 +90,18 @@ def run_variance(args) -> int:
     a, b = parse_vector(args.a, "a"), parse_vector(args.b, "b")
     mean, var = entry_mean_variance(law, a, b, args.queries)
     if args.format == "json":
-        print(json.dumps({"law": law.spec, "queries": args.queries, "dim": int(a.size), "mean": mean,
-                          "variance": var, "std": math.sqrt(max(var, 0.0))}))
+        print(
+            json.dumps(
+                {
+                    "law": law.spec,
+                    "queries": args.queries,
+                    "dim": int(a.size),
+                    "mean": mean,
+                    "variance": var,
+                    "std": math.sqrt(max(var, 0.0)),
+                }
+            )
+        )
     else:
         print(f"law {law.spec}, d = {a.size}, P = {args.queries}")
         print(f"E[K_hat_ab]   = {mean:.12g}")
@@ -111,8 +121,18 @@ def run_jl(args) -> int:
     p = E.jl_required_perturbations(args.epsilon, args.delta, args.points)
     c = 0.25 - args.epsilon / 6
     if args.format == "json":
-        print(json.dumps({"law": law.spec, "epsilon": args.epsilon, "delta": args.delta, "points": args.points,
-                          "constant": c, "perturbations": p}))
+        print(
+            json.dumps(
+                {
+                    "law": law.spec,
+                    "epsilon": args.epsilon,
+                    "delta": args.delta,
+                    "points": args.points,
+                    "constant": c,
+                    "perturbations": p,
+                }
+            )
+        )
     else:
         print(f"P >= (2 ln {args.points} + ln(1/{args.delta:g})) / (c eps^2), c = 1/4 - eps/6 = {c:.6g}")
         print(f"perturbations: {p}   (law {law.spec}; Achlioptas 2003)")

@@ -62,9 +62,22 @@ def run(args) -> int:
         print(json.dumps(payload, indent=2))
         return 0
     render = sp.latex if args.format == "latex" else str
-    print(f"law: {law.spec}   (A symmetric d x d, v in R^d; d {'= ' + str(law.fixed_dim) if law.fixed_dim else 'symbolic'})")
+    print(
+        f"law: {law.spec}   (A symmetric d x d, v in R^d; d {'= ' + str(law.fixed_dim) if law.fixed_dim else 'symbolic'})"
+    )
     if coords:
         print("coordinate moments: " + ", ".join(f"{k} = {render(v)}" for k, v in coords.items()))
     for name, expr in moments.items():
         print(f"{name} = {render(expr)}")
+    dim = args.dim or law.fixed_dim
+    if args.dim is not None:
+        import numpy as np
+
+        env = {S.d: dim}
+        print(f"at d = {dim}:")
+        for name in ("E[z]", "E[z z^T]", "E[||z||^2 z z^T]"):
+            value = np.asarray(evaluate(moments[name], env))
+            print(
+                f"{name} =\n{np.array2string(value.ravel() if name == 'E[z]' else value, precision=6, suppress_small=True)}"
+            )
     return 0

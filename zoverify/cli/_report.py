@@ -76,10 +76,12 @@ def render_table(results: Sequence[ClaimResult], *, elapsed: float) -> None:
     console.print(summary_line(results, elapsed))
     if results:
         r = results[0]
-        console.print(f"seed {r.seed}, device {r.device}, dtype {r.dtype}, zoverify {r.version}. "
-                      "MDE: relative error of the least precise component detected with 90% power; neg. ctrl: "
-                      "the claim's negative controls (by default each component alone moved by +-delta) rejected "
-                      "on the same data. A pass needs every control rejected; otherwise the check is inconclusive.")
+        console.print(
+            f"seed {r.seed}, device {r.device}, dtype {r.dtype}, zoverify {r.version}. "
+            "MDE: relative error of the least precise component detected with 90% power; neg. ctrl: "
+            "the claim's negative controls (by default each component alone moved by +-delta) rejected "
+            "on the same data. A pass needs every control rejected; otherwise the check is inconclusive."
+        )
 
 
 def prepare_report_dir(directory: str) -> Path:
@@ -98,9 +100,14 @@ def prepare_report_dir(directory: str) -> Path:
 def write_report(results: Sequence[ClaimResult], directory: str, *, elapsed: float) -> None:
     out = prepare_report_dir(directory)
     (out / "results.json").write_text(json.dumps([r.to_dict() for r in results], indent=2))
-    lines = ["# zoverify check report", "", summary_line(results, elapsed), "",
-             "| claim | law | verdict | worst component | p | MDE | neg. ctrl | n | seed | device | dtype |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "# zoverify check report",
+        "",
+        summary_line(results, elapsed),
+        "",
+        "| claim | law | verdict | worst component | p | MDE | neg. ctrl | n | seed | device | dtype |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in results:
         lines.append(
             f"| {r.claim} | `{r.law}` | {r.verdict} | {worst_component(r)} | "

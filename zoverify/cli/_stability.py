@@ -121,10 +121,15 @@ def run_stability(args) -> int:
         print(json.dumps(out, indent=2))
         return 0
     fmt = _fmt
-    print(f"law {out['law']}, method {out['method']}"
-          + (f", beta {out['beta']:g}" if out["method"] != "gd" else "") + f", queries {out['queries']}, d = {out['dimension']}")
-    print(f"  mean-square eta*     {fmt(out['eta_star'])}   (exact operator, {out['solver']} solver; "
-          f"spectral radius there {out['radius_at_eta_star']:.15f})")
+    print(
+        f"law {out['law']}, method {out['method']}"
+        + (f", beta {out['beta']:g}" if out["method"] != "gd" else "")
+        + f", queries {out['queries']}, d = {out['dimension']}"
+    )
+    print(
+        f"  mean-square eta*     {fmt(out['eta_star'])}   (exact operator, {out['solver']} solver; "
+        f"spectral radius there {out['radius_at_eta_star']:.15f})"
+    )
     if out["lower"] is not None:
         print(f"  bounds               [{fmt(out['lower'])}, {fmt(out['upper'])}]  (lambda_max and Tr)")
     else:

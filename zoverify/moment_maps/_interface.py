@@ -98,8 +98,7 @@ class MomentMap(abc.ABC):
         if isinstance(dim, sp.Basic) and not dim.is_number:
             if self.fixed_dim is not None:
                 raise InvalidParameterError(
-                    f"law {self.spec} has fixed dimension {self.fixed_dim}; "
-                    "a symbolic dimension is not accepted"
+                    f"law {self.spec} has fixed dimension {self.fixed_dim}; a symbolic dimension is not accepted"
                 )
             return
         n = int(dim)
@@ -107,8 +106,7 @@ class MomentMap(abc.ABC):
             raise InvalidParameterError(f"dimension must be a positive integer, got {dim}")
         if self.fixed_dim is not None and n != self.fixed_dim:
             raise InvalidParameterError(
-                f"law {self.spec} has a mean of length {self.fixed_dim}; dimension {n} "
-                "does not match"
+                f"law {self.spec} has a mean of length {self.fixed_dim}; dimension {n} does not match"
             )
 
 

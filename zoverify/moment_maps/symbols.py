@@ -40,6 +40,24 @@ def vector(name: str, dim=d) -> sp.MatrixSymbol:
 
 
 __all__ = [
-    "N", "P", "b", "beta", "d", "delta", "eps", "eta", "lam", "lam_max", "m3", "m4", "matrix", "mu", "nu",
-    "q", "sigma", "t", "tr_h", "vector",
+    "N",
+    "P",
+    "b",
+    "beta",
+    "d",
+    "delta",
+    "eps",
+    "eta",
+    "lam",
+    "lam_max",
+    "m3",
+    "m4",
+    "matrix",
+    "mu",
+    "nu",
+    "q",
+    "sigma",
+    "t",
+    "tr_h",
+    "vector",
 ]

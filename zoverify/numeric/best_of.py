@@ -68,7 +68,9 @@ class LinearizedProblem:
     def eigen(self):
         """H's nonzero eigenvalues, e0 = V^T (theta0 - theta*) and L*, computed once in float64
         (symbolic/best_of.py, the prediction's own route) and cast to the problem's dtype and device."""
-        lam, e0, floor = least_squares_start(*(t.detach().cpu().double().numpy() for t in (self.Phi, self.y, self.theta0)))
+        lam, e0, floor = least_squares_start(
+            *(t.detach().cpu().double().numpy() for t in (self.Phi, self.y, self.theta0))
+        )
         cast = {"dtype": self.Phi.dtype, "device": self.Phi.device}
         return torch.as_tensor(lam, **cast), torch.as_tensor(e0, **cast), floor
 
@@ -106,12 +108,18 @@ def simulate_best_of_zo(
     record = (steps,) if record is None else tuple(int(t) for t in record)
     if not record or any(t < 0 or t > steps for t in record):
         raise InvalidParameterError(f"record must name at least one step in [0, {steps}], got {record}")
-    run = {("intended", "literal"): _intended_literal, ("broadcast", "literal"): _broadcast_literal,
-           ("intended", "reduced"): _intended_reduced, ("broadcast", "reduced"): _broadcast_reduced}[variant, sampler]
+    run = {
+        ("intended", "literal"): _intended_literal,
+        ("broadcast", "literal"): _broadcast_literal,
+        ("intended", "reduced"): _intended_reduced,
+        ("broadcast", "reduced"): _broadcast_reduced,
+    }[variant, sampler]
     if sampler == "reduced":
         _gaussian_sigma(law)
-    parts = [run(problem, law, int(num_candidates), eta, steps, record, eps, n, gen)
-             for n, gen in block_generators(num_trajectories, generator=generator, block_size=block_size)]
+    parts = [
+        run(problem, law, int(num_candidates), eta, steps, record, eps, n, gen)
+        for n, gen in block_generators(num_trajectories, generator=generator, block_size=block_size)
+    ]
     return torch.cat(parts, dim=0)
 
 

@@ -96,8 +96,14 @@ def direct_jacobian(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
         per_out = []
         for i in range(out.numel()):
             grads = torch.autograd.grad(out[i], plist, retain_graph=True, allow_unused=True)
-            per_out.append(torch.cat([(g if g is not None else torch.zeros_like(p)).reshape(-1)
-                                      for g, p in zip(grads, plist, strict=True)]))
+            per_out.append(
+                torch.cat(
+                    [
+                        (g if g is not None else torch.zeros_like(p)).reshape(-1)
+                        for g, p in zip(grads, plist, strict=True)
+                    ]
+                )
+            )
         rows.append(torch.stack(per_out))
     return torch.stack(rows).detach()
 
@@ -155,6 +161,7 @@ def _directional_outputs(model, params, x, directions, *, method: str, mu: float
         _warm_forward_mode()
         return vmap(lambda t: jvp(lambda p: f(p, x), (params,), (t,))[1])(tangents)
     if method == "finite_difference":
+
         def shifted(t, sign):
             return f({k: params[k] + sign * mu * t[k] for k in params}, x)
 
@@ -164,8 +171,18 @@ def _directional_outputs(model, params, x, directions, *, method: str, mu: float
     raise InvalidParameterError(f"unknown directional-derivative method {method!r}; accepted: jvp, finite_difference")
 
 
-def _zo_estimates(outputs: Callable, *, law, dim: int, num_directions: int, num_replicates: int,
-                  generator: torch.Generator, chunk_size: int, dtype, device) -> torch.Tensor:
+def _zo_estimates(
+    outputs: Callable,
+    *,
+    law,
+    dim: int,
+    num_directions: int,
+    num_replicates: int,
+    generator: torch.Generator,
+    chunk_size: int,
+    dtype,
+    device,
+) -> torch.Tensor:
     """R independent estimates (1/P) sum_p o1(u_p) o2(u_p)^T as ``(R, N1, N2, V, V)``: the one estimator.
 
     ``outputs(u)`` maps ``(m, d)`` directions to the pair ``(J1 u, J2 u)`` shaped ``(m, N1, V)``, ``(m, N2, V)``.
@@ -208,12 +225,22 @@ def zo_entk_samples(
     ref = next(iter(params.values()))
 
     def outputs(u):
-        return (_directional_outputs(model, params, x1, u, method=method, mu=mu),
-                _directional_outputs(model, params, x2, u, method=method, mu=mu))
+        return (
+            _directional_outputs(model, params, x1, u, method=method, mu=mu),
+            _directional_outputs(model, params, x2, u, method=method, mu=mu),
+        )
 
-    return _zo_estimates(outputs, law=law, dim=num_parameters(params), num_directions=num_directions,
-                         num_replicates=num_replicates, generator=generator, chunk_size=chunk_size,
-                         dtype=ref.dtype, device=ref.device)
+    return _zo_estimates(
+        outputs,
+        law=law,
+        dim=num_parameters(params),
+        num_directions=num_directions,
+        num_replicates=num_replicates,
+        generator=generator,
+        chunk_size=chunk_size,
+        dtype=ref.dtype,
+        device=ref.device,
+    )
 
 
 def zo_entk(
@@ -235,15 +262,36 @@ def zo_entk(
     (seeded from ``generator``), so memory is O(chunk_size d) whatever P is, and
     the result depends on (generator state, chunk_size), not on P's layout.
     """
-    return zo_entk_samples(model, x1, x2, law=law, num_directions=num_directions, num_replicates=1,
-                           generator=generator, method=method, mu=mu, chunk_size=chunk_size, params=params)[0]
+    return zo_entk_samples(
+        model,
+        x1,
+        x2,
+        law=law,
+        num_directions=num_directions,
+        num_replicates=1,
+        generator=generator,
+        method=method,
+        mu=mu,
+        chunk_size=chunk_size,
+        params=params,
+    )[0]
 
 
-def zo_directions(law, num_directions: int, dim: int, *, generator: torch.Generator, chunk_size: int = 32,
-                  dtype=torch.float64, device=None) -> torch.Tensor:
+def zo_directions(
+    law,
+    num_directions: int,
+    dim: int,
+    *,
+    generator: torch.Generator,
+    chunk_size: int = 32,
+    dtype=torch.float64,
+    device=None,
+) -> torch.Tensor:
     """The (P, d) directions that :func:`zo_entk` uses, materialised (for tests and small d)."""
-    parts = [law.sample(c, dim, generator=g, dtype=dtype, device=device)
-             for c, g in block_generators(num_directions, generator=generator, block_size=chunk_size)]
+    parts = [
+        law.sample(c, dim, generator=g, dtype=dtype, device=device)
+        for c, g in block_generators(num_directions, generator=generator, block_size=chunk_size)
+    ]
     return torch.cat(parts)
 
 
@@ -262,9 +310,17 @@ def zo_entk_jacobian_samples(
     def outputs(u):
         return torch.einsum("avd,pd->pav", j1, u), torch.einsum("bwd,pd->pbw", j2, u)
 
-    return _zo_estimates(outputs, law=law, dim=j1.shape[-1], num_directions=num_directions,
-                         num_replicates=num_replicates, generator=generator, chunk_size=chunk_size,
-                         dtype=j1.dtype, device=j1.device)
+    return _zo_estimates(
+        outputs,
+        law=law,
+        dim=j1.shape[-1],
+        num_directions=num_directions,
+        num_replicates=num_replicates,
+        generator=generator,
+        chunk_size=chunk_size,
+        dtype=j1.dtype,
+        device=j1.device,
+    )
 
 
 def zo_entk_jacobian_chunks(
@@ -281,8 +337,9 @@ def zo_entk_jacobian_chunks(
     Same directions (same generator, same chunk_size) as :func:`zo_entk`, so the
     two agree to rounding; this route is cheaper when the Jacobians are at hand.
     """
-    return zo_entk_jacobian_samples(j1, j2, law=law, num_directions=num_directions, num_replicates=1,
-                                    generator=generator, chunk_size=chunk_size)[0]
+    return zo_entk_jacobian_samples(
+        j1, j2, law=law, num_directions=num_directions, num_replicates=1, generator=generator, chunk_size=chunk_size
+    )[0]
 
 
 def zo_entk_from_jacobians(j1: torch.Tensor, j2: torch.Tensor, directions: torch.Tensor) -> torch.Tensor:

@@ -26,7 +26,7 @@ import torch
 from zoverify._errors import InvalidParameterError, NotApplicableError
 from zoverify.numeric._batching import block_generators
 from zoverify.numeric.zo_training import (
-    DEFAULT_BLOCK,
+    TRAJECTORIES_PER_BLOCK,
     ZOTrace,
     _directional,
     _output_direction,
@@ -127,7 +127,7 @@ def simulate_function_space(
     generator: torch.Generator,
     eps: float | None = None,
     record: Sequence[int] | None = None,
-    block_size: int = DEFAULT_BLOCK,
+    block_size: int = TRAJECTORIES_PER_BLOCK,
 ) -> ZOTrace:
     """Same dynamics and output as :func:`~zoverify.numeric.zo_training.simulate_zo_training`
     (``method`` "shared" or "zo_gd"), drawn in function space: per-step cost O(N r).

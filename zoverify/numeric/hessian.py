@@ -53,8 +53,9 @@ def dense_hessian(f, theta: torch.Tensor) -> torch.Tensor:
         return torch.func.hessian(f)(theta)
 
 
-def lanczos(matvec: Matvec, dim: int, *, num_iters: int, generator: torch.Generator,
-            dtype: torch.dtype = torch.float64) -> np.ndarray:
+def lanczos(
+    matvec: Matvec, dim: int, *, num_iters: int, generator: torch.Generator, dtype: torch.dtype = torch.float64
+) -> np.ndarray:
     """Ritz values of ``num_iters`` Lanczos steps with full reorthogonalization (ascending).
 
     The largest Ritz value converges to lambda_max from below; with num_iters = dim
@@ -92,8 +93,15 @@ def _rademacher(shape, generator, dtype):
     return (2 * torch.randint(0, 2, shape, generator=generator, device=generator.device) - 1).to(dtype)
 
 
-def hutchinson_trace(matvec: Matvec, dim: int, *, num_probes: int, generator: torch.Generator,
-                     alpha: float = 1e-4, dtype: torch.dtype = torch.float64) -> tuple[float, float, tuple[float, float]]:
+def hutchinson_trace(
+    matvec: Matvec,
+    dim: int,
+    *,
+    num_probes: int,
+    generator: torch.Generator,
+    alpha: float = 1e-4,
+    dtype: torch.dtype = torch.float64,
+) -> tuple[float, float, tuple[float, float]]:
     """(estimate, standard error, (1 - alpha) t-interval) of Tr H from Rademacher probes v^T H v.
 
     Each probe is unbiased with variance 2 (||H||_F^2 - sum_i H_ii^2).
@@ -107,8 +115,9 @@ def hutchinson_trace(matvec: Matvec, dim: int, *, num_probes: int, generator: to
     return est, se, (est - half, est + half)
 
 
-def hutchpp_trace(matvec: Matvec, dim: int, *, num_matvecs: int, generator: torch.Generator,
-                  dtype: torch.dtype = torch.float64) -> float:
+def hutchpp_trace(
+    matvec: Matvec, dim: int, *, num_matvecs: int, generator: torch.Generator, dtype: torch.dtype = torch.float64
+) -> float:
     """Hutch++ (Meyer et al. 2021): exact trace on a sketched range plus Hutchinson on the rest.
 
     Uses m/3 sketch vectors, m/3 products to project, m/3 Hutchinson probes.

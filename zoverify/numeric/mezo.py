@@ -96,7 +96,9 @@ class ZOStep:
             or "naive" (MeZO's +eps, -2eps, +eps: no buffer, not exact).
     """
 
-    def __init__(self, params: Sequence[torch.Tensor], *, num_blocks: int = 1, scaled: bool = False, restore: str = "exact"):
+    def __init__(
+        self, params: Sequence[torch.Tensor], *, num_blocks: int = 1, scaled: bool = False, restore: str = "exact"
+    ):
         self.params = list(params)
         if not self.params:
             raise InvalidParameterError("ZOStep needs at least one parameter tensor")
@@ -124,7 +126,9 @@ class ZOStep:
             v.copy_((v.to(z.dtype) + factor * self.scale * z).to(v.dtype))
 
     @torch.no_grad()
-    def projected_gradient(self, loss_fn: Callable[[], torch.Tensor], *, eps: float, seed: int, block: int = 0) -> float:
+    def projected_gradient(
+        self, loss_fn: Callable[[], torch.Tensor], *, eps: float, seed: int, block: int = 0
+    ) -> float:
         """(L(p + eps z) - L(p - eps z)) / (2 eps); the parameters are restored afterwards."""
         segs = self.blocks[self._check_block(block)]
         views = self._views(segs)
@@ -196,8 +200,6 @@ def run_zo_sgd(
             if stop_below is not None and history[-1] < stop_below:
                 break
     return history
-
-
 
 
 def bcd_chain_second_moments(

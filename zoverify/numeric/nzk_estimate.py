@@ -29,7 +29,9 @@ def estimate_shared_nzk(
     if groups < 1 or num_samples % groups:
         raise InvalidParameterError(f"num_samples ({num_samples}) must split into {groups} equal groups")
     if generator.device.type != Phi.device.type:
-        raise InvalidParameterError(f"the generator is on {generator.device} but Phi on {Phi.device}; put both on one device")
+        raise InvalidParameterError(
+            f"the generator is on {generator.device} but Phi on {Phi.device}; put both on one device"
+        )
     per_group = num_samples // groups
     if isinstance(law, (Gaussian, Sphere)) and (law.fixed_dim is None or law.fixed_dim == Phi.shape[1]):
         space = RowSpace.from_matrix(Phi)

@@ -103,7 +103,13 @@ def decay_rate(means: np.ndarray, steps) -> float:
 
 # ------------------------------------------------------------------ MC one-step operator
 def sample_operator_moments(
-    law, H, *, num_samples: int, num_groups: int, generator: torch.Generator, mu: float = 1e-3,
+    law,
+    H,
+    *,
+    num_samples: int,
+    num_groups: int,
+    generator: torch.Generator,
+    mu: float = 1e-3,
     dtype: torch.dtype = torch.float64,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per-group sums (G2: (g, d^2, d^2), J: (g, d, d), counts) of (z (x) z)(r (x) r)^T and z r^T.
@@ -114,7 +120,8 @@ def sample_operator_moments(
     if num_groups < 2 or num_samples < 2 * num_groups:
         raise InvalidParameterError(
             f"the jackknife needs at least 2 groups of at least 2 directions: got {num_samples} samples "
-            f"for {num_groups} groups (raise --samples to at least {2 * max(num_groups, 2)})")
+            f"for {num_groups} groups (raise --samples to at least {2 * max(num_groups, 2)})"
+        )
     device = generator.device
     Ht = torch.as_tensor(np.asarray(H, float), dtype=dtype, device=device)
     f = _quadratic(Ht)
@@ -174,11 +181,20 @@ def sample_eta_star(G2, J, n, *, guess: float, rtol: float = 1e-12) -> float:
     return _first_crossing(f, guess, grow=1.05, rtol=rtol)
 
 
-def mc_eta_star(law, H, *, num_samples: int, generator: torch.Generator, num_groups: int = 64, mu: float = 1e-3,
-                guess: float | None = None) -> tuple[float, np.ndarray]:
+def mc_eta_star(
+    law,
+    H,
+    *,
+    num_samples: int,
+    generator: torch.Generator,
+    num_groups: int = 64,
+    mu: float = 1e-3,
+    guess: float | None = None,
+) -> tuple[float, np.ndarray]:
     """(eta*_n from all samples, jackknife pseudo-values per group) for ZO-GD with one query."""
-    G2, J, counts = sample_operator_moments(law, H, num_samples=num_samples, num_groups=num_groups,
-                                            generator=generator, mu=mu)
+    G2, J, counts = sample_operator_moments(
+        law, H, num_samples=num_samples, num_groups=num_groups, generator=generator, mu=mu
+    )
     lam = np.linalg.eigvalsh(np.asarray(H, float))
     guess = guess or 2.0 / (lam.sum() + 2 * lam.max())
     tot_G2, tot_J, n = G2.sum(0), J.sum(0), counts.sum()
@@ -191,7 +207,14 @@ def mc_eta_star(law, H, *, num_samples: int, generator: torch.Generator, num_gro
 
 # ------------------------------------------------- MC one-step operator, every engine
 def sample_estimator_moments(
-    law, H, *, num_samples: int, num_groups: int, generator: torch.Generator, q: int = 1, mu: float = 1e-3,
+    law,
+    H,
+    *,
+    num_samples: int,
+    num_groups: int,
+    generator: torch.Generator,
+    q: int = 1,
+    mu: float = 1e-3,
     dtype: torch.dtype = torch.float64,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per-group sums of c c^T with c = (1, vec b), b = (1/q) sum_j z_j r_j^T: ((g, d^2+1, d^2+1), counts).
@@ -202,7 +225,8 @@ def sample_estimator_moments(
     if num_groups < 2 or num_samples < 2 * num_groups:
         raise InvalidParameterError(
             f"the jackknife needs at least 2 groups of at least 2 steps: got {num_samples} samples "
-            f"for {num_groups} groups (raise --samples to at least {2 * max(num_groups, 2)})")
+            f"for {num_groups} groups (raise --samples to at least {2 * max(num_groups, 2)})"
+        )
     if int(q) != q or q < 1:
         raise InvalidParameterError(f"queries must be a positive integer, got {q}")
     device = generator.device
@@ -276,8 +300,18 @@ class SampleOperator:
 
 
 def mc_eta_star_method(
-    law, H, *, num_samples: int, generator: torch.Generator, method: str = "gd", beta: float = 0.0, q: int = 1,
-    P=None, num_groups: int = 32, mu: float = 1e-3, guess: float | None = None,
+    law,
+    H,
+    *,
+    num_samples: int,
+    generator: torch.Generator,
+    method: str = "gd",
+    beta: float = 0.0,
+    q: int = 1,
+    P=None,
+    num_groups: int = 32,
+    mu: float = 1e-3,
+    guess: float | None = None,
 ) -> tuple[float, np.ndarray]:
     """(eta*_n from all samples, jackknife pseudo-values per group) for any engine.
 
@@ -296,8 +330,9 @@ def mc_eta_star_method(
     if P is not None and method != "adam":
         raise InvalidParameterError("a preconditioner is only used with method 'adam'")
     K = np.eye(d) if P is None else np.linalg.inv(validate_preconditioner(P, d))
-    G, counts = sample_estimator_moments(law, H, num_samples=num_samples, num_groups=num_groups,
-                                         generator=generator, q=q, mu=mu)
+    G, counts = sample_estimator_moments(
+        law, H, num_samples=num_samples, num_groups=num_groups, generator=generator, q=q, mu=mu
+    )
     lam = np.linalg.eigvalsh(H)
     guess = guess or 2.0 / (lam.sum() + 2 * lam.max())
 

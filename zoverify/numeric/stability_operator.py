@@ -109,14 +109,14 @@ class Eigen:
     full_rank: bool
 
 
-
 def commutes(P: np.ndarray, H: np.ndarray) -> bool:
     """P H = H P up to rounding (relative to the norms of P and H)."""
     return np.linalg.norm(P @ H - H @ P) <= 1e-10 * np.linalg.norm(P) * np.linalg.norm(H)
 
 
-def _first_crossing(f, guess: float, *, grow: float = 1.25, max_steps: int = 200,
-                    rtol: float = 4 * np.finfo(float).eps) -> float:
+def _first_crossing(
+    f, guess: float, *, grow: float = 1.25, max_steps: int = 200, rtol: float = 4 * np.finfo(float).eps
+) -> float:
     """Root of f (f < 0 below the edge) near ``guess``, bracketed by geometric steps, then Brent."""
     lo = hi = guess
     f_hi = f(hi)
@@ -190,7 +190,7 @@ class DenseOperator:
                 for eta in cols:
                     env = {**env0, **state, S.eta: eta}
                     out = [V.T @ evaluate(op.updates[s], env) @ V for s, _ in blocks]
-                    cols[eta].append(np.concatenate([_coords(o, idx, idx is sym) for o, (_, idx) in zip(out, blocks, strict=True)]))
+                    cols[eta].append(np.concatenate([_coords(o, idx) for o, (_, idx) in zip(out, blocks, strict=True)]))
         T0, Tp, Tm = (np.array(cols[e]).T for e in (0.0, 1.0, -1.0))
         return T0, (Tp - Tm) / 2, (Tp + Tm) / 2 - T0
 
@@ -234,7 +234,7 @@ class DenseOperator:
         return out
 
 
-def _coords(M: np.ndarray, index, symmetric: bool) -> np.ndarray:
+def _coords(M: np.ndarray, index) -> np.ndarray:
     return np.array([M[a, b] for a, b in index])
 
 
@@ -432,8 +432,9 @@ class CriticalStep:
     radius_at_eta_star: float
 
 
-def critical_step_size(law, H, *, method="gd", beta=0.0, q=1, P=None, solver="auto",
-                       dense_max_dim: int = 12) -> CriticalStep:
+def critical_step_size(
+    law, H, *, method="gd", beta=0.0, q=1, P=None, solver="auto", dense_max_dim: int = 12
+) -> CriticalStep:
     """Exact mean-square eta* of ``method`` with ``law`` on the quadratic with Hessian H.
 
     ``solver``: "structured", "dense" or "auto" (structured when the law has the

@@ -38,7 +38,9 @@ from zoverify.numeric._batching import block_generators
 from zoverify.perturbations import AbstractLaw, parse_law
 
 METHODS = ("shared", "independent", "zo_gd", "fo")
-DEFAULT_BLOCK = 4096
+#: trajectories per block of the random stream (each holds its residual path); unlike
+#: zoverify.numeric._batching.DEFAULT_BLOCK, which counts single draws
+TRAJECTORIES_PER_BLOCK = 4096
 
 
 @dataclass(frozen=True)
@@ -113,7 +115,7 @@ def simulate_zo_training(
     eps: float | None = None,
     record: Sequence[int] | None = None,
     theta0: torch.Tensor | None = None,
-    block_size: int = DEFAULT_BLOCK,
+    block_size: int = TRAJECTORIES_PER_BLOCK,
     max_batch: int | None = None,
 ) -> ZOTrace:
     """Run ``num_trajectories`` ZO trajectories for ``steps`` steps from residual ``residual0``.

@@ -201,7 +201,9 @@ class Gaussian(AbstractIIDLaw):
         elif isinstance(mean, (list, tuple)) or (hasattr(mean, "shape") and len(getattr(mean, "shape", ())) >= 1):
             values = [sp.nsimplify(float(x)) if isinstance(x, float) else sp.sympify(x) for x in list(mean)]
             if not values or not all(v.is_real for v in values):
-                raise InvalidParameterError(f"gaussian: mean must be a real scalar or a non-empty real vector, got {mean}")
+                raise InvalidParameterError(
+                    f"gaussian: mean must be a real scalar or a non-empty real vector, got {mean}"
+                )
             self._vector_mean = sp.Matrix(values)
             self.fixed_dim = len(values)
             self._mean = None

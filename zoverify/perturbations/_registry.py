@@ -36,7 +36,9 @@ def register_law(name_or_class: str | type[AbstractLaw], factory: Callable[..., 
     """
     if isinstance(name_or_class, str):
         if factory is None or not callable(factory):
-            raise InvalidParameterError(f"register_law({name_or_class!r}, factory): factory must be callable, got {factory!r}")
+            raise InvalidParameterError(
+                f"register_law({name_or_class!r}, factory): factory must be callable, got {factory!r}"
+            )
         _check_name(name_or_class)
         LAWS[name_or_class] = factory
         return factory
@@ -162,7 +164,9 @@ def _build_sympy_law(node: ast.Call, spec: str) -> AbstractLaw:
     try:
         rv = dist("x", *args, **kwargs)
     except (TypeError, ValueError) as exc:
-        raise InvalidParameterError(f"law spec {spec!r}: sympy.stats.{inner.func.id} refused the parameters: {exc}") from None
+        raise InvalidParameterError(
+            f"law spec {spec!r}: sympy.stats.{inner.func.id} refused the parameters: {exc}"
+        ) from None
     label = ast.unparse(inner)
     return SympyIIDLaw(rv, label=label)
 
@@ -183,7 +187,7 @@ def _load_user_law(spec: str) -> AbstractLaw:
             module = importlib.import_module(target)
     except ZoverifyError:
         raise
-    except Exception as exc:  # noqa: BLE001 (any failure of user code is reported as one line)
+    except Exception as exc:  # any failure of user code is reported as one line
         raise InvalidParameterError(f"law spec {spec!r}: cannot load {target}: {type(exc).__name__}: {exc}") from None
     if not hasattr(module, attr):
         raise InvalidParameterError(f"law spec {spec!r}: {target} has no attribute {attr!r}")
@@ -194,8 +198,10 @@ def _load_user_law(spec: str) -> AbstractLaw:
     if callable(obj):
         try:
             law = obj()
-        except Exception as exc:  # noqa: BLE001
-            raise InvalidParameterError(f"law spec {spec!r}: calling {attr}() failed: {type(exc).__name__}: {exc}") from None
+        except Exception as exc:
+            raise InvalidParameterError(
+                f"law spec {spec!r}: calling {attr}() failed: {type(exc).__name__}: {exc}"
+            ) from None
         if isinstance(law, AbstractLaw):
             law.source_spec = spec  # reports name the file and class, which parse back
             return law

@@ -166,7 +166,9 @@ class Block(_ScaledBase, AbstractLaw):
     def check_dim(self, dim):
         super().check_dim(dim)
         if not (isinstance(dim, sp.Basic) and not dim.is_number) and int(dim) < self.blocks:
-            raise InvalidParameterError(f"{self.spec}: dimension {dim} is smaller than the number of blocks {self.blocks}")
+            raise InvalidParameterError(
+                f"{self.spec}: dimension {dim} is smaller than the number of blocks {self.blocks}"
+            )
 
     def mean(self, d=S.d):
         self.check_dim(d)
@@ -421,4 +423,3 @@ class Subspace(AbstractIsotropicLaw):
         u = torch.randn((int(num_samples), self.rank, 1), generator=generator, dtype=dtype, device=generator.device)
         z = self.projection_scale(dim) * (Q @ u)[..., 0]
         return z.to(self._device(generator, device))
-

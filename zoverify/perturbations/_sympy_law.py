@@ -197,7 +197,13 @@ class SympyIIDLaw(AbstractIIDLaw):
         support = self.rv.pspace.domain.set
         if support.inf.is_finite and support.sup.is_finite:
             return float((support.inf + support.sup) / 2)
-        return float(support.inf + 1) if support.inf.is_finite else float(support.sup - 1) if support.sup.is_finite else 0.0
+        return (
+            float(support.inf + 1)
+            if support.inf.is_finite
+            else float(support.sup - 1)
+            if support.sup.is_finite
+            else 0.0
+        )
 
     def _density_inverse(self, why: str):
         """scipy's PINV from the lambdified density (cached); ``why``: the CDF route's failure."""
@@ -216,7 +222,7 @@ class SympyIIDLaw(AbstractIIDLaw):
 
             try:
                 self._pinv = NumericalInversePolynomial(_Density(), center=self._centre(), u_resolution=1e-12)
-            except Exception as exc:  # noqa: BLE001 (UNU.RAN reports any failure of its setup)
+            except Exception as exc:  # UNU.RAN reports any failure of its setup
                 raise InvalidParameterError(
                     f"{why}; inverting the density numerically failed too ({exc}); supply a law class with its own "
                     "sample()"

@@ -73,7 +73,7 @@ def _size(n: sp.Basic, env: Env) -> int:
     return int(value)
 
 
-def _evaluate_node(e: sp.Basic, ev, env: Env) -> Any:  # noqa: C901 (a dispatch table)
+def _evaluate_node(e: sp.Basic, ev, env: Env) -> Any:  # a dispatch table
     for node_type, fn in _EVALUATORS.items():
         if isinstance(e, node_type):
             return fn(e, ev)

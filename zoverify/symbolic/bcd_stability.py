@@ -153,8 +153,7 @@ def is_block_aligned(H, blocks: int, *, rtol: float = 1e-12) -> bool:
     return bool(np.abs(off).max() <= rtol * np.abs(H).max())
 
 
-def bcd_aligned_eta_star(block_spectra, *, blocks: int | None = None, scaled: bool = True,
-                         beta: float = 0.0) -> float:
+def bcd_aligned_eta_star(block_spectra, *, blocks: int | None = None, scaled: bool = True, beta: float = 0.0) -> float:
     """eta* = min over blocks of the root of sum_{i in b} g_i = 1 (case (a)); ``block_spectra``: one list per block."""
     spectra = [np.asarray(s, dtype=float).ravel() for s in block_spectra]
     nb = len(spectra) if blocks is None else _check(blocks)
@@ -317,11 +316,13 @@ def _check_order(order: str, method: str, blocks: int) -> None:
         raise InvalidParameterError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
     if order == "reshuffled" and int(blocks) > MAX_RESHUFFLED_BLOCKS:
         raise InvalidParameterError(
-            f"order 'reshuffled' sums 2^B products; B = {blocks} exceeds {MAX_RESHUFFLED_BLOCKS}")
+            f"order 'reshuffled' sums 2^B products; B = {blocks} exceeds {MAX_RESHUFFLED_BLOCKS}"
+        )
 
 
-def epoch_operator(H, *, blocks: int, eta: float, scaled: bool = True, method: str = "gd", beta: float = 0.0,
-                   order: str = "uniform") -> np.ndarray:
+def epoch_operator(
+    H, *, blocks: int, eta: float, scaled: bool = True, method: str = "gd", beta: float = 0.0, order: str = "uniform"
+) -> np.ndarray:
     """Second-moment map over one epoch of B steps.
 
     ``uniform``: ((1/B) sum_b T_b)^B; ``sweep``: T_{B-1} ... T_0; ``reshuffled``: the average
@@ -340,8 +341,16 @@ def epoch_radius(H, **kwargs) -> float:
     return float(np.max(np.abs(np.linalg.eigvals(epoch_operator(H, **kwargs)))))
 
 
-def bcd_eta_star_operator(H, *, blocks: int, scaled: bool = True, method: str = "gd", beta: float = 0.0,
-                          order: str = "uniform", guess: float | None = None) -> float:
+def bcd_eta_star_operator(
+    H,
+    *,
+    blocks: int,
+    scaled: bool = True,
+    method: str = "gd",
+    beta: float = 0.0,
+    order: str = "uniform",
+    guess: float | None = None,
+) -> float:
     """First eta where the epoch map's spectral radius reaches 1 (bracketed geometrically, then Brent)."""
     H = _hessian(H)
     _check_order(order, method, blocks)

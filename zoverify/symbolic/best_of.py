@@ -99,8 +99,16 @@ def least_squares_start(Phi, y, theta0) -> tuple[np.ndarray, np.ndarray, float]:
 
 def _candidates(num_candidates) -> int:
     if int(num_candidates) != num_candidates or num_candidates < 1:
-        raise InvalidParameterError(f"the number of candidate directions must be a positive integer, got {num_candidates}")
+        raise InvalidParameterError(
+            f"the number of candidate directions must be a positive integer, got {num_candidates}"
+        )
     return int(num_candidates)
 
 
-__all__ = ["excess_loss_curve", "isotropic_factor_expr", "least_squares_start", "max_normal_moments", "mode_factor_expr"]
+__all__ = [
+    "excess_loss_curve",
+    "isotropic_factor_expr",
+    "least_squares_start",
+    "max_normal_moments",
+    "mode_factor_expr",
+]

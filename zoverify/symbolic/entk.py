@@ -177,10 +177,14 @@ def jl_constant_reason(law) -> str | None:
     if law.spec in JL_LAWS:
         return None
     if law.name == "gaussian":
-        return (f"law {law.spec}: the JL constant c = 1/4 - eps/6 is established for N(0, 1) entries "
-                "only; rescale the directions to zero mean and unit variance")
-    return (f"law {law.spec}: the JL constant c = 1/4 - eps/6 is established only for "
-            f"{', '.join(JL_LAWS)} entries (Achlioptas 2003); it is not proven for this law")
+        return (
+            f"law {law.spec}: the JL constant c = 1/4 - eps/6 is established for N(0, 1) entries "
+            "only; rescale the directions to zero mean and unit variance"
+        )
+    return (
+        f"law {law.spec}: the JL constant c = 1/4 - eps/6 is established only for "
+        f"{', '.join(JL_LAWS)} entries (Achlioptas 2003); it is not proven for this law"
+    )
 
 
 def jl_perturbations(eps=S.eps, delta=S.delta, num_points=None) -> sp.Expr:

@@ -45,9 +45,11 @@ from zoverify.symbolic._evaluate import evaluate
 
 PAIRINGS = ("shared", "independent")
 #: the kernel's orientation for independent pairs (see the module docstring)
-ORIENTATION = ("K(x_i, x_j) = (zeta.x_i)(zeta.z)(z.x_j), the NZK definition of arXiv:2603.21169; the paper's code "
-               "stores the transpose (z.x_n)(zeta.x_m)(zeta.z) and trains with its transpose, i.e. this K "
-               "(same dynamics; the stored matrices differ when E[zeta zeta^T] and E[z z^T] do not commute)")
+ORIENTATION = (
+    "K(x_i, x_j) = (zeta.x_i)(zeta.z)(z.x_j), the NZK definition of arXiv:2603.21169; the paper's code "
+    "stores the transpose (z.x_n)(zeta.x_m)(zeta.z) and trains with its transpose, i.e. this K "
+    "(same dynamics; the stored matrices differ when E[zeta zeta^T] and E[z z^T] do not commute)"
+)
 
 
 # -- the middle matrix ---------------------------------------------------------

@@ -40,7 +40,11 @@ from sympy import (
     ZeroMatrix,
 )
 
-from zoverify._errors import InvalidParameterError, NotApplicableError
+from zoverify._errors import (
+    InvalidParameterError,
+    NotApplicableError,
+    NotRotationInvariantError,
+)
 from zoverify.moment_maps import symbols as S
 
 METHODS = ("gd", "gdm", "adam")
@@ -155,7 +159,7 @@ def _identity_coefficient(expr):
     return None
 
 
-def _linear_terms(expr, A):  # noqa: C901 (a small pattern matcher)
+def _linear_terms(expr, A):  # a small pattern matcher
     """{'trI': coeff, 'A': coeff, 'diag': coeff} for an expression linear in A, or None."""
     if isinstance(expr, ZeroMatrix):
         return {}
@@ -199,7 +203,7 @@ def noise_constants(law, *, q=1, d=S.d, diagonal_hessian: bool = False):
     """
     form = fourth_moment_form(law, d)
     if form.e != 0 and not diagonal_hessian:
-        raise NotApplicableError(
+        raise NotRotationInvariantError(
             f"law {law.spec} is not rotation invariant (its fourth moment has a "
             f"{form.e}*Diag(A) term): eta* depends on H's eigenvectors, not only on its spectrum"
         )
@@ -257,9 +261,12 @@ def spectral_eta_star(eigs, setting: SpectralSetting, *, dps: int = _ETA_DPS) ->
             return pole
 
         def excess(eta):
-            return mpmath.fsum(
-                eta * st["kappa_g"] * x * st["s"] * (1 + st["beta"]) / (two - eta * x * st["s"] * curv) for x in lam
-            ) - 1
+            return (
+                mpmath.fsum(
+                    eta * st["kappa_g"] * x * st["s"] * (1 + st["beta"]) / (two - eta * x * st["s"] * curv) for x in lam
+                )
+                - 1
+            )
 
         hi = pole if pole != mpmath.inf else mpmath.mpf(1)
         while pole == mpmath.inf and excess(hi) < 0:

@@ -117,7 +117,6 @@ def check(
     )
 
 
-
 def component_controls(prediction, delta: float, labels, *, sides=None) -> list[tuple[str, np.ndarray]]:
     """The default negative controls: each component alone moved by ``delta`` x |its prediction|.
 
@@ -170,9 +169,19 @@ def _describe(decision: Decision, summary, prediction, labels) -> str:
 
 
 def _not_applicable(claim: Claim, ctx: Context, start: float, reason: str, *, alpha: float) -> ClaimResult:
-    return unjudged(claim, verdict=Verdict.NOT_APPLICABLE, reason=reason, law=ctx.law.spec, params=ctx.params,
-                    seed=ctx.seed, alpha=alpha, num_samples=ctx.num_samples, device=ctx.device, dtype=ctx.dtype,
-                    elapsed_s=time.perf_counter() - start)
+    return unjudged(
+        claim,
+        verdict=Verdict.NOT_APPLICABLE,
+        reason=reason,
+        law=ctx.law.spec,
+        params=ctx.params,
+        seed=ctx.seed,
+        alpha=alpha,
+        num_samples=ctx.num_samples,
+        device=ctx.device,
+        dtype=ctx.dtype,
+        elapsed_s=time.perf_counter() - start,
+    )
 
 
 def unjudged(

@@ -225,6 +225,9 @@ class SidedTest(Exact):
 
     def summarize(self, observed, *, variance=None):
         values, tol, sides = observed
-        return SidedSummary(np.atleast_1d(np.asarray(values, float)), np.atleast_1d(np.asarray(tol, float)),
-                            method="bounds (one-sided where loose, equality where attained)",
-                            sides=np.atleast_1d(np.asarray(sides, int)))
+        return SidedSummary(
+            np.atleast_1d(np.asarray(values, float)),
+            np.atleast_1d(np.asarray(tol, float)),
+            method="bounds (one-sided where loose, equality where attained)",
+            sides=np.atleast_1d(np.asarray(sides, int)),
+        )

@@ -23,10 +23,23 @@ if TYPE_CHECKING:
     from zoverify.verify.claim import Claim
 
 #: attributes of a loaded claim that an entry forwards (they live with the experiment)
-_EXPERIMENT_ATTRIBUTES = frozenset({
-    "predict", "simulate", "test", "params", "laws", "num_samples", "applies_to", "bias_bound", "variance",
-    "labels", "negative_delta", "negative_alternatives", "resolve_params",
-})
+_EXPERIMENT_ATTRIBUTES = frozenset(
+    {
+        "predict",
+        "simulate",
+        "test",
+        "params",
+        "laws",
+        "num_samples",
+        "applies_to",
+        "bias_bound",
+        "variance",
+        "labels",
+        "negative_delta",
+        "negative_alternatives",
+        "resolve_params",
+    }
+)
 
 
 @dataclass(eq=False)
@@ -39,6 +52,8 @@ class ClaimEntry:
     status: tuple[Status, ...]
     status_note: str = ""
     module: str | None = None  # the module whose import registers the experiment
+    #: takes minutes: `zoverify check` runs it only when named, or with --slow
+    slow: bool = False
     _claim: Claim | None = field(default=None, repr=False)
 
     @property
@@ -85,14 +100,22 @@ class Family:
         source: str,
         status: tuple[Status, ...],
         status_note: str = "",
+        slow: bool = False,
     ) -> None:
         """Declare ``<family>.<short_name>``, implemented in ``<package>.<module>``."""
         if not status:
             raise ValueError(f"claim {self.name}.{short_name} needs at least one status")
-        self.entries.append(ClaimEntry(
-            name=f"{self.name}.{short_name}", statement=statement, source=source,
-            status=tuple(Status(s) for s in status), status_note=status_note, module=f"{self.package}.{module}",
-        ))
+        self.entries.append(
+            ClaimEntry(
+                name=f"{self.name}.{short_name}",
+                statement=statement,
+                source=source,
+                status=tuple(Status(s) for s in status),
+                status_note=status_note,
+                module=f"{self.package}.{module}",
+                slow=slow,
+            )
+        )
 
 
 REGISTRY: dict[str, ClaimEntry] = {}
@@ -116,25 +139,34 @@ def register(claim: Claim) -> Claim:
     if entry is None:
         if not (claim.statement and claim.source and claim.status):
             raise ValueError(f"claim {claim.name} is not declared, so it needs a statement, a source and a status")
-        REGISTRY[claim.name] = ClaimEntry(claim.name, claim.statement, claim.source, tuple(claim.status),
-                                          claim.status_note, module=None, _claim=claim)
+        REGISTRY[claim.name] = ClaimEntry(
+            claim.name, claim.statement, claim.source, tuple(claim.status), claim.status_note, module=None, _claim=claim
+        )
         return claim
     if entry.loaded:
         raise ValueError(f"claim {claim.name} registered twice")
     if claim.statement and claim.statement != entry.statement:
         raise ValueError(f"claim {claim.name}: the implementation restates a different statement")
-    entry._claim = dataclasses.replace(claim, statement=entry.statement, source=entry.source,
-                                       status=entry.status, status_note=entry.status_note)
+    entry._claim = dataclasses.replace(
+        claim, statement=entry.statement, source=entry.source, status=entry.status, status_note=entry.status_note
+    )
     return entry._claim
 
 
-def select(names: list[str] | None = None) -> list[ClaimEntry]:
-    """Claims by exact name or family prefix (``nzk`` selects ``nzk.*``); all if empty."""
+def select(names: list[str] | None = None, *, include_slow: bool = False) -> list[ClaimEntry]:
+    """Claims by exact name or family prefix (``nzk`` selects ``nzk.*``); all if empty.
+
+    A slow claim is selected by its exact name, or by a prefix only with ``include_slow``.
+    """
     if not names:
-        return list(REGISTRY.values())
+        return [c for c in REGISTRY.values() if include_slow or not c.slow]
     chosen: list[ClaimEntry] = []
     for name in names:
-        matches = [c for c in REGISTRY.values() if c.name == name or c.name.startswith(name + ".")]
+        matches = [
+            c
+            for c in REGISTRY.values()
+            if c.name == name or (c.name.startswith(name + ".") and (include_slow or not c.slow))
+        ]
         if not matches:
             families = sorted({c.family for c in REGISTRY.values()})
             raise UnknownNameError(

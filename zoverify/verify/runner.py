@@ -60,14 +60,26 @@ def run_plan(
                 bar.update(bar.task_ids[0], description=escape(f"{claim.name} [{spec}]"))
             if spec in bad_laws and claim.name != MOMENT_CLAIM:
                 result = unjudged(
-                    claim.load() if isinstance(claim, ClaimEntry) else claim, verdict=Verdict.SKIPPED,
-                    reason="not judged: the law's declared moments disagree with its own sampler", law=spec,
-                    seed=seed, alpha=alpha, num_samples=num_samples, device=device, dtype=dtype,
+                    claim.load() if isinstance(claim, ClaimEntry) else claim,
+                    verdict=Verdict.SKIPPED,
+                    reason="not judged: the law's declared moments disagree with its own sampler",
+                    law=spec,
+                    seed=seed,
+                    alpha=alpha,
+                    num_samples=num_samples,
+                    device=device,
+                    dtype=dtype,
                 )
             else:
                 own = {k: v for k, v in (params or {}).items() if k in claim.params}
                 result = check(
-                    claim, law=law, params=own, seed=seed, num_samples=num_samples, device=device, dtype=dtype,
+                    claim,
+                    law=law,
+                    params=own,
+                    seed=seed,
+                    num_samples=num_samples,
+                    device=device,
+                    dtype=dtype,
                     alpha=alpha,
                 )
                 if claim.name == MOMENT_CLAIM and result.verdict == Verdict.FAIL:
@@ -92,8 +104,12 @@ def _progress(total: int):
     )
 
     bar = Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=Console(stderr=True), transient=True,
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
     )
     bar.add_task("starting", total=total)
     bar.start()

@@ -7,12 +7,12 @@ modules named here and are imported when a claim runs.
 from zoverify.verify.registry import Family
 from zoverify.verify.verdict import Status
 
-FAMILY = Family('checker', package=__name__, title='The decision rules themselves')
+FAMILY = Family("checker", package=__name__, title="The decision rules themselves")
 
 FAMILY.declare(
-    'decision_rules',
-    module='decision_rules',
-    statement='The decision rules reject a true k-component prediction with probability exactly 1 - (1 - a/k)^k (Bonferroni) and a component off by the reported minimum detectable error with probability >= 0.9, for batch means (Student t, B = 32) and the exact-variance z-test (Gaussian data, a = 0.5).',
-    source='zoverify/claims/checker/decision_rules.py (exact rejection rates, module docstring); docs/README.md#decision-rules',
+    "decision_rules",
+    module="decision_rules",
+    statement="The decision rules reject a true k-component prediction with probability exactly 1 - (1 - a/k)^k (Bonferroni) and a component off by the reported minimum detectable error with probability >= 0.9, for batch means (Student t, B = 32) and the exact-variance z-test (Gaussian data, a = 0.5).",
+    source="zoverify/claims/checker/decision_rules.py (exact rejection rates, module docstring); docs/README.md#decision-rules",
     status=(Status.DERIVED_CHECKED,),
 )

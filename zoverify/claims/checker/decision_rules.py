@@ -93,8 +93,12 @@ def _simulate(ctx: Context) -> np.ndarray:
 def _experiment(data: np.ndarray, prediction: np.ndarray, variance) -> Claim:
     """One synthetic experiment as a claim: fixed data, a given prediction, batch means or exact variance."""
     return Claim(
-        name="checker.experiment", statement="synthetic", source="synthetic", status="synthetic",
-        predict=lambda _ctx: prediction, simulate=lambda _ctx: data,
+        name="checker.experiment",
+        statement="synthetic",
+        source="synthetic",
+        status="synthetic",
+        predict=lambda _ctx: prediction,
+        simulate=lambda _ctx: data,
         variance=None if variance is None else (lambda _ctx: variance),
     )
 
@@ -108,12 +112,14 @@ def _labels(ctx: Context) -> list[str]:
     return [f"{rule}: {what}" for rule in _RULES for what in ("null rejection rate", "rejection at the MDE")]
 
 
-register(Claim(
-    name="checker.decision_rules",
-    predict=_predict,
-    simulate=_simulate,
-    variance=_variance,
-    labels=_labels,
-    num_samples=8000,
-    negative_delta=0.1,  # a rule whose rejection rate is 10 % off its stated rate is miscalibrated
-))
+register(
+    Claim(
+        name="checker.decision_rules",
+        predict=_predict,
+        simulate=_simulate,
+        variance=_variance,
+        labels=_labels,
+        num_samples=8000,
+        negative_delta=0.1,  # a rule whose rejection rate is 10 % off its stated rate is miscalibrated
+    )
+)

@@ -192,8 +192,10 @@ def _entries(slices: DeclaredSlices, exps: tuple[int, ...], *, off_diagonal: boo
     i = np.arange(d)
     if off_diagonal:
         off = slices.fourth_off
-        out = {(3, 1): off[i[:, None], i[None, :], i[:, None], i[:, None]],
-               (2, 2): off[i[:, None], i[None, :], i[:, None], i[None, :]]}[exps]
+        out = {
+            (3, 1): off[i[:, None], i[None, :], i[:, None], i[:, None]],
+            (2, 2): off[i[:, None], i[None, :], i[:, None], i[None, :]],
+        }[exps]
         return np.where(np.eye(d, dtype=bool), 0.0, out)
     if exps == (1,):
         return slices.mean
@@ -277,8 +279,11 @@ def declared_values(panel: list[Component], slices: DeclaredSlices) -> np.ndarra
             n = d if entries.ndim == 1 else d * (d - 1)
             out.append(float((c.weights * entries).sum()) / n)
             continue
-        avg = {e: _plain_average(slices, e) for e in [(1, 1), (2, 1), (3, 1), (2, 2), (2,), (3,), (4,)]
-               if _order(e) in slices.orders}
+        avg = {
+            e: _plain_average(slices, e)
+            for e in [(1, 1), (2, 1), (3, 1), (2, 2), (2,), (3,), (4,)]
+            if _order(e) in slices.orders
+        }
         if c.central == "var":
             out.append(avg[(2,)] - avg[(1, 1)])
         elif c.central == "m3":

@@ -19,6 +19,8 @@ from zoverify.verify.registry import register
 
 EPS = 1e-3  # the paper's finite-difference radius
 PAIRS = [(0, 0), (1, 1), (0, 1), (1, 2)]
+
+
 def nzk_claim(name: str, **fields) -> Claim:
     """Register the implementation of a claim declared in :mod:`zoverify.claims.nzk`."""
     return register(Claim(name=name, **fields))
@@ -28,11 +30,16 @@ def dim_param(default: int, *, high: int = 64, doc: str = "dimension d") -> Para
     return Param(default, doc, low=1, high=high, integer=True)
 
 
-def stacked_samples(ctx: Context, columns: Callable[[int, torch.Generator], list[torch.Tensor]], *,
-                    block_size: int = DEFAULT_BLOCK) -> torch.Tensor:
+def stacked_samples(
+    ctx: Context, columns: Callable[[int, torch.Generator], list[torch.Tensor]], *, block_size: int = DEFAULT_BLOCK
+) -> torch.Tensor:
     """(n, k) observations: ``columns(n, gen)`` returns the k columns of one block of n draws."""
-    return map_blocks(lambda n, gen: torch.stack(columns(n, gen), dim=1), ctx.num_samples,
-                      generator=ctx.mc_generator(), block_size=block_size)
+    return map_blocks(
+        lambda n, gen: torch.stack(columns(n, gen), dim=1),
+        ctx.num_samples,
+        generator=ctx.mc_generator(),
+        block_size=block_size,
+    )
 
 
 def problem_dim(ctx: Context) -> int:
@@ -79,8 +86,10 @@ def needs_independent_draws(law: AbstractLaw) -> str | None:
     """Training claims assume fresh independent directions at every step; a law whose consecutive
     draws are dependent (cyclic block order) makes E over a trajectory a different quantity."""
     if not getattr(law, "independent_draws", True):
-        return (f"{law.spec}: consecutive draws are dependent; the statement is about fresh independent "
-                "directions at every step")
+        return (
+            f"{law.spec}: consecutive draws are dependent; the statement is about fresh independent "
+            "directions at every step"
+        )
     return None
 
 

@@ -105,8 +105,12 @@ def _kz_simulate(ctx):
     steps, G, gen = record_steps(ctx), JACKKNIFE_GROUPS, ctx.mc_generator()
     rows = []
     for _ in range(ctx.num_samples):
-        parts = estimate_shared_nzk(problem.Phi, law=ctx.law, num_samples=ctx["kernel_samples"], generator=gen,
-                                    groups=G).cpu().numpy().astype(float)
+        parts = (
+            estimate_shared_nzk(problem.Phi, law=ctx.law, num_samples=ctx["kernel_samples"], generator=gen, groups=G)
+            .cpu()
+            .numpy()
+            .astype(float)
+        )
         full = parts.mean(axis=0)
         leave_out = [(G * full - parts[g]) / (G - 1) for g in range(G)]
         loo = np.mean([run_kernel_zo(K, y, f0, steps) for K in leave_out], axis=0)
@@ -116,11 +120,18 @@ def _kz_simulate(ctx):
 
 nzk_claim(
     "nzk.headline_kernel_zo",
-    predict=_kz_predict, simulate=_kz_simulate,
-    params={"iterations": ITERATIONS,
-            "kernel_samples": Param(10000, "draws S in the Monte Carlo NZK (the paper: 10,000)", low=100,
-                                    high=10**7, integer=True)},
-    laws=("gaussian",), num_samples=32, test=BatchMeans(num_batches=16), applies_to=_kz_applies,
+    predict=_kz_predict,
+    simulate=_kz_simulate,
+    params={
+        "iterations": ITERATIONS,
+        "kernel_samples": Param(
+            10000, "draws S in the Monte Carlo NZK (the paper: 10,000)", low=100, high=10**7, integer=True
+        ),
+    },
+    laws=("gaussian",),
+    num_samples=32,
+    test=BatchMeans(num_batches=16),
+    applies_to=_kz_applies,
     labels=lambda ctx: [f"L_t kernel ZO (MC NZK), t={t}" for t in record_steps(ctx)],
 )
 
@@ -146,8 +157,9 @@ def _bo_predict(ctx):
     a_star = -np.dot(v, r0) / np.dot(v, v)
     line_floor = 0.5 * np.mean((r0 + a_star * v) ** 2)
     h = float(np.mean(v * v))
-    rho = float(sb.isotropic_factor_expr().subs({sb.eta: ETA / d, sb.a2: a2, sb.a4: a4, sb.b: sigma**2, sb.h: h,
-                                                 sb.m: d}))
+    rho = float(
+        sb.isotropic_factor_expr().subs({sb.eta: ETA / d, sb.a2: a2, sb.a4: a4, sb.b: sigma**2, sb.h: h, sb.m: d})
+    )
     broadcast = [line_floor + 0.5 * h * a_star**2 * rho**t for t in steps]  # (1/d) (h/2) d a*^2 rho^t
     return np.concatenate([intended, broadcast])
 
@@ -155,21 +167,46 @@ def _bo_predict(ctx):
 def _bo_simulate(ctx):
     problem, _ = headline_problem(ctx)
     gen = ctx.mc_generator()
-    cols = [simulate_best_of_zo(problem, law=ctx.law, num_candidates=ctx["candidates"], eta=ETA,
-                                steps=ctx["iterations"], num_trajectories=ctx.num_samples, generator=gen,
-                                record=record_steps(ctx), eps=EPS, variant=v, sampler=ctx["sampler"])
-            for v in ("intended", "broadcast")]
+    cols = [
+        simulate_best_of_zo(
+            problem,
+            law=ctx.law,
+            num_candidates=ctx["candidates"],
+            eta=ETA,
+            steps=ctx["iterations"],
+            num_trajectories=ctx.num_samples,
+            generator=gen,
+            record=record_steps(ctx),
+            eps=EPS,
+            variant=v,
+            sampler=ctx["sampler"],
+        )
+        for v in ("intended", "broadcast")
+    ]
     return np.concatenate([c.cpu().numpy() for c in cols], axis=1)
 
 
 nzk_claim(
     "nzk.headline_best_of",
-    predict=_bo_predict, simulate=_bo_simulate,
-    params={"iterations": ITERATIONS,
-            "candidates": Param(100, "directions K drawn per step (the paper: 100)", low=1, high=10**4, integer=True),
-            "sampler": Param("reduced", "'reduced' (the kept direction's exact law) or 'literal' (all K directions "
-                                        "and real central differences; slow)", choices=SAMPLERS)},
-    laws=("gaussian",), num_samples=32, test=BatchMeans(num_batches=16), applies_to=_bo_applies,
-    labels=lambda ctx: [f"E L_t best-of-{ctx['candidates']} {v}, t={t}"
-                        for v in ("intended", "as run (broadcast)") for t in record_steps(ctx)],
+    predict=_bo_predict,
+    simulate=_bo_simulate,
+    params={
+        "iterations": ITERATIONS,
+        "candidates": Param(100, "directions K drawn per step (the paper: 100)", low=1, high=10**4, integer=True),
+        "sampler": Param(
+            "reduced",
+            "'reduced' (the kept direction's exact law) or 'literal' (all K directions "
+            "and real central differences; slow)",
+            choices=SAMPLERS,
+        ),
+    },
+    laws=("gaussian",),
+    num_samples=32,
+    test=BatchMeans(num_batches=16),
+    applies_to=_bo_applies,
+    labels=lambda ctx: [
+        f"E L_t best-of-{ctx['candidates']} {v}, t={t}"
+        for v in ("intended", "as run (broadcast)")
+        for t in record_steps(ctx)
+    ],
 )

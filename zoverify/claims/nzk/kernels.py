@@ -54,8 +54,16 @@ def _shared_kernel_samples(ctx):
 
 def _kernel_claim(name, *, predict, params, laws, applies_to, simulate=_shared_kernel_samples):
     """E K(x_i, x_j) at three test points, from 2^19 sampled directions."""
-    return nzk_claim(name, predict=predict, simulate=simulate, params=params,
-                     laws=laws, num_samples=1 << 19, applies_to=applies_to, labels=pair_labels("EK"))
+    return nzk_claim(
+        name,
+        predict=predict,
+        simulate=simulate,
+        params=params,
+        laws=laws,
+        num_samples=1 << 19,
+        applies_to=applies_to,
+        labels=pair_labels("EK"),
+    )
 
 
 _VECTOR_MEAN_DIM = dim_param(4, doc="dimension d (ignored for a vector-mean law)")
@@ -76,7 +84,8 @@ def _indep_simulate(ctx):
 
 _kernel_claim(
     "nzk.independent_kernel",
-    predict=_indep_predict, simulate=_indep_simulate,
+    predict=_indep_predict,
+    simulate=_indep_simulate,
     params={
         "dim": _VECTOR_MEAN_DIM,
         # zeta's mean along 1 and z's mean [0.9, -0.3, 0.2] (not orthogonal to 1) make E[zeta zeta^T] and
@@ -90,7 +99,9 @@ _kernel_claim(
 
 # -- P1-2: shared Gaussian with a (vector) mean ------------------------------------------------------
 def _gaussian_only(law: AbstractLaw) -> str | None:
-    return None if isinstance(law, Gaussian) else f"{law.spec} is not Gaussian; P1-2 is a statement about N(mu, sigma^2 I)"
+    return (
+        None if isinstance(law, Gaussian) else f"{law.spec} is not Gaussian; P1-2 is a statement about N(mu, sigma^2 I)"
+    )
 
 
 def _shared_gaussian_predict(ctx):
@@ -105,8 +116,10 @@ def _shared_gaussian_predict(ctx):
 
 _kernel_claim(
     "nzk.shared_gaussian",
-    predict=_shared_gaussian_predict, params={"dim": _VECTOR_MEAN_DIM},
-    laws=("gaussian(mean=[0.3,-0.5,0.2], std=0.7)", "gaussian(mean=0.5, std=1.3)"), applies_to=_gaussian_only,
+    predict=_shared_gaussian_predict,
+    params={"dim": _VECTOR_MEAN_DIM},
+    laws=("gaussian(mean=[0.3,-0.5,0.2], std=0.7)", "gaussian(mean=0.5, std=1.3)"),
+    applies_to=_gaussian_only,
 )
 
 
@@ -131,8 +144,10 @@ def _cor2_predict(ctx):
 
 _kernel_claim(
     "nzk.corollary2",
-    predict=_cor2_predict, params={"dim": dim_param(5)},
-    laws=("gaussian(std=1.3)",), applies_to=_centred_gaussian,
+    predict=_cor2_predict,
+    params={"dim": dim_param(5)},
+    laws=("gaussian(std=1.3)",),
+    applies_to=_centred_gaussian,
 )
 
 
@@ -151,6 +166,8 @@ def _iid_predict(ctx):
 
 _kernel_claim(
     "nzk.shared_iid",
-    predict=_iid_predict, params={"dim": dim_param(5)},
-    laws=("rademacher", "laplace(b=0.6)", "student_t(nu=10)", "uniform"), applies_to=_iid_centred,
+    predict=_iid_predict,
+    params={"dim": dim_param(5)},
+    laws=("rademacher", "laplace(b=0.6)", "student_t(nu=10)", "uniform"),
+    applies_to=_iid_centred,
 )

@@ -64,10 +64,13 @@ def _ln_simulate(ctx):
 
 nzk_claim(
     "nzk.linearized_net",
-    predict=_ln_predict, simulate=_ln_simulate,
-    laws=("gaussian",), num_samples=1 << 17,
+    predict=_ln_predict,
+    simulate=_ln_simulate,
+    laws=("gaussian",),
+    num_samples=1 << 17,
     # 2^17 draws of 711-dim directions (~4 s): worst component ~0.026 Gaussian, ~0.052 for block(blocks=4)
     # (each draw moves one block of the parameters), so the per-component controls sit at 7.5 %
     negative_delta=0.075,
-    applies_to=_ln_applies, labels=pair_labels("EK_lin", LN_PAIRS),
+    applies_to=_ln_applies,
+    labels=pair_labels("EK_lin", LN_PAIRS),
 )

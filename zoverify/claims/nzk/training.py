@@ -32,8 +32,13 @@ TRAJECTORY_BLOCK = 1 << 14  # trajectories per block: bounds the memory of recor
 
 def _training_claim(name, *, dim, moments, params, **fields):
     """A claim on a regression instance with ``dim`` parameters, run with Gaussian directions."""
-    return nzk_claim(name, laws=("gaussian",), applies_to=lambda law: _training_applies(law, moments),
-                     params={"dim": dim_param(dim, high=32, doc="parameter dimension d"), **params}, **fields)
+    return nzk_claim(
+        name,
+        laws=("gaussian",),
+        applies_to=lambda law: _training_applies(law, moments),
+        params={"dim": dim_param(dim, high=32, doc="parameter dimension d"), **params},
+        **fields,
+    )
 
 
 def _training_applies(law, moments):
@@ -70,8 +75,18 @@ def _ti_simulate(ctx):
 
     def columns(n, gen):
         trace = simulate_zo_training(
-            Xt, as_tensor(X @ theta0 - y, ctx), law=ctx.law, method="shared", eta=eta, steps=max(TI_STEPS),
-            num_trajectories=n, generator=gen, eps=EPS, record=TI_STEPS, theta0=as_tensor(theta0, ctx), block_size=n,
+            Xt,
+            as_tensor(X @ theta0 - y, ctx),
+            law=ctx.law,
+            method="shared",
+            eta=eta,
+            steps=max(TI_STEPS),
+            num_trajectories=n,
+            generator=gen,
+            eps=EPS,
+            record=TI_STEPS,
+            theta0=as_tensor(theta0, ctx),
+            block_size=n,
         )
         cols = []
         for k in range(len(TI_STEPS)):
@@ -103,7 +118,10 @@ def _ti_bias(ctx):
 
 _training_claim(
     "nzk.time_invariance",
-    predict=_ti_predict, simulate=_ti_simulate, dim=3, moments=8,
+    predict=_ti_predict,
+    simulate=_ti_simulate,
+    dim=3,
+    moments=8,
     params={"step_fraction": _step_fraction(0.2, "training step as a fraction of 2N/lambda_max(Kbar)")},
     num_samples=1 << 15,  # Laplace's heavier tails: worst component ~4 % at 2^15
     bias_bound=lambda ctx: _ti_bias(ctx),
@@ -140,8 +158,18 @@ def _me_simulate(ctx):
         cols = []
         for k in ("shared", "independent"):
             trace = simulate_zo_training(
-                Xt, Xt @ as_tensor(theta0, ctx) - yt, law=ctx.law, zeta_law=zeta, method=k, eta=etas[k],
-                steps=ctx["steps"], num_trajectories=n, generator=gen, eps=EPS, block_size=n, record=(0, ctx["steps"]),
+                Xt,
+                Xt @ as_tensor(theta0, ctx) - yt,
+                law=ctx.law,
+                zeta_law=zeta,
+                method=k,
+                eta=etas[k],
+                steps=ctx["steps"],
+                num_trajectories=n,
+                generator=gen,
+                eps=EPS,
+                block_size=n,
+                record=(0, ctx["steps"]),
             )
             change = trace.residuals[:, -1] - trace.residuals[:, 0]
             cols += [change[:, i] for i in ME_POINTS]
@@ -152,7 +180,10 @@ def _me_simulate(ctx):
 
 _training_claim(
     "nzk.mean_evolution",
-    predict=_me_predict, simulate=_me_simulate, dim=4, moments=4,
+    predict=_me_predict,
+    simulate=_me_simulate,
+    dim=4,
+    moments=4,
     params={
         "steps": _steps(12, "training steps t", high=500),
         "step_fraction": _step_fraction(0.05, "eta as a fraction of 2N/lambda_max(Kbar)"),
@@ -205,9 +236,12 @@ def _sp_simulate(ctx):
 
 nzk_claim(
     "nzk.shared_equals_scaled_zo_gd",
-    predict=_sp_predict, simulate=_sp_simulate,
+    predict=_sp_predict,
+    simulate=_sp_simulate,
     params={"dim": dim_param(8, doc="parameter dimension d (8: equal blocks for 2, 4 or 8 blocks)")},
-    laws=("gaussian(std=1.3)", "rademacher"), num_samples=1 << 19, applies_to=_speedup_applies,
+    laws=("gaussian(std=1.3)", "rademacher"),
+    num_samples=1 << 19,
+    applies_to=_speedup_applies,
     labels=lambda ctx: [f"E df(x{i})/eta" for i in range(3)],
 )
 
@@ -287,11 +321,16 @@ def _st_simulate(ctx):
 
 _training_claim(
     "nzk.kernel_stability",
-    predict=_st_predict, simulate=_st_simulate, dim=8, moments=4,
+    predict=_st_predict,
+    simulate=_st_simulate,
+    dim=8,
+    moments=4,
     params={
         "steps": _steps(8, "training steps t (the variance grows geometrically with t)", high=20),
         "directions": Param(256, "directions averaged per step q", low=1, high=4096, integer=True),
     },
-    num_samples=512, negative_alternatives=_st_negatives, negative_delta=ST_RELATIVE_DELTA,
+    num_samples=512,
+    negative_alternatives=_st_negatives,
+    negative_delta=ST_RELATIVE_DELTA,
     labels=lambda ctx: [f"E v'r_t/v'r_0 at eta = {c} N/lam_max, t={t}" for c in ST_GRID for t in _st_record(ctx)],
 )

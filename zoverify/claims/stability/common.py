@@ -8,7 +8,11 @@ from functools import lru_cache
 import numpy as np
 import sympy as sp
 
-from zoverify._errors import InvalidParameterError, NotApplicableError
+from zoverify._errors import (
+    InvalidParameterError,
+    NotApplicableError,
+    NotRotationInvariantError,
+)
 from zoverify.numeric.stability_operator import DenseOperator, StructuredOperator
 from zoverify.perturbations import parse_law
 from zoverify.symbolic import evaluate
@@ -75,7 +79,7 @@ def second_moment_scale(law, d: int) -> float:
     return float(M2[0, 0])
 
 
-def law_setting(law, spectrum, *, d, method="gd", beta=0.0, q=1):
+def law_setting(law, *, d, method="gd", beta=0.0, q=1):
     """(setting, kind): the gain-formula constants a spectrum-only statement uses for ``law``.
 
     kind "rotation-invariant": the law's own constants (exact for any eigenbasis);
@@ -86,22 +90,23 @@ def law_setting(law, spectrum, *, d, method="gd", beta=0.0, q=1):
     """
     try:
         return spectral_setting(law, method=method, beta=beta, q=q, d=d), "rotation-invariant"
-    except NotApplicableError as exc:
-        if "not rotation invariant" in str(exc):
-            return spectral_setting(law, method=method, beta=beta, q=q, d=d, diagonal_hessian=True), "diagonal"
+    except NotRotationInvariantError:
+        return spectral_setting(law, method=method, beta=beta, q=q, d=d, diagonal_hessian=True), "diagonal"
+    except NotApplicableError:
         c = second_moment_scale(law, d)
         g = spectral_setting(parse_law("gaussian"), method=method, beta=beta, q=q, d=d)
         return SpectralSetting(g.kappa_g, g.kappa_s, g.beta, g.s * c), "paper"
 
 
 def eta_formula(law, spectrum, *, d, method="gd", beta=0.0, q=1) -> float:
-    setting, _ = law_setting(law, spectrum, d=d, method=method, beta=beta, q=q)
+    setting, _ = law_setting(law, d=d, method=method, beta=beta, q=q)
     return float(spectral_eta_star(spectrum, setting))
 
 
 @lru_cache(maxsize=256)
-def _eta_operator(law, H_bytes: bytes, d: int, method: str, beta: float, q: int, solver: str,
-                  P_bytes: bytes | None = None) -> float:
+def _eta_operator(
+    law, H_bytes: bytes, d: int, method: str, beta: float, q: int, solver: str, P_bytes: bytes | None = None
+) -> float:
     H = np.frombuffer(H_bytes).reshape(d, d)
     P = None if P_bytes is None else np.frombuffer(P_bytes).reshape(d, d)
     if solver == "dense":
@@ -152,8 +157,10 @@ def counterexample(law, spectrum, H_rot, *, method="gd", beta=0.0, q=1, solver="
     lam[: len(spectrum)] = spectrum
     e_diag = eta_operator(law, np.diag(lam), method=method, beta=beta, q=q, solver=solver)
     e_rot = eta_operator(law, H_rot, method=method, beta=beta, q=q, solver=solver)
-    return (f" [counter-example, law {law.spec} is not rotation invariant: spectrum {tuple(spectrum)}, "
-            f"diagonal H -> eta*={e_diag:.8g}, rotated H (Haar, instance seed) -> eta*={e_rot:.8g}]")
+    return (
+        f" [counter-example, law {law.spec} is not rotation invariant: spectrum {tuple(spectrum)}, "
+        f"diagonal H -> eta*={e_diag:.8g}, rotated H (Haar, instance seed) -> eta*={e_rot:.8g}]"
+    )
 
 
 def needs_structured_form(law) -> str | None:
@@ -174,8 +181,10 @@ def any_law(law) -> str | None:
     stability is that of the epoch map, which structured.bcd_decay decides.
     """
     if not getattr(law, "independent_draws", True):
-        return (f"law {law.spec} draws dependent directions within an epoch (a cyclic order); these claims are "
-                "about a fresh direction every step (the cyclic schedule's epoch map: structured.bcd_decay)")
+        return (
+            f"law {law.spec} draws dependent directions within an epoch (a cyclic order); these claims are "
+            "about a fresh direction every step (the cyclic schedule's epoch map: structured.bcd_decay)"
+        )
     return None
 
 
@@ -185,11 +194,20 @@ def exact_values(values, preds_for_tol):
     return values, REL_TOL * np.abs(np.asarray(preds_for_tol, float))
 
 
-def exact_claim(name, *, predict, simulate, labels, test=None,
-                laws=ROTATION_INVARIANT_LAWS, applies_to=any_law, **options) -> Claim:
+def exact_claim(
+    name, *, predict, simulate, labels, test=None, laws=ROTATION_INVARIANT_LAWS, applies_to=any_law, **options
+) -> Claim:
     """Register a deterministic (one-observation) claim of this family."""
-    return register(Claim(
-        name=name, predict=predict,
-        simulate=simulate, test=Exact() if test is None else test, laws=laws, labels=labels, num_samples=1,
-        applies_to=applies_to, **options,
-    ))
+    return register(
+        Claim(
+            name=name,
+            predict=predict,
+            simulate=simulate,
+            test=Exact() if test is None else test,
+            laws=laws,
+            labels=labels,
+            num_samples=1,
+            applies_to=applies_to,
+            **options,
+        )
+    )

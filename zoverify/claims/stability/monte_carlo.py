@@ -64,25 +64,44 @@ def _chain_claim(name, *, laws, difference, mu, label_suffix=""):
 
     def simulate(ctx):
         H, x0, _, eta = _mc_setup(ctx)
-        return chain_second_moments(ctx.law, H, x0, eta=eta, record=_MC_STEPS, num_chains=ctx.num_samples,
-                                    generator=ctx.mc_generator(), mu=mu, difference=difference)
+        return chain_second_moments(
+            ctx.law,
+            H,
+            x0,
+            eta=eta,
+            record=_MC_STEPS,
+            num_chains=ctx.num_samples,
+            generator=ctx.mc_generator(),
+            mu=mu,
+            difference=difference,
+        )
 
-    return register(Claim(
-        applies_to=any_law,
-        name=name,
-        predict=_mc_predict, simulate=simulate, test=BatchMeans(), laws=laws, num_samples=1 << 14,
-        params={"fraction": Param(0.5, "eta as a fraction of the exact eta*", low=0.01, high=0.99)},
-        labels=lambda ctx: [f"E||x_{t}||^2{label_suffix}" for t in _MC_STEPS],
-    ))
+    return register(
+        Claim(
+            applies_to=any_law,
+            name=name,
+            predict=_mc_predict,
+            simulate=simulate,
+            test=BatchMeans(),
+            laws=laws,
+            num_samples=1 << 14,
+            params={"fraction": Param(0.5, "eta as a fraction of the exact eta*", low=0.01, high=0.99)},
+            labels=lambda ctx: [f"E||x_{t}||^2{label_suffix}" for t in _MC_STEPS],
+        )
+    )
 
 
 _chain_claim(
     "stability.mc_decay",
-    laws=("gaussian", "rademacher"), difference="central", mu=0.5,
+    laws=("gaussian", "rademacher"),
+    difference="central",
+    mu=0.5,
 )
 _chain_claim(
     "stability.forward_difference",
-    laws=("gaussian",), difference="forward", mu=1e-6,
+    laws=("gaussian",),
+    difference="forward",
+    mu=1e-6,
     label_suffix=" (forward differences)",
 )
 
@@ -95,20 +114,25 @@ def _mc_eta_instance(ctx):
 def _mc_eta_simulate(ctx):
     """g = 32 jackknife pseudo-values of eta*; ctx.num_samples counts sampled directions (all groups together)."""
     H = _mc_eta_instance(ctx)
-    _, pseudo = mc_eta_star(ctx.law, H, num_samples=ctx.num_samples, generator=ctx.mc_generator(),
-                            num_groups=_JACKKNIFE_GROUPS)
+    _, pseudo = mc_eta_star(
+        ctx.law, H, num_samples=ctx.num_samples, generator=ctx.mc_generator(), num_groups=_JACKKNIFE_GROUPS
+    )
     return pseudo[:, None]
 
 
-register(Claim(
-    applies_to=any_law,
-    name="stability.mc_eta_star",
-    predict=lambda ctx: [eta_operator(ctx.law, _mc_eta_instance(ctx))],
-    simulate=_mc_eta_simulate, test=DeleteAGroupJackknife(num_groups=_JACKKNIFE_GROUPS),
-    laws=("gaussian",), num_samples=3 << 17,  # 4x what Gaussian directions need: block and sparse laws have noisier operators
-    labels=lambda ctx: [f"eta* (MC one-step operator, {ctx.num_samples} directions in {_JACKKNIFE_GROUPS} groups)"],
-    negative_delta=0.05,
-))
+register(
+    Claim(
+        applies_to=any_law,
+        name="stability.mc_eta_star",
+        predict=lambda ctx: [eta_operator(ctx.law, _mc_eta_instance(ctx))],
+        simulate=_mc_eta_simulate,
+        test=DeleteAGroupJackknife(num_groups=_JACKKNIFE_GROUPS),
+        laws=("gaussian",),
+        num_samples=3 << 17,  # 4x what Gaussian directions need: block and sparse laws have noisier operators
+        labels=lambda ctx: [f"eta* (MC one-step operator, {ctx.num_samples} directions in {_JACKKNIFE_GROUPS} groups)"],
+        negative_delta=0.05,
+    )
+)
 
 
 # ------------------------------------------------------------------ every engine
@@ -122,9 +146,12 @@ def _engines(ctx, d):
     p = rng.uniform(0.5, 2.0, d)
     A = rng.standard_normal((d, d))
     P_general = A @ A.T / d + 0.5 * np.eye(d)  # SPD, does not commute with H
-    return [("ZO-GD q=4", "gd", 0.0, 4, None), ("ZO-GDM b=0.5", "gdm", 0.5, 1, None),
-            ("frozen ZO-Adam b1=0.9, diagonal P", "adam", 0.9, 1, np.diag(p)),
-            ("frozen ZO-Adam b1=0.9, general SPD P", "adam", 0.9, 1, P_general)]
+    return [
+        ("ZO-GD q=4", "gd", 0.0, 4, None),
+        ("ZO-GDM b=0.5", "gdm", 0.5, 1, None),
+        ("frozen ZO-Adam b1=0.9, diagonal P", "adam", 0.9, 1, np.diag(p)),
+        ("frozen ZO-Adam b1=0.9, general SPD P", "adam", 0.9, 1, P_general),
+    ]
 
 
 def _engine_instance(ctx, spectrum):
@@ -170,21 +197,42 @@ def _engine_decay_predict(ctx):
 def _engine_decay_simulate(ctx):
     H, x0, setups = _engine_decay_setups(ctx)
     gen = ctx.mc_generator()
-    cols = [chain_second_moments(ctx.law, H, x0, eta=eta, record=_ENGINE_STEPS, num_chains=ctx.num_samples,
-                                 generator=gen, method=method, beta=beta, q=q, P=P)
-            for _, method, beta, q, P, _, eta in setups]
+    cols = [
+        chain_second_moments(
+            ctx.law,
+            H,
+            x0,
+            eta=eta,
+            record=_ENGINE_STEPS,
+            num_chains=ctx.num_samples,
+            generator=gen,
+            method=method,
+            beta=beta,
+            q=q,
+            P=P,
+        )
+        for _, method, beta, q, P, _, eta in setups
+    ]
     return np.concatenate([np.asarray(c) for c in cols], axis=1)
 
 
-register(Claim(
-    applies_to=any_law,
-    name="stability.mc_decay_engines",
-    predict=_engine_decay_predict, simulate=_engine_decay_simulate, test=BatchMeans(),
-    laws=("gaussian", "rademacher"), num_samples=1 << 14,
-    params={"fraction": Param(0.5, "eta as a fraction of each engine's exact eta*", low=0.01, high=0.99)},
-    labels=lambda ctx: [f"E||x_{t}||^2, {e[0]}" for e in _engines(ctx, len(law_spectrum(ctx.law, _MC_SPECTRUM)))
-                        for t in _ENGINE_STEPS],
-))
+register(
+    Claim(
+        applies_to=any_law,
+        name="stability.mc_decay_engines",
+        predict=_engine_decay_predict,
+        simulate=_engine_decay_simulate,
+        test=BatchMeans(),
+        laws=("gaussian", "rademacher"),
+        num_samples=1 << 14,
+        params={"fraction": Param(0.5, "eta as a fraction of each engine's exact eta*", low=0.01, high=0.99)},
+        labels=lambda ctx: [
+            f"E||x_{t}||^2, {e[0]}"
+            for e in _engines(ctx, len(law_spectrum(ctx.law, _MC_SPECTRUM)))
+            for t in _ENGINE_STEPS
+        ],
+    )
+)
 
 
 def _engine_eta_predict(ctx):
@@ -196,16 +244,34 @@ def _engine_eta_simulate(ctx):
     """(32, 4) jackknife pseudo-values; each engine gets its own directions (num_samples steps each)."""
     H, _, engines = _engine_instance(ctx, _ENGINE_SPECTRUM)
     gen = ctx.mc_generator()
-    cols = [mc_eta_star_method(ctx.law, H, num_samples=ctx.num_samples, generator=gen, method=m, beta=b, q=q, P=P,
-                               num_groups=_JACKKNIFE_GROUPS)[1] for _, m, b, q, P in engines]
+    cols = [
+        mc_eta_star_method(
+            ctx.law,
+            H,
+            num_samples=ctx.num_samples,
+            generator=gen,
+            method=m,
+            beta=b,
+            q=q,
+            P=P,
+            num_groups=_JACKKNIFE_GROUPS,
+        )[1]
+        for _, m, b, q, P in engines
+    ]
     return np.stack(cols, axis=1)
 
 
-register(Claim(
-    applies_to=any_law,
-    name="stability.mc_eta_star_engines",
-    predict=_engine_eta_predict, simulate=_engine_eta_simulate, test=DeleteAGroupJackknife(num_groups=_JACKKNIFE_GROUPS),
-    laws=("gaussian",), num_samples=1 << 19,  # 4x what Gaussian directions need (block, sparse, low-rank laws)
-    labels=lambda ctx: [f"eta* (MC one-step operator), {e[0]}"
-                        for e in _engines(ctx, len(law_spectrum(ctx.law, _ENGINE_SPECTRUM)))],
-))
+register(
+    Claim(
+        applies_to=any_law,
+        name="stability.mc_eta_star_engines",
+        predict=_engine_eta_predict,
+        simulate=_engine_eta_simulate,
+        test=DeleteAGroupJackknife(num_groups=_JACKKNIFE_GROUPS),
+        laws=("gaussian",),
+        num_samples=1 << 19,  # 4x what Gaussian directions need (block, sparse, low-rank laws)
+        labels=lambda ctx: [
+            f"eta* (MC one-step operator), {e[0]}" for e in _engines(ctx, len(law_spectrum(ctx.law, _ENGINE_SPECTRUM)))
+        ],
+    )
+)

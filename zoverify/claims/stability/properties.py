@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from zoverify._errors import NotApplicableError
+from zoverify._errors import NotApplicableError, NotRotationInvariantError
 from zoverify.claims.stability.common import (
     REFERENCE_SPECTRUM,
     claim_dim,
@@ -52,16 +52,30 @@ def _mono_simulate(ctx):
     fo = [mean_threshold(ctx.law, H, method="gdm", beta=b) for b in _BETAS]
     c = second_moment_scale(ctx.law, H.shape[0])
     fo = [x * c for x in fo]  # FO GDM on H (the mean map is FO on c H)
-    return exact_values([zo[i + 1] / zo[i] for i in range(3)] + [fo[i + 1] / fo[i] for i in range(3)], _mono_predict(ctx))
+    return exact_values(
+        [zo[i + 1] / zo[i] for i in range(3)] + [fo[i + 1] / fo[i] for i in range(3)], _mono_predict(ctx)
+    )
 
 
 exact_claim(
     "stability.momentum_monotone",
-    predict=_mono_predict, simulate=_mono_simulate,
-    labels=lambda ctx: [f"ZO-GDM eta* ratio b={_BETAS[i + 1]}/b={_BETAS[i]}" + counterexample(
-        ctx.law, _ref(ctx), rotated_instance(ctx, _ref(ctx))[0], method="gdm", beta=_BETAS[i + 1],
-        solver="structured") for i in range(3)]
-    + [f"FO GDM threshold ratio b={_BETAS[i + 1]}/b={_BETAS[i]}" for i in range(3)],
+    predict=_mono_predict,
+    simulate=_mono_simulate,
+    labels=lambda ctx: (
+        [
+            f"ZO-GDM eta* ratio b={_BETAS[i + 1]}/b={_BETAS[i]}"
+            + counterexample(
+                ctx.law,
+                _ref(ctx),
+                rotated_instance(ctx, _ref(ctx))[0],
+                method="gdm",
+                beta=_BETAS[i + 1],
+                solver="structured",
+            )
+            for i in range(3)
+        ]
+        + [f"FO GDM threshold ratio b={_BETAS[i + 1]}/b={_BETAS[i]}" for i in range(3)]
+    ),
 )
 
 
@@ -78,17 +92,21 @@ def _whole_predict(ctx):
 def _whole_simulate(ctx):
     H1, Q = rotated_instance(ctx, _ref(ctx))
     H2 = rotated(_ref(ctx, _WIDER), Q)
-    return exact_values([eta_operator(ctx.law, H1), eta_operator(ctx.law, H2), mean_threshold(ctx.law, H2)],
-                  _whole_predict(ctx))
+    return exact_values(
+        [eta_operator(ctx.law, H1), eta_operator(ctx.law, H2), mean_threshold(ctx.law, H2)], _whole_predict(ctx)
+    )
 
 
 exact_claim(
     "stability.whole_spectrum",
-    predict=_whole_predict, simulate=_whole_simulate,
-    labels=lambda ctx: ["eta* H1 (Tr 14.4)" + counterexample(ctx.law, _ref(ctx), rotated_instance(ctx, _ref(ctx))[0]),
-                        "eta* H2 (Tr 18.3)" + counterexample(ctx.law, _ref(ctx, _WIDER),
-                                                              rotated(_ref(ctx, _WIDER), rotated_instance(ctx, _ref(ctx))[1])),
-                        "mean/FO threshold H2 (= H1's)"],
+    predict=_whole_predict,
+    simulate=_whole_simulate,
+    labels=lambda ctx: [
+        "eta* H1 (Tr 14.4)" + counterexample(ctx.law, _ref(ctx), rotated_instance(ctx, _ref(ctx))[0]),
+        "eta* H2 (Tr 18.3)"
+        + counterexample(ctx.law, _ref(ctx, _WIDER), rotated(_ref(ctx, _WIDER), rotated_instance(ctx, _ref(ctx))[1])),
+        "mean/FO threshold H2 (= H1's)",
+    ],
 )
 
 
@@ -111,11 +129,10 @@ def equal_eigenvalue_eta(law, lam: float, k: int, d: int) -> sp.Expr:
     """
     try:
         kg, ks, c = noise_constants(law, d=sp.Integer(d))
-    except NotApplicableError as exc:
-        if "not rotation invariant" in str(exc):
-            kg, ks, c = noise_constants(law, d=sp.Integer(d), diagonal_hessian=True)
-        else:
-            kg, ks, c = sp.Integer(1), sp.Integer(1), sp.nsimplify(second_moment_scale(law, d))
+    except NotRotationInvariantError:
+        kg, ks, c = noise_constants(law, d=sp.Integer(d), diagonal_hessian=True)
+    except NotApplicableError:
+        kg, ks, c = sp.Integer(1), sp.Integer(1), sp.nsimplify(second_moment_scale(law, d))
     return 2 / (sp.nsimplify(lam) * c * (1 + ks + k * kg))
 
 
@@ -168,21 +185,25 @@ def _tight_labels(ctx):
         f"eta* rank one l=4, d={d8} (Gaussian 2/(3l))" + counterexample(ctx.law, (4.0,), rotated((4.0,), Q8)),
         f"eta* three equal l=1.5, d={d8} (Gaussian 2/(5l))"
         + counterexample(ctx.law, (1.5,) * 3, rotated((1.5,) * 3, Q8)),
-    ] + [f"eta* Tr/2, {k} equal, d={Q.shape[0]} (Gaussian {k}/{k + 2})"
-         + counterexample(ctx.law, (1.0,) * k, rotated((1.0,) * k, Q), solver="structured")
-         for k, Q in zip(ks, Qk, strict=True)]
+    ] + [
+        f"eta* Tr/2, {k} equal, d={Q.shape[0]} (Gaussian {k}/{k + 2})"
+        + counterexample(ctx.law, (1.0,) * k, rotated((1.0,) * k, Q), solver="structured")
+        for k, Q in zip(ks, Qk, strict=True)
+    ]
 
 
 exact_claim(
     "stability.tightness",
-    predict=_tight_predict, simulate=_tight_simulate, labels=_tight_labels,
+    predict=_tight_predict,
+    simulate=_tight_simulate,
+    labels=_tight_labels,
 )
 
 
 # -------------------------------------------------------------- P3-12 other laws
 def _other_cases(law):
     """H diagonal only where the law's constants are the diagonal-H ones; rotated otherwise."""
-    return "diagonal" if law_setting(law, (), d=claim_dim(law, 10))[1] == "diagonal" else "rotated"
+    return "diagonal" if law_setting(law, d=claim_dim(law, 10))[1] == "diagonal" else "rotated"
 
 
 def _other_predict(ctx):
@@ -199,11 +220,18 @@ def _other_simulate(ctx):
 
 exact_claim(
     "stability.other_laws",
-    predict=_other_predict, simulate=_other_simulate,
+    predict=_other_predict,
+    simulate=_other_simulate,
     laws=("sphere", "rademacher", "uniform", "laplace(b=0.6)", "coordinate"),
-    labels=lambda ctx: [f"eta* q={q}, H {_other_cases(ctx.law)}" + (
-        counterexample(ctx.law, _ref(ctx), rotated_instance(ctx, _ref(ctx))[0], q=q)
-        if _other_cases(ctx.law) == "rotated" else "") for q in (1, 2)],
+    labels=lambda ctx: [
+        f"eta* q={q}, H {_other_cases(ctx.law)}"
+        + (
+            counterexample(ctx.law, _ref(ctx), rotated_instance(ctx, _ref(ctx))[0], q=q)
+            if _other_cases(ctx.law) == "rotated"
+            else ""
+        )
+        for q in (1, 2)
+    ],
 )
 
 
@@ -233,10 +261,10 @@ def _table_simulate(ctx):
 
 exact_claim(
     "stability.reference_values",
-    predict=lambda ctx: [row[-1] for row in _TABLE], simulate=_table_simulate,
+    predict=lambda ctx: [row[-1] for row in _TABLE],
+    simulate=_table_simulate,
     laws=("gaussian",),
     applies_to=lambda law: None if law.spec == "gaussian" else "the table fixes its own laws (run with gaussian)",
     labels=lambda ctx: [f"{s} {m} b={b:g} q={q}{' diagonal H' if dg else ''}" for s, m, b, q, dg, _ in _TABLE],
     negative_delta=0.01,
 )
-

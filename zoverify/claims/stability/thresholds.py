@@ -62,16 +62,24 @@ def _mean_operator_root(law, H, *, method, beta, P, d):
     """First eta where the law's symbolic mean map (evaluated) has spectral radius 1."""
     blocks = mean_operator(law, method=method, d=sp.Integer(d))
     K = np.eye(d) if P is None else np.linalg.inv(P)
-    env = {S.d: d, S.matrix("H", sp.Integer(d), sp.Integer(d)): H,
-           S.matrix("K", sp.Integer(d), sp.Integer(d)): K, S.beta: beta}
+    env = {
+        S.d: d,
+        S.matrix("H", sp.Integer(d), sp.Integer(d)): H,
+        S.matrix("K", sp.Integer(d), sp.Integer(d)): K,
+        S.beta: beta,
+    }
 
     def radius(eta):
         e = {**env, S.eta: eta}
         if method == "gd":
             A = evaluate(blocks["xx"], e)
         else:
-            A = np.block([[evaluate(blocks["xx"], e), evaluate(blocks["xm"], e)],
-                          [evaluate(blocks["mx"], e), evaluate(blocks["mm"], e)]])
+            A = np.block(
+                [
+                    [evaluate(blocks["xx"], e), evaluate(blocks["xm"], e)],
+                    [evaluate(blocks["mx"], e), evaluate(blocks["mm"], e)],
+                ]
+            )
         return float(np.max(np.abs(np.linalg.eigvals(A)))) - 1.0
 
     return _first_crossing(radius, 1.0 / np.max(np.linalg.eigvalsh(H)))
@@ -83,8 +91,9 @@ def _mean_predict(ctx):
     out = []
     for method, beta, Pm in cases:
         Ht = H if Pm is None else np.linalg.solve(Pm, H)
-        out.append(first_order_threshold(float(np.max(np.linalg.eigvals(Ht).real)), method=method, beta=beta)
-                   / float(c))
+        out.append(
+            first_order_threshold(float(np.max(np.linalg.eigvals(Ht).real)), method=method, beta=beta) / float(c)
+        )
     return out + out  # the symbolic map's root and the numeric engine both against the first-order form
 
 
@@ -93,14 +102,26 @@ exact_claim(
     laws=("gaussian", "rademacher", "coordinate"),
     predict=_mean_predict,
     simulate=lambda ctx: exact_values(_mean_measured(ctx), _mean_predict(ctx)),
-    labels=lambda ctx: [f"eta_mean {case}{route}" for route in (" (mean map)", " (numeric engine)")
-                        for case in ("ZO-GD", "ZO-GDM b=0.5", "frozen ZO-Adam b1=0.9, P commuting")],
+    labels=lambda ctx: [
+        f"eta_mean {case}{route}"
+        for route in (" (mean map)", " (numeric engine)")
+        for case in ("ZO-GD", "ZO-GDM b=0.5", "frozen ZO-Adam b1=0.9, P commuting")
+    ],
 )
 
 
 # ------------------------------------------------------------- spectral threshold claims
-def _threshold_claim(name, *, method="gd", beta=0.0, qs=(1,), spectrum=REFERENCE_SPECTRUM,
-                     solver="dense", laws=ROTATION_INVARIANT_LAWS, betas=None):
+def _threshold_claim(
+    name,
+    *,
+    method="gd",
+    beta=0.0,
+    qs=(1,),
+    spectrum=REFERENCE_SPECTRUM,
+    solver="dense",
+    laws=ROTATION_INVARIANT_LAWS,
+    betas=None,
+):
     cases = [(method, b, q) for b in (betas or (beta,)) for q in qs]
 
     def spec(ctx):
@@ -126,17 +147,13 @@ def _threshold_claim(name, *, method="gd", beta=0.0, qs=(1,), spectrum=REFERENCE
             out.append(f"eta* {m} beta={b:g} q={q} on Q diag{tuple(spec(ctx))} Q^T" + extra)
         return out
 
-    return exact_claim(name, laws=laws,
-                       predict=predict, simulate=simulate, labels=labels)
+    return exact_claim(name, laws=laws, predict=predict, simulate=simulate, labels=labels)
 
 
 _threshold_claim("stability.gd_threshold")
-_threshold_claim("stability.gdm_threshold",
-                 method="gdm", betas=(0.5, 0.9), spectrum=SMALL_SPECTRUM)
-_threshold_claim("stability.q_query_gd",
-                 qs=(2, 4, 16))
-_threshold_claim("stability.q_query_gdm",
-                 method="gdm", betas=(0.5,), qs=(3,), spectrum=SMALL_SPECTRUM)
+_threshold_claim("stability.gdm_threshold", method="gdm", betas=(0.5, 0.9), spectrum=SMALL_SPECTRUM)
+_threshold_claim("stability.q_query_gd", qs=(2, 4, 16))
+_threshold_claim("stability.q_query_gdm", method="gdm", betas=(0.5,), qs=(3,), spectrum=SMALL_SPECTRUM)
 
 
 # ----------------------------------------------------------------------- P3-7 Adam
@@ -161,18 +178,20 @@ def _adam_predict(ctx):
 
 def _adam_simulate(ctx):
     H, P, _ = _adam_cases(ctx)
-    values = [eta_operator(ctx.law, H, method="adam", beta=0.9, P=P),
-              eta_operator(ctx.law, H, method="adam", beta=0.9)]
+    values = [eta_operator(ctx.law, H, method="adam", beta=0.9, P=P), eta_operator(ctx.law, H, method="adam", beta=0.9)]
     return exact_values(values, _adam_predict(ctx))
 
 
 exact_claim(
     "stability.adam_threshold",
-    predict=_adam_predict, simulate=_adam_simulate,
-    labels=lambda ctx: ["eta* Adam b1=0.9, random commuting P" + counterexample(
-        ctx.law, _adam_spectrum(ctx), _adam_cases(ctx)[0], method="adam", beta=0.9),
-        "eta* Adam b1=0.9, P=I  vs  eta*_GDM(0.9)/(1-0.9) (spectral)" + counterexample(
-            ctx.law, _adam_spectrum(ctx), _adam_cases(ctx)[0], method="adam", beta=0.9)],
+    predict=_adam_predict,
+    simulate=_adam_simulate,
+    labels=lambda ctx: [
+        "eta* Adam b1=0.9, random commuting P"
+        + counterexample(ctx.law, _adam_spectrum(ctx), _adam_cases(ctx)[0], method="adam", beta=0.9),
+        "eta* Adam b1=0.9, P=I  vs  eta*_GDM(0.9)/(1-0.9) (spectral)"
+        + counterexample(ctx.law, _adam_spectrum(ctx), _adam_cases(ctx)[0], method="adam", beta=0.9),
+    ],
 )
 
 
@@ -182,7 +201,7 @@ _ISOTROPIC_K = 400  # k equal eigenvalues filling d = k: the upper bound's gap i
 
 def _bound_setting(law, method, beta, q, d):
     """The law's own gain constants if rotation invariant; else the paper's (Gaussian) bounds with H scaled by c."""
-    s, kind = law_setting(law, (), d=d, method=method, beta=beta, q=q)
+    s, kind = law_setting(law, d=d, method=method, beta=beta, q=q)
     if kind != "rotation-invariant":
         g = spectral_setting(parse_law("gaussian"), method=method, beta=beta, q=q, d=d)
         s = type(s)(g.kappa_g, g.kappa_s, g.beta, g.s * second_moment_scale(law, d))
@@ -248,15 +267,24 @@ def _bound_claim(name, cases):
         return values + values, tol, sides
 
     def labels(ctx):
-        names = [f"{m} b={b:g} q={q} spectrum{tuple(s)[:4]}{'...' if len(s) > 4 else ''} d={len(s)}"
-                 for m, b, q, s, _ in cases_for(ctx)]
+        names = [
+            f"{m} b={b:g} q={q} spectrum{tuple(s)[:4]}{'...' if len(s) > 4 else ''} d={len(s)}"
+            for m, b, q, s, _ in cases_for(ctx)
+        ]
         kinds = [k for *_, k in cases_for(ctx)]
-        lo = {"loose": "lower bound <= eta*", "equal": "lower bound = eta* (attained)",
-              "isotropic": "lower bound = eta* (attained)"}
-        hi = {"loose": "eta* <= upper bound", "equal": "eta* <= upper bound",
-              "isotropic": "upper bound approached (gap <= rate)"}
-        return ([f"{lo[k]}, {n}" for k, n in zip(kinds, names, strict=True)]
-                + [f"{hi[k]}, {n}" for k, n in zip(kinds, names, strict=True)])
+        lo = {
+            "loose": "lower bound <= eta*",
+            "equal": "lower bound = eta* (attained)",
+            "isotropic": "lower bound = eta* (attained)",
+        }
+        hi = {
+            "loose": "eta* <= upper bound",
+            "equal": "eta* <= upper bound",
+            "isotropic": "upper bound approached (gap <= rate)",
+        }
+        return [f"{lo[k]}, {n}" for k, n in zip(kinds, names, strict=True)] + [
+            f"{hi[k]}, {n}" for k, n in zip(kinds, names, strict=True)
+        ]
 
     def alternatives(ctx, prediction):
         """Each bound formula alone off by a near miss, both ways, on every instance at once."""
@@ -270,20 +298,42 @@ def _bound_claim(name, cases):
                 out.append((f"{side} bound formula {'+' if sign > 0 else '-'}{100 * _BOUND_DELTA:g}%", alt))
         return out
 
-    return exact_claim(name, test=SidedTest(),
-                       predict=predict, simulate=simulate, labels=labels, applies_to=any_law,
-                       negative_delta=_BOUND_DELTA, negative_alternatives=alternatives)
+    return exact_claim(
+        name,
+        test=SidedTest(),
+        predict=predict,
+        simulate=simulate,
+        labels=labels,
+        applies_to=any_law,
+        negative_delta=_BOUND_DELTA,
+        negative_alternatives=alternatives,
+    )
 
 
 _BOUND_DELTA = 0.03  # a near miss of either bound formula
 _RANDOM = (4.0, 2.5, 2.2, 1.1, 0.7, 0.4, 0.25, 0.05)
-_bound_claim("stability.gd_bounds",
-             [("gd", 0.0, 1, REFERENCE_SPECTRUM, "loose"), ("gd", 0.0, 1, _RANDOM, "loose"),
-              ("gd", 0.0, 2, REFERENCE_SPECTRUM, "loose"), ("gd", 0.0, 4, _RANDOM, "loose"),
-              ("gd", 0.0, 1, (4.0, 0, 0, 0, 0, 0, 0, 0), "equal"), ("gd", 0.0, 3, (2.0, 2.0, 2.0, 0, 0, 0, 0, 0), "equal"),
-              ("gd", 0.0, 1, (1.0,), "isotropic"), ("gd", 0.0, 3, (1.0,), "isotropic")])
-_bound_claim("stability.gdm_bounds",
-             [("gdm", 0.5, 1, REFERENCE_SPECTRUM, "loose"), ("gdm", 0.9, 1, _RANDOM, "loose"),
-              ("adam", 0.9, 1, REFERENCE_SPECTRUM, "loose"),
-              ("gdm", 0.5, 1, (2.0, 2.0, 2.0, 0, 0, 0, 0, 0), "equal"), ("adam", 0.5, 1, (2.0, 2.0, 2.0, 0, 0, 0, 0, 0), "equal"),
-              ("gdm", 0.9, 1, (1.0,), "isotropic"), ("adam", 0.5, 1, (1.0,), "isotropic")])
+_bound_claim(
+    "stability.gd_bounds",
+    [
+        ("gd", 0.0, 1, REFERENCE_SPECTRUM, "loose"),
+        ("gd", 0.0, 1, _RANDOM, "loose"),
+        ("gd", 0.0, 2, REFERENCE_SPECTRUM, "loose"),
+        ("gd", 0.0, 4, _RANDOM, "loose"),
+        ("gd", 0.0, 1, (4.0, 0, 0, 0, 0, 0, 0, 0), "equal"),
+        ("gd", 0.0, 3, (2.0, 2.0, 2.0, 0, 0, 0, 0, 0), "equal"),
+        ("gd", 0.0, 1, (1.0,), "isotropic"),
+        ("gd", 0.0, 3, (1.0,), "isotropic"),
+    ],
+)
+_bound_claim(
+    "stability.gdm_bounds",
+    [
+        ("gdm", 0.5, 1, REFERENCE_SPECTRUM, "loose"),
+        ("gdm", 0.9, 1, _RANDOM, "loose"),
+        ("adam", 0.9, 1, REFERENCE_SPECTRUM, "loose"),
+        ("gdm", 0.5, 1, (2.0, 2.0, 2.0, 0, 0, 0, 0, 0), "equal"),
+        ("adam", 0.5, 1, (2.0, 2.0, 2.0, 0, 0, 0, 0, 0), "equal"),
+        ("gdm", 0.9, 1, (1.0,), "isotropic"),
+        ("adam", 0.5, 1, (1.0,), "isotropic"),
+    ],
+)
