@@ -38,7 +38,8 @@ FAMILY.declare(
     module='thresholds',
     statement='P3-10: q-query ZO-GD edge = root of sum eta l_i / (2q - (q+1) eta l_i) = 1; spectrum-only.',
     source='arXiv 2604.14669, Theorem 1 and Appendix B (multi-query averages); derivations/stability.py §1-§2, §4; docs/stability.md#the-gain-formula',
-    status=(Status.READ_2ND, Status.DERIVED_CHECKED),
+    status=(Status.DERIVED_CHECKED,),
+    status_note='the closed form is derived here; the paper treats multi-query averages in its appendix',
 )
 
 FAMILY.declare(
@@ -46,7 +47,8 @@ FAMILY.declare(
     module='thresholds',
     statement='P3-11: q-query ZO-GDM edge = root of sum eta l_i (1+b) / (2q(1-b^2) - eta l_i((q+1) - b(q-1))) = 1.',
     source='arXiv 2604.14669, Theorem 2 and Appendix B (multi-query averages); derivations/stability.py §3; docs/stability.md#the-gain-formula',
-    status=(Status.READ_2ND, Status.DERIVED_CHECKED),
+    status=(Status.DERIVED_CHECKED,),
+    status_note='the closed form is derived here; the paper treats multi-query averages in its appendix',
 )
 
 FAMILY.declare(
