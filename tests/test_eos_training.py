@@ -183,3 +183,20 @@ def test_first_order_claim_passes_rejects_its_near_misses_and_repeats():
     first = check(claim, seed=0)
     assert first.verdict == "pass" and first.negative_control_rejected
     assert check(claim, seed=0).estimate == first.estimate
+
+
+def test_momentum_growth_rate_is_the_dense_operators():
+    """ZO-GDM's kappa on a positive part with zero eigenvalues (their pair blocks sit at 1, inside the default
+    bracket) against a central difference of the dense operator's radius (an independent route)."""
+    from zoverify.numeric.eos_curvature import Curvature
+    from zoverify.numeric.stability_operator import DenseOperator
+
+    rng = np.random.default_rng(8)
+    spec = np.concatenate([[0.0, 0.0], np.sort(rng.exponential(size=5))])
+    V, _ = np.linalg.qr(rng.standard_normal((7, 7)))
+    curv = Curvature(spec.sum(), spec[-1], spec.sum(), 0.0, spec, V)
+    op = DenseOperator(parse_law("gaussian"), (V * spec) @ V.T, method="gdm", beta=0.5, q=2)
+    star = op.eta_star()
+    h = 1e-4
+    fd = (np.log(op.radius(star * (1 + h))) - np.log(op.radius(star * (1 - h)))) / (np.log1p(h) - np.log1p(-h))
+    assert edge_growth_rate(curv, "gaussian", q=2, beta=0.5) == pytest.approx(fd, rel=1e-5)
