@@ -48,12 +48,12 @@ def nzk_middle_matrix(
     return _sym.nzk_middle_matrix(parse_law(law), pairing=pairing, zeta_law=_parsed(zeta_law), d=d)
 
 
-def kernel_factor(law: LawLike, *, pairing: str = "shared", zeta_law: LawLike | None = None, d=S.d) -> sp.Expr:
+def kernel_factor(law: LawLike, *, pairing: str = "shared", zeta_law: LawLike | None = None, d: S.Dim = S.d) -> sp.Expr:
     """:func:`zoverify.symbolic.nzk.kernel_factor` with laws as objects or specs."""
     return _sym.kernel_factor(parse_law(law), pairing=pairing, zeta_law=_parsed(zeta_law), d=d)
 
 
-def zo_gd_speedup(law: LawLike, d=S.d) -> sp.Expr:
+def zo_gd_speedup(law: LawLike, d: S.Dim = S.d) -> sp.Expr:
     """:func:`zoverify.symbolic.nzk.zo_gd_speedup` with the law as an object or a spec."""
     return _sym.zo_gd_speedup(parse_law(law), d=d)
 

@@ -73,19 +73,19 @@ class MomentMap(abc.ABC):
 
     # -- symbolic moments ---------------------------------------------------
     @abc.abstractmethod
-    def mean(self, d: sp.Expr = S.d) -> sp.MatrixExpr:
+    def mean(self, d: S.Dim = S.d) -> sp.MatrixExpr:
         """E[z] as a d x 1 matrix expression."""
 
     @abc.abstractmethod
-    def second_moment(self, d: sp.Expr = S.d) -> sp.MatrixExpr:
+    def second_moment(self, d: S.Dim = S.d) -> sp.MatrixExpr:
         """E[z z^T] as a d x d matrix expression."""
 
     @abc.abstractmethod
-    def third_moment(self, v: sp.MatrixExpr, d: sp.Expr = S.d) -> sp.MatrixExpr:
+    def third_moment(self, v: sp.MatrixExpr, d: S.Dim = S.d) -> sp.MatrixExpr:
         """E[(v^T z) z z^T] as a d x d matrix expression."""
 
     @abc.abstractmethod
-    def fourth_moment(self, A: sp.MatrixExpr, d: sp.Expr = S.d) -> sp.MatrixExpr:
+    def fourth_moment(self, A: sp.MatrixExpr, d: S.Dim = S.d) -> sp.MatrixExpr:
         """E[z z^T A z z^T] for symmetric A, as a d x d matrix expression."""
 
     def scalar_moments(self) -> dict[str, sp.Expr] | None:
@@ -95,7 +95,7 @@ class MomentMap(abc.ABC):
     # -- helpers for implementations -----------------------------------------
     def check_dim(self, dim: Any) -> None:
         """Refuse a dimension the law cannot take."""
-        if isinstance(dim, sp.Basic) and not dim.is_number:
+        if isinstance(dim, sp.Expr) and not dim.is_number:  # a symbolic size such as d
             if self.fixed_dim is not None:
                 raise InvalidParameterError(
                     f"law {self.spec} has fixed dimension {self.fixed_dim}; a symbolic dimension is not accepted"

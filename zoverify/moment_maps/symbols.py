@@ -5,6 +5,8 @@ same name always means the same object (sympy compares symbols by name *and*
 assumptions).
 """
 
+from typing import TypeAlias
+
 import sympy as sp
 
 d = sp.Symbol("d", integer=True, positive=True)  # parameter dimension
@@ -26,20 +28,24 @@ tr_h = sp.Symbol("Tr_H", positive=True)
 eps = sp.Symbol("epsilon", positive=True)  # finite-difference radius / JL distortion
 delta = sp.Symbol("delta", positive=True)  # failure probability
 
+#: a size: a concrete integer, or a symbol or expression such as ``d``
+Dim: TypeAlias = sp.Expr | int
+
 # Matrix symbols are created per dimension (their shape depends on d).
 
 
-def matrix(name: str, rows=d, cols=d) -> sp.MatrixSymbol:
+def matrix(name: str, rows: Dim = d, cols: Dim = d) -> sp.MatrixSymbol:
     """A named matrix symbol of the given shape (default d x d)."""
     return sp.MatrixSymbol(name, rows, cols)
 
 
-def vector(name: str, dim=d) -> sp.MatrixSymbol:
+def vector(name: str, dim: Dim = d) -> sp.MatrixSymbol:
     """A named column-vector symbol of length ``dim``."""
     return sp.MatrixSymbol(name, dim, 1)
 
 
 __all__ = [
+    "Dim",
     "N",
     "P",
     "b",

@@ -54,11 +54,11 @@ class AbstractIIDLaw(AbstractLaw):
         """The per-coordinate mean when it is the same for every coordinate."""
         return sp.Integer(0)
 
-    def mean_vector(self, d: sp.Expr) -> sp.MatrixExpr:
+    def mean_vector(self, d: S.Dim) -> sp.MatrixExpr:
         mu = self.scalar_mean()
         if mu == 0:
             return ZeroMatrix(d, 1)
-        return mu * OneMatrix(d, 1)
+        return mu * OneMatrix(d, 1)  # pyright: ignore[reportReturnType]  # sympy types scalar * matrix as Expr
 
     def scalar_moments(self) -> dict[str, sp.Expr]:
         return {"mean": self.scalar_mean(), **self.centred_moments()}
@@ -72,19 +72,19 @@ class AbstractIIDLaw(AbstractLaw):
             )
 
     # -- moment maps --------------------------------------------------------
-    def mean(self, d=S.d):
+    def mean(self, d: S.Dim = S.d):
         self.check_dim(d)
         self.require_moment(1)
         return self.mean_vector(d)
 
-    def second_moment(self, d=S.d):
+    def second_moment(self, d: S.Dim = S.d):
         self.check_dim(d)
         self.require_moment(2)
         m = self.mean_vector(d)
         out = self.centred_moments()["var"] * Identity(d)
         return out if _is_zero(m) else out + m * m.T
 
-    def third_moment(self, v, d=S.d):
+    def third_moment(self, v, d: S.Dim = S.d):
         self.check_dim(d)
         self.require_moment(3)
         mom = self.centred_moments()
@@ -97,7 +97,7 @@ class AbstractIIDLaw(AbstractLaw):
             terms.append(m3 * DiagMatrix(v))
         return sp.MatAdd(*terms) if terms else ZeroMatrix(d, d)
 
-    def fourth_moment(self, A, d=S.d):
+    def fourth_moment(self, A, d: S.Dim = S.d):
         self.check_dim(d)
         self.require_moment(4)
         mom = self.centred_moments()
@@ -224,7 +224,7 @@ class Gaussian(AbstractIIDLaw):
                 params["mean"] = self._vector_mean.name
             else:
                 params["mean"] = [plain(v) for v in self._vector_mean]
-        elif self._mean != 0:
+        elif self._mean is not None and self._mean != 0:
             params["mean"] = plain(self._mean)
         if self.std != 1:
             params["std"] = plain(self.std)

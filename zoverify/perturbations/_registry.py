@@ -65,6 +65,13 @@ def _check_name(name: str) -> None:
         )
 
 
+def law_builder(cls: type[AbstractLaw]) -> Callable[..., AbstractLaw]:
+    """What builds a law of ``cls`` from its spec parameters: its own ``from_params`` where it defines one, else ``cls``."""
+    if "from_params" in vars(cls):
+        return cls.from_params  # pyright: ignore[reportAttributeAccessIssue]  # defined by this class, checked above
+    return cls
+
+
 def metadata_problems(cls: type[AbstractLaw]) -> list[str]:
     """What is wrong with ``cls.law_params`` (empty when it describes the constructor exactly)."""
     params = getattr(cls, "law_params", None)
@@ -74,8 +81,7 @@ def metadata_problems(cls: type[AbstractLaw]) -> list[str]:
     bad_type = [k for k, v in params.items() if not isinstance(v, LawParam)]
     if bad_type:
         out.append(f"law_params entries {bad_type} are not LawParam(domain=..., typical=..., test_values=...)")
-    builder = cls.from_params if "from_params" in vars(cls) else cls
-    signature = inspect.signature(builder)
+    signature = inspect.signature(law_builder(cls))
     accepted = [n for n, p in signature.parameters.items() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
     missing = [n for n in accepted if n not in params]
     extra = [n for n in params if n not in accepted]
@@ -159,8 +165,10 @@ def _build_sympy_law(node: ast.Call, spec: str) -> AbstractLaw:
     dist = getattr(st, inner.func.id, None)
     if dist is None or not callable(dist):
         raise UnknownNameError(f"law spec {spec!r}: sympy.stats has no distribution {inner.func.id!r}")
+    if any(k.arg is None for k in inner.keywords):
+        raise InvalidParameterError(f"law spec {spec!r}: write the distribution's parameters out, not **mapping")
     args = [_literal(a, spec) for a in inner.args]
-    kwargs = {k.arg: _literal(k.value, spec) for k in inner.keywords}
+    kwargs = {k.arg: _literal(k.value, spec) for k in inner.keywords if k.arg is not None}
     try:
         rv = dist("x", *args, **kwargs)
     except (TypeError, ValueError) as exc:
@@ -180,6 +188,8 @@ def _load_user_law(spec: str) -> AbstractLaw:
                 raise InvalidParameterError(f"law spec {spec!r}: file {target} does not exist")
             module_name = f"zoverify_user_{abs(hash(path.resolve()))}"
             loader_spec = importlib.util.spec_from_file_location(module_name, path)
+            if loader_spec is None or loader_spec.loader is None:
+                raise InvalidParameterError(f"law spec {spec!r}: {target} cannot be loaded as a Python module")
             module = importlib.util.module_from_spec(loader_spec)
             sys.modules[module_name] = module
             loader_spec.loader.exec_module(module)

@@ -24,19 +24,19 @@ class AbstractIsotropicLaw(AbstractLaw):
     def fourth_moment_factor(self, d: sp.Expr) -> sp.Expr:
         raise NotImplementedError
 
-    def mean(self, d=S.d):
+    def mean(self, d: S.Dim = S.d):
         self.check_dim(d)
         return ZeroMatrix(d, 1)
 
-    def second_moment(self, d=S.d):
+    def second_moment(self, d: S.Dim = S.d):
         self.check_dim(d)
         return Identity(d)
 
-    def third_moment(self, v, d=S.d):
+    def third_moment(self, v, d: S.Dim = S.d):
         self.check_dim(d)
         return ZeroMatrix(d, d)
 
-    def fourth_moment(self, A, d=S.d):
+    def fourth_moment(self, A, d: S.Dim = S.d):
         self.check_dim(d)
         d = sp.sympify(d)  # keep the coefficient exact when d is a Python int
         return self.fourth_moment_factor(d) * (Trace(A) * Identity(d) + 2 * A)
@@ -83,19 +83,19 @@ class Coordinate(AbstractLaw):
     def parameters(self):
         return {"signed": True} if self.signed else {}
 
-    def mean(self, d=S.d):
+    def mean(self, d: S.Dim = S.d):
         self.check_dim(d)
         return ZeroMatrix(d, 1) if self.signed else (1 / sp.sqrt(d)) * OneMatrix(d, 1)
 
-    def second_moment(self, d=S.d):
+    def second_moment(self, d: S.Dim = S.d):
         self.check_dim(d)
         return Identity(d)
 
-    def third_moment(self, v, d=S.d):
+    def third_moment(self, v, d: S.Dim = S.d):
         self.check_dim(d)
         return ZeroMatrix(d, d) if self.signed else sp.sqrt(d) * DiagMatrix(v)
 
-    def fourth_moment(self, A, d=S.d):
+    def fourth_moment(self, A, d: S.Dim = S.d):
         self.check_dim(d)
         return d * diagonal_part(A)
 

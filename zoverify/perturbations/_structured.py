@@ -107,7 +107,11 @@ SCALED_PARAM = LawParam(domain=OneOf((True, False)), typical=(True, False), test
 def _base_moments(base: AbstractIIDLaw, order: int) -> dict[str, sp.Expr]:
     base.require_moment(order)
     mom = base.centred_moments()
-    return {"var": mom["var"], "m3": mom.get("m3", 0), "m4": mom.get("m4", sp.nan) if order >= 4 else sp.nan}
+    return {
+        "var": mom["var"],
+        "m3": mom.get("m3", sp.Integer(0)),
+        "m4": mom.get("m4", sp.nan) if order >= 4 else sp.nan,
+    }
 
 
 class _ScaledBase:
@@ -115,7 +119,7 @@ class _ScaledBase:
 
     scale_sq: sp.Expr
     scaled: bool
-    base: AbstractLaw
+    base: AbstractIIDLaw
 
     @property
     def scale(self) -> float:
@@ -165,29 +169,29 @@ class Block(_ScaledBase, AbstractLaw):
 
     def check_dim(self, dim):
         super().check_dim(dim)
-        if not (isinstance(dim, sp.Basic) and not dim.is_number) and int(dim) < self.blocks:
+        if not (isinstance(dim, sp.Expr) and not dim.is_number) and int(dim) < self.blocks:
             raise InvalidParameterError(
                 f"{self.spec}: dimension {dim} is smaller than the number of blocks {self.blocks}"
             )
 
-    def mean(self, d=S.d):
+    def mean(self, d: S.Dim = S.d):
         self.check_dim(d)
         self.base.require_moment(1)
         return ZeroMatrix(d, 1)
 
-    def second_moment(self, d=S.d):
+    def second_moment(self, d: S.Dim = S.d):
         self.check_dim(d)
         mom = _base_moments(self.base, 2)
         return self.scale_sq * mom["var"] / self.blocks * Identity(d)
 
-    def third_moment(self, v, d=S.d):
+    def third_moment(self, v, d: S.Dim = S.d):
         self.check_dim(d)
         mom = _base_moments(self.base, 3)
         if mom["m3"] == 0:
             return ZeroMatrix(d, d)
         return self.scale_sq ** sp.Rational(3, 2) * mom["m3"] / self.blocks * DiagMatrix(v)
 
-    def fourth_moment(self, A, d=S.d):
+    def fourth_moment(self, A, d: S.Dim = S.d):
         self.check_dim(d)
         mom = _base_moments(self.base, 4)
         s2, excess = mom["var"], sp.simplify(mom["m4"] - 3 * mom["var"] ** 2)
@@ -394,7 +398,7 @@ class Subspace(AbstractIsotropicLaw):
 
     def check_dim(self, dim):
         super().check_dim(dim)
-        if not (isinstance(dim, sp.Basic) and not dim.is_number) and int(dim) < self.rank:
+        if not (isinstance(dim, sp.Expr) and not dim.is_number) and int(dim) < self.rank:
             raise InvalidParameterError(f"{self.spec}: dimension {dim} is smaller than the rank {self.rank}")
 
     def fourth_moment_factor(self, d):

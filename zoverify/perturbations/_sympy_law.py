@@ -18,6 +18,8 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 import sympy.stats as st
+from sympy.stats.crv import SingleContinuousPSpace
+from sympy.stats.rv import RandomSymbol
 
 from zoverify._errors import InvalidParameterError, MomentDoesNotExistError
 from zoverify.perturbations._base import float_dtype
@@ -59,17 +61,21 @@ class SympyIIDLaw(AbstractIIDLaw):
         """The law ``iid(dist)`` (the catalogue builds every family from its parameters)."""
         from zoverify.perturbations._registry import parse_law
 
-        return parse_law(f"iid({dist})")
+        law = parse_law(f"iid({dist})")
+        if not isinstance(law, cls):
+            raise InvalidParameterError(f"iid: {dist!r} is not a sympy.stats distribution call")
+        return law
 
-    def __init__(self, rv: sp.Expr, *, label: str | None = None):
-        if not isinstance(rv, st.rv.RandomSymbol) or not isinstance(rv.pspace, st.crv.SingleContinuousPSpace):
+    def __init__(self, rv: object, *, label: str | None = None):
+        if not isinstance(rv, RandomSymbol) or not isinstance(rv.pspace, SingleContinuousPSpace):
             raise InvalidParameterError(
                 "iid: expected a continuous sympy.stats univariate random symbol, "
                 f"e.g. sympy.stats.Logistic('x', 0, 1); got {rv!r}"
             )
-        self.rv = rv
+        self.rv: RandomSymbol = rv
         self.label = label or str(rv.pspace.distribution)
-        self._density = st.density(rv)(_X)
+        # density() is typed as a union of its return kinds; a continuous symbol's is a callable pdf
+        self._density = st.density(rv)(_X)  # pyright: ignore[reportCallIssue, reportOptionalCall]
         self._moments: dict[int, sp.Expr] = {}
         self._cdf_fn = None
         self._pdf_fn = None
@@ -91,7 +97,7 @@ class SympyIIDLaw(AbstractIIDLaw):
             except NotImplementedError:  # e.g. Student-t has no MGF: integrate directly
                 support = self.rv.pspace.domain.set
                 value = sp.integrate(_X**k * self._density, (_X, support.inf, support.sup))
-            value = sp.simplify(value)
+            value = sp.simplify(value)  # pyright: ignore[reportCallIssue, reportArgumentType]  # E() is untyped
             if value.has(sp.Integral) or value.has(sp.oo, -sp.oo, sp.zoo, sp.nan):
                 raise MomentDoesNotExistError(f"law {self.spec}: moment of order {k} does not exist or is not finite")
             self._moments[k] = value
@@ -120,7 +126,7 @@ class SympyIIDLaw(AbstractIIDLaw):
     # -- sampling -------------------------------------------------------------
     def _cdf(self):
         if self._cdf_fn is None:
-            cdf = st.cdf(self.rv)(_X)
+            cdf = st.cdf(self.rv)(_X)  # pyright: ignore[reportCallIssue]  # a continuous symbol's cdf is callable
             if cdf.has(sp.Integral):
                 raise InvalidParameterError(
                     f"law {self.spec}: sympy gives no closed-form CDF, so it cannot be sampled "
@@ -221,7 +227,12 @@ class SympyIIDLaw(AbstractIIDLaw):
                     return float(support.inf), float(support.sup)
 
             try:
-                self._pinv = NumericalInversePolynomial(_Density(), center=self._centre(), u_resolution=1e-12)
+                # scipy's stub asks for cdf and logpdf too, which PINV documents as optional
+                self._pinv = NumericalInversePolynomial(
+                    _Density(),  # pyright: ignore[reportArgumentType]
+                    center=self._centre(),
+                    u_resolution=1e-12,
+                )
             except Exception as exc:  # UNU.RAN reports any failure of its setup
                 raise InvalidParameterError(
                     f"{why}; inverting the density numerically failed too ({exc}); supply a law class with its own "

@@ -25,7 +25,7 @@ from zoverify._errors import UnknownNameError
 from zoverify.perturbations._base import AbstractLaw
 from zoverify.perturbations._families import Laplace, Rademacher, StudentT, Uniform
 from zoverify.perturbations._iid import Gaussian
-from zoverify.perturbations._registry import LAWS, register_law
+from zoverify.perturbations._registry import LAWS, law_builder, register_law
 from zoverify.perturbations._sphere import Coordinate, Sphere
 from zoverify.perturbations._structured import Block, LowRank, Sparse, Subspace
 from zoverify.perturbations._sympy_law import SympyIIDLaw
@@ -70,8 +70,7 @@ def family(name: str) -> type[AbstractLaw]:
 
 def build(law_class: type[AbstractLaw], params: Mapping[str, Any]) -> AbstractLaw:
     """The law of ``law_class`` with ``params`` (through ``from_params`` where the class defines it)."""
-    builder = law_class.from_params if "from_params" in vars(law_class) else law_class
-    return builder(**params)
+    return law_builder(law_class)(**params)
 
 
 def test_params(law_class: type[AbstractLaw]) -> list[dict[str, Any]]:
@@ -100,8 +99,7 @@ def default_specs() -> tuple[str, ...]:
 
 def defaults_of(law_class: type[AbstractLaw]) -> dict[str, Any]:
     """The constructor defaults of a family's parameters (those that have one)."""
-    builder = law_class.from_params if "from_params" in vars(law_class) else law_class
-    sig = inspect.signature(builder)
+    sig = inspect.signature(law_builder(law_class))
     return {n: p.default for n, p in sig.parameters.items() if p.default is not p.empty}
 
 

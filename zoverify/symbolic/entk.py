@@ -59,41 +59,41 @@ def _scalar(expr: sp.MatrixExpr) -> sp.Expr:
     return Trace(expr)
 
 
-def jacobians(d=S.d, v=V) -> tuple[sp.MatrixSymbol, sp.MatrixSymbol]:
+def jacobians(d: S.Dim = S.d, v=V) -> tuple[sp.MatrixSymbol, sp.MatrixSymbol]:
     """The Jacobian symbols A = J(x_o), B = J(x_u), each v x d."""
     return S.matrix("A", v, d), S.matrix("B", v, d)
 
 
-def entk_row_vectors(d=S.d) -> tuple[sp.MatrixSymbol, sp.MatrixSymbol]:
+def entk_row_vectors(d: S.Dim = S.d) -> tuple[sp.MatrixSymbol, sp.MatrixSymbol]:
     """Two Jacobian rows a, b as d x 1 symbols (one output of each input)."""
     return S.vector("a", d), S.vector("b", d)
 
 
 # -- one entry ------------------------------------------------------------------
-def entk_entry_mean(law, a: sp.MatrixExpr, b: sp.MatrixExpr, d=S.d) -> sp.Expr:
+def entk_entry_mean(law, a: sp.MatrixExpr, b: sp.MatrixExpr, d: S.Dim = S.d) -> sp.Expr:
     """E[K_hat_ab] = a^T S b (equals a^T b when E[u u^T] = I)."""
     d = _dim(law, d)
     return _scalar(a.T * law.second_moment(d) * b)
 
 
-def entk_entry_single_moment(law, a: sp.MatrixExpr, b: sp.MatrixExpr, d=S.d) -> sp.Expr:
+def entk_entry_single_moment(law, a: sp.MatrixExpr, b: sp.MatrixExpr, d: S.Dim = S.d) -> sp.Expr:
     """E[(a^T u)^2 (b^T u)^2] = a^T F(b b^T) a for one direction u."""
     d = _dim(law, d)
     return _scalar(a.T * law.fourth_moment(b * b.T, d) * a)
 
 
-def entk_entry_variance(law, a: sp.MatrixExpr, b: sp.MatrixExpr, *, d=S.d, P=S.P) -> sp.Expr:
+def entk_entry_variance(law, a: sp.MatrixExpr, b: sp.MatrixExpr, *, d: S.Dim = S.d, P: S.Dim = S.P) -> sp.Expr:
     """Var K_hat_ab = (a^T F(b b^T) a - (a^T S b)^2) / P (P iid directions)."""
     return (entk_entry_single_moment(law, a, b, d) - entk_entry_mean(law, a, b, d) ** 2) / P
 
 
 # -- the whole V x V kernel ---------------------------------------------------
-def entk_kernel_mean(law, A: sp.MatrixExpr, B: sp.MatrixExpr, d=S.d) -> sp.MatrixExpr:
+def entk_kernel_mean(law, A: sp.MatrixExpr, B: sp.MatrixExpr, d: S.Dim = S.d) -> sp.MatrixExpr:
     """E[K_hat] = A S B^T (= A B^T, the first-order eNTK, when S = I)."""
     return A * law.second_moment(_dim(law, d)) * B.T
 
 
-def entk_frobenius_error(law, A: sp.MatrixExpr, B: sp.MatrixExpr, *, d=S.d, P=S.P) -> sp.Expr:
+def entk_frobenius_error(law, A: sp.MatrixExpr, B: sp.MatrixExpr, *, d: S.Dim = S.d, P: S.Dim = S.P) -> sp.Expr:
     """E||K_hat - E K_hat||_F^2 = (tr(A F(B^T B) A^T) - ||A S B^T||_F^2) / P."""
     dd = _dim(law, d)
     mean = entk_kernel_mean(law, A, B, dd)
@@ -126,7 +126,7 @@ def frobenius_error_value(law, A, B, *, P: int) -> float:
     return float(evaluate(entk_frobenius_error(law, As, Bs, d=d), env))
 
 
-def second_moment_scale(law, d=S.d) -> sp.Expr | None:
+def second_moment_scale(law, d: S.Dim = S.d) -> sp.Expr | None:
     """s with E[u u^T] = s I, or None when E[u u^T] is not a multiple of I.
 
     With s != 1 the unbiased ZO eNTK is K_hat / s.
@@ -146,12 +146,12 @@ def second_moment_scale(law, d=S.d) -> sp.Expr | None:
 
 
 # -- the P-query gradient estimator -------------------------------------------
-def gradient_estimator_mean(law, g: sp.MatrixExpr, d=S.d) -> sp.MatrixExpr:
+def gradient_estimator_mean(law, g: sp.MatrixExpr, d: S.Dim = S.d) -> sp.MatrixExpr:
     """E[g_hat] = S g for g_hat = (1/P) sum_p u_p u_p^T g."""
     return law.second_moment(_dim(law, d)) * g
 
 
-def gradient_estimator_second_moment(law, g: sp.MatrixExpr, *, d=S.d, P=S.P) -> sp.Expr:
+def gradient_estimator_second_moment(law, g: sp.MatrixExpr, *, d: S.Dim = S.d, P: S.Dim = S.P) -> sp.Expr:
     """E||g_hat||^2 = (g^T F(I) g + (P - 1) g^T S^T S g) / P."""
     d = _dim(law, d)
     second = law.second_moment(d)

@@ -138,7 +138,7 @@ def _structural_identity_coefficient(M: sp.MatrixExpr) -> sp.Expr | None:
     return None
 
 
-def kernel_factor(law: MomentMap, *, pairing: str = "shared", zeta_law=None, d=S.d) -> sp.Expr:
+def kernel_factor(law: MomentMap, *, pairing: str = "shared", zeta_law=None, d: S.Dim = S.d) -> sp.Expr:
     """c with E K = c X X^T; ``NotApplicableError`` if M is not a multiple of I."""
     M = nzk_middle_matrix(law, pairing=pairing, zeta_law=zeta_law, d=d)
     c = identity_coefficient(M)
@@ -164,7 +164,7 @@ def corollary2_statement(sigma: sp.Expr = S.sigma, d: sp.Expr = S.d) -> sp.Expr:
     return (d + 2) * sigma**4
 
 
-def zo_gd_speedup(law: MomentMap, d=S.d) -> sp.Expr:
+def zo_gd_speedup(law: MomentMap, d: S.Dim = S.d) -> sp.Expr:
     """P1-7: shared-pair NZK dynamics = ZO-GD with step eta ||z||^2; mean-kernel ratio to plain ZO-GD.
 
     Plain ZO-GD (Delta theta = -eta z z^T grad L) has mean kernel X E[z z^T] X^T, so the

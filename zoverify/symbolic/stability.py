@@ -69,7 +69,7 @@ class SecondMomentOperator:
     updates: dict
 
 
-def estimator_second_moment(law, A, *, q, d=S.d):
+def estimator_second_moment(law, A, *, q, d: S.Dim = S.d):
     """E[B A B^T] for the q-query average B = (1/q) sum z_k z_k^T (A symmetric)."""
     M2 = law.second_moment(d)
     F = law.fourth_moment(A, d)
@@ -79,7 +79,7 @@ def estimator_second_moment(law, A, *, q, d=S.d):
     return (1 - 1 / q) * (M2 * A * M2) + F / q
 
 
-def second_moment_operator(law, *, method: str = "gd", q=1, d=S.d, s=None) -> SecondMomentOperator:
+def second_moment_operator(law, *, method: str = "gd", q=1, d: S.Dim = S.d, s=None) -> SecondMomentOperator:
     """The mean-square operator of ``method`` built from ``law``'s moment maps.
 
     ``s`` is the gradient coefficient (default 1; ``1 - S.beta`` for frozen Adam).
@@ -104,7 +104,7 @@ def second_moment_operator(law, *, method: str = "gd", q=1, d=S.d, s=None) -> Se
     return SecondMomentOperator(method, X, C, Mm, H, K, {X: Xn, C: Cn, Mm: Mn})
 
 
-def mean_operator(law, *, method: str = "gd", d=S.d, s=None) -> dict:
+def mean_operator(law, *, method: str = "gd", d: S.Dim = S.d, s=None) -> dict:
     """Blocks of the mean dynamics (E x', E m') = [[xx, xm], [mx, mm]] (E x, E m).
 
     Unbiasedness E[B] = M2 makes it the first-order map with H replaced by M2 H.
@@ -134,7 +134,7 @@ class FourthMomentForm:
         return FourthMomentForm(*(sp.sympify(v).subs(S.d, d) for v in (self.c, self.a, self.b, self.e)))
 
 
-def fourth_moment_form(law, d=S.d) -> FourthMomentForm:
+def fourth_moment_form(law, d: S.Dim = S.d) -> FourthMomentForm:
     """Read (c, a, b, e) off the law's own symbolic maps; NotApplicable if they have another form."""
     A = S.matrix("A_probe", d, d)
     M2 = law.second_moment(d)
@@ -193,7 +193,7 @@ def _linear_terms(expr, A):  # a small pattern matcher
 
 
 # ------------------------------------------------------------------- spectral reduction
-def noise_constants(law, *, q=1, d=S.d, diagonal_hessian: bool = False):
+def noise_constants(law, *, q=1, d: S.Dim = S.d, diagonal_hessian: bool = False):
     """(kappa_g, kappa_s, c) of g = c H x + xi, Var(xi_i | x) = c^2 (kappa_s l_i^2 x_i^2 + kappa_g ||Hx||^2).
 
     Derived from the law's (c, a, b, e): kappa_g = a / (q c^2) and

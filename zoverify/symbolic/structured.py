@@ -230,7 +230,7 @@ def one_step_change_given_projection(P, g, H, eta) -> sp.Expr:
     return -eta * _scalar(w.T * w) + eta**2 / 2 * quad
 
 
-def one_step_change(law, H, g, eta, d=S.d) -> sp.Expr:
+def one_step_change(law, H, g, eta, d: S.Dim = S.d) -> sp.Expr:
     """E f(x - eta g_hat) - f(x) for f = x^T H x / 2, g = H x and g_hat = (z^T g) z, z ~ law.
 
     Written once against the law interface: -eta g^T E[z z^T] g + eta^2/2 g^T E[z z^T H z z^T] g
@@ -245,7 +245,7 @@ def one_step_change(law, H, g, eta, d=S.d) -> sp.Expr:
 # Schemes: stable rank, effective overlap and rate constant.  P has orthonormal
 # columns (||P||_2 = 1) for all three, so sr(P) = rank.
 # ---------------------------------------------------------------------------
-def scheme_quantities(scheme: str, *, d=S.d, rank=r, blocks=B, p=None) -> dict[str, sp.Expr | None]:
+def scheme_quantities(scheme: str, *, d: S.Dim = S.d, rank=r, blocks=B, p=None) -> dict[str, sp.Expr | None]:
     """{sr, alpha, rate_constant} for scheme "mezo" | "bcd" | "subspace" | "sparse" [INFERRED definitions].
 
     mezo: P = I_d, sr = d, alpha = 1.  bcd: P = the columns of one of ``blocks``
@@ -272,13 +272,13 @@ def scheme_quantities(scheme: str, *, d=S.d, rank=r, blocks=B, p=None) -> dict[s
     return {"sr": sr, "alpha": alpha, "rate_constant": sp.simplify((sr + 2) / alpha)}
 
 
-def rate_bound(scheme: str, *, L, delta0, T, d=S.d, rank=r, blocks=B) -> sp.Expr:
+def rate_bound(scheme: str, *, L, delta0, T, d: S.Dim = S.d, rank=r, blocks=B) -> sp.Expr:
     """min_t E||grad f(x_t)||^2 <= 2 L (sr + 2) Delta_0 / (alpha T) at eta = 1/(L (sr + 2)) [DERIVED, INFERRED to match the paper]."""
     q = scheme_quantities(scheme, d=d, rank=rank, blocks=blocks)
     return 2 * L * q["rate_constant"] * delta0 / T
 
 
-def predicted_iteration_ratio(*, d=S.d, blocks=B) -> sp.Expr:
+def predicted_iteration_ratio(*, d: S.Dim = S.d, blocks=B) -> sp.Expr:
     """(rate constant of BCD) / (rate constant of MeZO) = (d + 2B)/(d + 2) [INFERRED heuristic]."""
     bcd = scheme_quantities("bcd", d=d, blocks=blocks)["rate_constant"]
     mezo = scheme_quantities("mezo", d=d)["rate_constant"]

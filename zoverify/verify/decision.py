@@ -66,8 +66,12 @@ class Summary(Protocol):
     per component); the default negative controls then move a bound only inward.
     """
 
-    estimate: np.ndarray
-    method: str
+    # read-only members, so frozen dataclasses satisfy the protocol
+    @property
+    def estimate(self) -> np.ndarray: ...
+
+    @property
+    def method(self) -> str: ...
 
     def decide(self, prediction, *, alpha: float, bias=None) -> Decision: ...
 
@@ -203,12 +207,12 @@ class SidedSummary(ExactSummary):
     where the bound is attained, or approached at a stated rate).
     """
 
-    sides: np.ndarray = None
+    sides: np.ndarray | None = None  # None: every component an equality
 
     def decide(self, prediction, *, alpha, bias=None):
         pred = np.asarray(prediction, float).reshape(self.estimate.shape)
         tol = np.broadcast_to(np.asarray(self.tolerance, float), pred.shape)
-        sides = np.asarray(self.sides, int)
+        sides = np.zeros(pred.shape, int) if self.sides is None else np.asarray(self.sides, int)
         lo_ok = self.estimate >= pred - tol
         hi_ok = self.estimate <= pred + tol
         ok = np.where(sides < 0, lo_ok, np.where(sides > 0, hi_ok, lo_ok & hi_ok))
