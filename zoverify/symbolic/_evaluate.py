@@ -118,7 +118,7 @@ def _evaluate_node(e: sp.Basic, ev, env: Env) -> Any:  # a dispatch table
         if e not in env:
             raise InvalidParameterError(f"no value bound for symbol {e.name}")
         return float(env[e])
-    if e.is_Number or e in (sp.pi, sp.E):
+    if isinstance(e, sp.Expr) and (e.is_Number or e in (sp.pi, sp.E)):
         return float(e)
     if isinstance(e, sp.Add):
         return _as_matrix_sum([ev(a) for a in e.args])
@@ -127,13 +127,14 @@ def _evaluate_node(e: sp.Basic, ev, env: Env) -> Any:  # a dispatch table
     if isinstance(e, sp.Pow):
         return float(ev(e.base)) ** float(ev(e.exp))
     if isinstance(e, sp.Piecewise):
-        for value, cond in e.args:
+        for branch in e.args:  # ExprCondPair(value, condition)
+            value, cond = branch.args
             if bool(cond.subs({k: v for k, v in env.items() if isinstance(k, sp.Symbol)})):
                 return ev(value)
         raise InvalidParameterError(f"no branch of {e} applies")
     if isinstance(e, sp.Function):
         args = [sp.Float(ev(a), 30) for a in e.args]
-        return float(e.func(*args).evalf(30))
+        return float(e.func(*args).evalf(30))  # pyright: ignore[reportArgumentType]  # func is a class here
     raise TypeError(f"cannot evaluate {type(e).__name__}: {e}")
 
 

@@ -75,12 +75,19 @@ MAX_RESHUFFLED_BLOCKS = 8
 
 
 # --------------------------------------------------------------------------- symbolic
-def scale_sq(blocks=B, *, scaled: bool = True) -> sp.Expr:
+def scale_sq(blocks: S.Dim = B, *, scaled: bool = True) -> sp.Expr:
     """c^2 of the block law: B (scaled, E[zz^T] = I) or 1."""
     return sp.sympify(blocks) if scaled else sp.Integer(1)
 
 
-def bcd_gain(lam=S.lam, *, eta=S.eta, beta=0, blocks=B, c2=None) -> sp.Expr:
+def bcd_gain(
+    lam: sp.Expr | float = S.lam,
+    *,
+    eta: sp.Expr | float = S.eta,
+    beta: sp.Expr | float = 0,
+    blocks: S.Dim = B,
+    c2: sp.Expr | float | None = None,
+) -> sp.Expr:
     """Per-mode gain g_i of block-aligned H under uniform block choice (sum over a block = 1 at eta*).
 
     It is the general gain of docs/stability.md#the-gain-formula with kappa_g = B, kappa_s = 2B - 1 and
@@ -107,7 +114,7 @@ def bcd_isotropic_eta_star(*, scaled: bool = True, momentum: bool = False) -> sp
     roots = sp.solve(sp.Eq(r * g, 1), S.eta)
     if len(roots) != 1:
         raise RuntimeError(f"expected one root of r g = 1, got {roots}")
-    return sp.factor(sp.simplify(roots[0].subs(r, S.d / B)))
+    return sp.factor(sp.simplify(roots[0].subs(r, S.d / B)))  # pyright: ignore[reportReturnType]  # an Expr
 
 
 # ------------------------------------------------------------------- aligned (numeric)
@@ -302,10 +309,10 @@ def _epoch(coeffs, eta: float, order: str) -> np.ndarray:
         for Tb in T:
             out = Tb @ out
         return out
-    F = {(): eye}
+    F: dict[tuple[int, ...], np.ndarray] = {(): eye}
     for size in range(1, nb + 1):
         for subset in itertools.combinations(range(nb), size):
-            F[subset] = sum(T[b] @ F[tuple(x for x in subset if x != b)] for b in subset)
+            F[subset] = sum((T[b] @ F[tuple(x for x in subset if x != b)] for b in subset), np.zeros_like(eye))
     return F[tuple(range(nb))] / float(np.prod(np.arange(1, nb + 1)))
 
 
@@ -380,7 +387,8 @@ def bcd_eta_star_operator(
                 break
         else:
             raise NotApplicableError("no stability edge found")
-    return float(optimize.brentq(excess, lo, hi, xtol=1e-300, rtol=4 * np.finfo(float).eps, maxiter=200))
+    root = optimize.brentq(excess, lo, hi, xtol=1e-300, rtol=4 * np.finfo(float).eps, maxiter=200)
+    return float(root)  # pyright: ignore[reportArgumentType]  # a float without full_output
 
 
 __all__ = [

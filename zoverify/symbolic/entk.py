@@ -167,7 +167,7 @@ JL_LAWS = {
 }
 
 
-def jl_constant(eps=S.eps) -> sp.Expr:
+def jl_constant(eps: sp.Expr = S.eps) -> sp.Expr:
     """c(eps) = 1/4 - eps/6, from (eps^2/2 - eps^3/3) = 2 c eps^2."""
     return sp.Rational(1, 4) - eps / 6
 
@@ -187,7 +187,7 @@ def jl_constant_reason(law) -> str | None:
     )
 
 
-def jl_perturbations(eps=S.eps, delta=S.delta, num_points=None) -> sp.Expr:
+def jl_perturbations(eps: sp.Expr = S.eps, delta: sp.Expr = S.delta, num_points: int | None = None) -> sp.Expr:
     """(2 ln n + ln(1/delta)) / (c(eps) eps^2): the JL direction count (before rounding up)."""
     n = sp.Symbol("n", integer=True, positive=True) if num_points is None else sp.sympify(num_points)
     return (2 * sp.log(n) + sp.log(1 / delta)) / (jl_constant(eps) * eps**2)

@@ -97,7 +97,7 @@ def nzk_middle_matrix(
     dim = common_dimension(law, zeta, dim=None if d is None or isinstance(d, sp.Symbol) else int(d))
     if pairing == "shared":
         return law.fourth_moment(Identity(dim), dim).doit()
-    return (zeta.second_moment(dim) * law.second_moment(dim)).doit()
+    return (zeta.second_moment(dim) * law.second_moment(dim)).doit()  # pyright: ignore[reportReturnType]  # a matrix
 
 
 EXPLICIT_LIMIT = 64  # largest numeric dimension at which a structured M is expanded entry by entry
@@ -109,25 +109,27 @@ def identity_coefficient(M: sp.MatrixExpr) -> sp.Expr | None:
     Read from the expression's structure; a structured node it cannot read (a block law's
     block-trace diagonal, say) is expanded entry by entry when the dimension is a number <= 64.
     """
-    M = sp.sympify(M)
-    c = _structural_identity_coefficient(M)
-    if c is None and getattr(M, "is_Matrix", False) and not isinstance(M, sp.MatrixBase):
-        rows, cols = M.shape
+    expr = sp.sympify(M)
+    c = _structural_identity_coefficient(expr)
+    if c is None and isinstance(expr, sp.MatrixExpr) and not isinstance(expr, sp.MatrixBase):
+        rows, cols = expr.shape
         if rows.is_number and cols.is_number and int(rows) <= EXPLICIT_LIMIT:
-            c = _structural_identity_coefficient(M.as_explicit())
+            c = _structural_identity_coefficient(expr.as_explicit())
     return c
 
 
-def _structural_identity_coefficient(M: sp.MatrixExpr) -> sp.Expr | None:
+def _structural_identity_coefficient(M: sp.Basic) -> sp.Expr | None:
     if isinstance(M, Identity):
         return sp.Integer(1)
     if isinstance(M, MatMul):
         scalars = [a for a in M.args if not a.is_Matrix]
         parts = [_structural_identity_coefficient(a) for a in M.args if a.is_Matrix]
-        return None if any(p is None for p in parts) else sp.simplify(sp.Mul(*scalars, *parts))
+        known = [p for p in parts if p is not None]
+        return sp.simplify(sp.Mul(*scalars, *known)) if len(known) == len(parts) else None
     if isinstance(M, MatAdd):
         parts = [_structural_identity_coefficient(a) for a in M.args]
-        return None if any(p is None for p in parts) else sp.simplify(sp.Add(*parts))
+        known = [p for p in parts if p is not None]
+        return sp.simplify(sp.Add(*known)) if len(known) == len(parts) else None
     if isinstance(M, MatPow) and M.exp.is_Integer:
         base = _structural_identity_coefficient(M.base)
         return None if base is None else sp.simplify(base**M.exp)
@@ -150,8 +152,10 @@ def kernel_factor(law: MomentMap, *, pairing: str = "shared", zeta_law=None, d: 
 # -- the paper's closed forms (statements the general M is checked against) ---------
 def shared_gaussian_statement(mu: sp.MatrixExpr, sigma: sp.Expr, d: sp.Expr = S.d) -> sp.MatrixExpr:
     """P1-2: E[||z||^2 z z^T] for z ~ N(mu, sigma^2 I) (docs/nzk.md#shared-gaussian-directions)."""
-    norm2 = (mu.T * mu)[0, 0] if isinstance(mu, sp.MatrixBase) else sp.Trace(mu.T * mu)
-    return ((d + 2) * sigma**4 + sigma**2 * norm2) * Identity(d) + ((d + 4) * sigma**2 + norm2) * (mu * mu.T)
+    # sympy types matrix products as Expr: the index and the returned sum are matrices
+    norm2 = (mu.T * mu)[0, 0] if isinstance(mu, sp.MatrixBase) else sp.Trace(mu.T * mu)  # pyright: ignore[reportIndexIssue]
+    identity_part = ((d + 2) * sigma**4 + sigma**2 * norm2) * Identity(d)
+    return identity_part + ((d + 4) * sigma**2 + norm2) * (mu * mu.T)  # pyright: ignore[reportReturnType]
 
 
 def iid_shared_statement(m4: sp.Expr, var: sp.Expr, d: sp.Expr = S.d) -> sp.Expr:
@@ -220,7 +224,7 @@ def mean_evolution_expr(N: sp.Expr = S.N) -> tuple[sp.MatrixExpr, dict[str, sp.B
     K, y, f0 = S.matrix("Kbar", N, N), S.vector("y", N), S.vector("f_0", N)
     step = MatPow(Identity(N) - (S.eta / N) * K, S.t)
     expr = (Identity(N) - step) * y + step * f0
-    return expr, {"Kbar": K, "y": y, "f0": f0}
+    return expr, {"Kbar": K, "y": y, "f0": f0}  # pyright: ignore[reportReturnType]  # expr is a MatAdd
 
 
 def mean_function(Kbar, y, f0, *, eta: float, steps: int) -> np.ndarray:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache, lru_cache
+from typing import TYPE_CHECKING
 
 import mpmath
 import sympy as sp
@@ -46,6 +47,9 @@ from zoverify._errors import (
     NotRotationInvariantError,
 )
 from zoverify.moment_maps import symbols as S
+
+if TYPE_CHECKING:
+    from mpmath.ctx_mp_python import _mpf  # the class of mpmath.mpf values (mpmath.mpf is a context attribute)
 
 METHODS = ("gd", "gdm", "adam")
 _ETA_DPS = 30  # mpmath digits for the spectral root (the table is checked to 1e-9)
@@ -131,7 +135,8 @@ class FourthMomentForm:
     e: sp.Expr
 
     def subs(self, d) -> FourthMomentForm:
-        return FourthMomentForm(*(sp.sympify(v).subs(S.d, d) for v in (self.c, self.a, self.b, self.e)))
+        values = (sp.sympify(v).subs(S.d, d) for v in (self.c, self.a, self.b, self.e))
+        return FourthMomentForm(*values)  # pyright: ignore[reportArgumentType]  # subs() is typed as Basic
 
 
 def fourth_moment_form(law, d: S.Dim = S.d) -> FourthMomentForm:
@@ -145,7 +150,7 @@ def fourth_moment_form(law, d: S.Dim = S.d) -> FourthMomentForm:
             f"law {law.spec}: E[zz^T] is not c I or E[zz^T A zz^T] is not a tr(A) I + b A + e Diag(A); "
             "use the dense operator"
         )
-    return FourthMomentForm(sp.simplify(c), *(sp.simplify(terms.get(k, 0)) for k in ("trI", "A", "diag")))
+    return FourthMomentForm(sp.simplify(c), *(sp.simplify(terms.get(k, sp.Integer(0))) for k in ("trI", "A", "diag")))
 
 
 def _identity_coefficient(expr):
@@ -212,7 +217,16 @@ def noise_constants(law, *, q=1, d: S.Dim = S.d, diagonal_hessian: bool = False)
     return sp.simplify(form.a / (q * c2)), sp.simplify((form.b + form.e - c2) / (q * c2)), form.c
 
 
-def gain(lam=S.lam, *, eta=S.eta, kappa_g=1, kappa_s=1, beta=0, s=1, p=1):
+def gain(
+    lam: sp.Expr | float = S.lam,
+    *,
+    eta: sp.Expr | float = S.eta,
+    kappa_g: sp.Expr | float = 1,
+    kappa_s: sp.Expr | float = 1,
+    beta: sp.Expr | float = 0,
+    s: sp.Expr | float = 1,
+    p: sp.Expr | float = 1,
+):
     """Per-mode gain g_i (docs/stability.md#the-gain-formula; stability boundary: sum_i g_i = 1)."""
     beta = sp.sympify(beta)
     return (eta * kappa_g * lam * s * (1 + beta)) / (
@@ -243,7 +257,7 @@ def spectral_setting(law, *, method="gd", beta=0.0, q=1, d, diagonal_hessian=Fal
     return SpectralSetting(float(kg), float(ks), beta, s * float(c))
 
 
-def spectral_eta_star(eigs, setting: SpectralSetting, *, dps: int = _ETA_DPS) -> mpmath.mpf:
+def spectral_eta_star(eigs, setting: SpectralSetting, *, dps: int = _ETA_DPS) -> _mpf:
     """Root of sum_i g_i(eta) = 1 (eigenvalues of P^-1 H for Adam), to ``dps`` digits.
 
     Every g_i increases on (0, pole_i); the root is the first eta where the sum

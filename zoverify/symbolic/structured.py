@@ -29,6 +29,8 @@ This module never imports torch.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import sympy as sp
 from sympy import MatrixExpr, Trace
@@ -66,11 +68,16 @@ class _MatrixNode(MatrixExpr):
     """Square matrix node whose first argument is the operand A."""
 
     @property
+    def operands(self) -> tuple[Any, ...]:
+        """``args`` as they are: A (a matrix) then sizes and tags, which sympy types all as Basic."""
+        return self.args
+
+    @property
     def shape(self):
-        return self.args[0].shape
+        return self.operands[0].shape
 
     def _eval_transpose(self):  # every node here maps symmetric A to a symmetric matrix
-        return self.func(self.args[0].T, *self.args[1:])
+        return self.func(self.operands[0].T, *self.args[1:])
 
     def doit(self, **hints):
         args = [a.doit(**hints) if isinstance(a, sp.Basic) else a for a in self.args]
@@ -87,7 +94,7 @@ class BlockDiagonalPart(_MatrixNode):
         return super().__new__(cls, sp.sympify(A), sp.sympify(blocks))
 
     def _entry(self, i, j, **kwargs):
-        A, blocks = self.args
+        A, blocks = self.operands
         d, nb = int(A.shape[0]), int(blocks)
         same = _block_of(int(i), d, nb) == _block_of(int(j), d, nb)
         return A[i, j] if same else sp.Integer(0)
@@ -100,7 +107,7 @@ class BlockTraceDiagonal(_MatrixNode):
         return super().__new__(cls, sp.sympify(A), sp.sympify(blocks))
 
     def _entry(self, i, j, **kwargs):
-        A, blocks = self.args
+        A, blocks = self.operands
         d, nb = int(A.shape[0]), int(blocks)
         if int(i) != int(j):
             return sp.Integer(0)
@@ -121,7 +128,7 @@ class KronPartialTrace(_MatrixNode):
         return super().__new__(cls, sp.sympify(A), sp.sympify(m), sp.sympify(n), sp.Symbol(str(side)))
 
     def _entry(self, i, j, **kwargs):
-        A, m, n, side = self.args
+        A, m, n, side = self.operands
         m, n = int(m), int(n)
         (i1, j1), (i2, j2) = divmod(int(i), n), divmod(int(j), n)
         if side.name == "rows":
@@ -136,7 +143,7 @@ class PartialTranspose(_MatrixNode):
         return super().__new__(cls, sp.sympify(A), sp.sympify(m), sp.sympify(n))
 
     def _entry(self, i, j, **kwargs):
-        A, _m, n = self.args
+        A, _m, n = self.operands
         n = int(n)
         (i1, j1), (i2, j2) = divmod(int(i), n), divmod(int(j), n)
         return A[i1 * n + j2, i2 * n + j1]
@@ -182,13 +189,14 @@ def _eval_partial_transpose(e, ev):
 # ---------------------------------------------------------------------------
 # Structured quantities for z = P u, u ~ N(0, I_r).
 # ---------------------------------------------------------------------------
-def _scalar(x: sp.MatrixExpr) -> sp.Expr:
+def _scalar(x: sp.Basic) -> sp.Expr:
+    """tr(x) of a 1 x 1 matrix product (sympy types matrix products as Basic)."""
     return Trace(x)
 
 
 def structured_gradient_mean(P: sp.MatrixExpr, g: sp.MatrixExpr) -> sp.MatrixExpr:
     """E_u[(u^T P^T g) P u] = P P^T g (a d x 1 matrix expression)."""
-    return P * P.T * g
+    return P * P.T * g  # pyright: ignore[reportReturnType]  # sympy types matrix products loosely
 
 
 def structured_gradient_second_moment(P: sp.MatrixExpr, g: sp.MatrixExpr) -> sp.Expr:
@@ -197,7 +205,7 @@ def structured_gradient_second_moment(P: sp.MatrixExpr, g: sp.MatrixExpr) -> sp.
     Derivation: with w = P^T g and M = P^T P, ||g_hat||^2 = (u^T w)^2 u^T M u and
     Isserlis gives E[(u^T w)^2 u^T M u] = w^T w tr(M) + 2 w^T M w.
     """
-    w = P.T * g
+    w: sp.MatrixExpr = P.T * g  # pyright: ignore[reportAssignmentType]  # a d x 1 matrix product
     return _scalar(w.T * w) * _scalar(P.T * P) + 2 * _scalar(w.T * P.T * P * w)
 
 
@@ -245,7 +253,9 @@ def one_step_change(law, H, g, eta, d: S.Dim = S.d) -> sp.Expr:
 # Schemes: stable rank, effective overlap and rate constant.  P has orthonormal
 # columns (||P||_2 = 1) for all three, so sr(P) = rank.
 # ---------------------------------------------------------------------------
-def scheme_quantities(scheme: str, *, d: S.Dim = S.d, rank=r, blocks=B, p=None) -> dict[str, sp.Expr | None]:
+def scheme_quantities(
+    scheme: str, *, d: S.Dim = S.d, rank: S.Dim = r, blocks: S.Dim = B, p: sp.Expr | float | None = None
+) -> dict[str, sp.Expr | None]:
     """{sr, alpha, rate_constant} for scheme "mezo" | "bcd" | "subspace" | "sparse" [INFERRED definitions].
 
     mezo: P = I_d, sr = d, alpha = 1.  bcd: P = the columns of one of ``blocks``
@@ -272,17 +282,21 @@ def scheme_quantities(scheme: str, *, d: S.Dim = S.d, rank=r, blocks=B, p=None) 
     return {"sr": sr, "alpha": alpha, "rate_constant": sp.simplify((sr + 2) / alpha)}
 
 
-def rate_bound(scheme: str, *, L, delta0, T, d: S.Dim = S.d, rank=r, blocks=B) -> sp.Expr:
+def rate_bound(scheme: str, *, L, delta0, T, d: S.Dim = S.d, rank: S.Dim = r, blocks: S.Dim = B) -> sp.Expr:
     """min_t E||grad f(x_t)||^2 <= 2 L (sr + 2) Delta_0 / (alpha T) at eta = 1/(L (sr + 2)) [DERIVED, INFERRED to match the paper]."""
-    q = scheme_quantities(scheme, d=d, rank=rank, blocks=blocks)
-    return 2 * L * q["rate_constant"] * delta0 / T
+    return 2 * L * _rate_constant(scheme, d=d, rank=rank, blocks=blocks) * delta0 / T
 
 
-def predicted_iteration_ratio(*, d: S.Dim = S.d, blocks=B) -> sp.Expr:
+def predicted_iteration_ratio(*, d: S.Dim = S.d, blocks: S.Dim = B) -> sp.Expr:
     """(rate constant of BCD) / (rate constant of MeZO) = (d + 2B)/(d + 2) [INFERRED heuristic]."""
-    bcd = scheme_quantities("bcd", d=d, blocks=blocks)["rate_constant"]
-    mezo = scheme_quantities("mezo", d=d)["rate_constant"]
-    return sp.simplify(bcd / mezo)
+    return sp.simplify(_rate_constant("bcd", d=d, blocks=blocks) / _rate_constant("mezo", d=d))
+
+
+def _rate_constant(scheme: str, **sizes: S.Dim) -> sp.Expr:
+    value = scheme_quantities(scheme, **sizes)["rate_constant"]
+    if value is None:
+        raise ValueError(f"scheme {scheme!r} has a random stable rank, so no rate constant")
+    return value
 
 
 __all__ = [
