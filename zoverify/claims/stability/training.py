@@ -53,7 +53,7 @@ FO_REPLICATES = 32  # the median's order-statistic interval at alpha = 1e-4 is [
 NEAR_MISS = 0.05  # first-order control: the edge misplaced by 5 % in ln(eta*/eta)
 #: first order: (steps, window start, pair starts); ZO: (steps, window start, record every)
 PROFILES = {
-    "quick": {"fo": (3000, 1500, tuple(range(1500, 3000, 100)) + (2998,)), "zo": (2000, 1000, 200)},
+    "quick": {"fo": (3000, 1500, tuple(range(1500, 3000, 100)) + (2998,)), "zo": (2000, 1000, 250)},
     "full": {"fo": (6000, 3000, tuple(range(3000, 6000, 50)) + (5998,)), "zo": (10000, 5000, 250)},
 }
 #: ZO step sizes fixed in advance per law family: block(B) directions have a smaller edge (c^2 = B)
