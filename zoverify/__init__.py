@@ -6,7 +6,12 @@ Sub-packages: ``perturbations`` (laws), ``symbolic`` (sympy, no torch),
 
 __version__ = "0.1.0"
 
+from typing import TYPE_CHECKING  # noqa: E402
+
 from zoverify._errors import ZoverifyError as ZoverifyError  # noqa: E402
+
+if TYPE_CHECKING:  # for the type checker only; at run time __getattr__ imports it on first use
+    from zoverify.perturbations import parse_law
 
 
 def __getattr__(name):  # lazy, so `import zoverify.symbolic` does not pull in torch

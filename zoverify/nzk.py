@@ -14,7 +14,7 @@ import sympy as sp
 
 from zoverify.moment_maps import MomentMap
 from zoverify.moment_maps import symbols as S
-from zoverify.perturbations import parse_law
+from zoverify.perturbations import AbstractLaw, parse_law
 from zoverify.symbolic import nzk as _sym
 from zoverify.symbolic.nzk import (
     EXPLICIT_LIMIT,
@@ -34,7 +34,7 @@ from zoverify.symbolic.nzk import (
     stability_threshold_expr,
 )
 
-LawLike = MomentMap | str
+LawLike = AbstractLaw | str  # what parse_law accepts
 
 
 def _parsed(law: LawLike | None) -> MomentMap | None:

@@ -3,6 +3,11 @@
 Nothing is imported eagerly: the exact (numpy) engines must not pay for torch.
 """
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # for the type checker only; at run time __getattr__ imports them on first use
+    from zoverify.numeric._batching import block_generators, map_blocks
+
 
 def __getattr__(name: str):
     if name in ("block_generators", "map_blocks"):

@@ -222,7 +222,7 @@ def _broadcast_reduced(p, law, K, eta, steps, record, eps, n, gen):
 
 def _gaussian_sigma(law: AbstractLaw) -> float:
     moments = law.scalar_moments() if isinstance(law, Gaussian) else None
-    if moments is None or moments["mean"] != 0:
+    if not isinstance(law, Gaussian) or moments is None or moments["mean"] != 0:
         raise NotApplicableError(
             f"{law.spec}: the reduced best-of-K sampler needs N(0, sigma^2 I) directions (rotation invariance); "
             "use sampler='literal' for other laws"

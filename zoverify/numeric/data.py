@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, cast
+
 import numpy as np
 import torch
 
 from zoverify._errors import InvalidParameterError
+
+if TYPE_CHECKING:
+    from sklearn.utils import Bunch
+
+
+def _digits() -> Bunch:
+    """scikit-learn's bundled digits as a Bunch (its stub also admits the ``return_X_y`` pair)."""
+    from sklearn.datasets import load_digits
+
+    return cast("Bunch", load_digits())
 
 
 def load_digits_binary(
@@ -22,12 +34,10 @@ def load_digits_binary(
     first ``per_class`` images of each class are kept (or a random subset when
     ``rng`` is given), as in the NZK paper's 100-per-class setup.
     """
-    from sklearn.datasets import load_digits
-
     a, b = classes
     if a == b or not all(0 <= c <= 9 for c in classes):
         raise InvalidParameterError(f"classes must be two distinct digits 0-9, got {classes}")
-    data = load_digits()
+    data = _digits()
     keep = []
     for c in (a, b):
         idx = np.flatnonzero(data.target == c)
@@ -46,8 +56,6 @@ def load_digits_images(
     *, dtype: torch.dtype = torch.float64, device: torch.device | str = "cpu"
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """All 1797 digits as ``(n, 1, 8, 8)`` images in [0, 1] and integer labels."""
-    from sklearn.datasets import load_digits
-
-    data = load_digits()
+    data = _digits()
     X = torch.as_tensor(data.images / 16.0, dtype=dtype, device=device).unsqueeze(1)
     return X, torch.as_tensor(data.target, dtype=torch.long, device=device)

@@ -140,7 +140,7 @@ def empirical_ntk(
 def _ntk_by_products(model, params, x1, x2, *, chunk_size: int) -> torch.Tensor:
     _warm_forward_mode()
     f = _output_fn(model)
-    out2, pullback = vjp(lambda p: f(p, x2), params)
+    out2, pullback = vjp(lambda p: f(p, x2), params)  # pyright: ignore[reportAssignmentType]  # a pair without has_aux
     n2, v = out2.shape
     eye = torch.eye(n2 * v, dtype=out2.dtype, device=out2.device).reshape(n2 * v, n2, v)
 
@@ -200,6 +200,7 @@ def _zo_estimates(
         o1, o2 = o1.reshape(num_replicates, count, *o1.shape[1:]), o2.reshape(num_replicates, count, *o2.shape[1:])
         part = torch.einsum("rcav,rcbw->rabvw", o1, o2)
         total = part if total is None else total + part
+    assert total is not None  # num_directions >= 1: at least one chunk
     return total / num_directions
 
 

@@ -71,7 +71,8 @@ class RowSpaceSampler:
         if isinstance(law, Gaussian):
             self.sigma = float(law.std)
             if self.V is None:
-                if law.scalar_moments() is None or law.scalar_moments()["mean"] != 0:
+                moments = law.scalar_moments()
+                if moments is None or moments["mean"] != 0:
                     raise InvalidParameterError(
                         f"{law.spec}: a law with a mean needs X itself (RowSpace.from_matrix), not only its Gram factor"
                     )

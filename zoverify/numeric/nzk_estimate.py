@@ -26,7 +26,7 @@ def estimate_shared_nzk(
     feed delete-a-group jackknife corrections of smooth functions of the kernel.
     """
     law = parse_law(law)
-    if groups < 1 or num_samples % groups:
+    if groups < 1 or num_samples < groups or num_samples % groups:
         raise InvalidParameterError(f"num_samples ({num_samples}) must split into {groups} equal groups")
     if generator.device.type != Phi.device.type:
         raise InvalidParameterError(
@@ -37,26 +37,28 @@ def estimate_shared_nzk(
         space = RowSpace.from_matrix(Phi)
         sampler = RowSpaceSampler(space, law)
 
-        def gram(n):
+        def gram_in_row_space(n: int) -> torch.Tensor:
             w, norm2 = sampler.draw_coordinates(n, generator)
             return (w * norm2[:, None]).T @ w  # r x r; Khat = US (.) US^T
 
-        outer = space.US
+        gram, outer = gram_in_row_space, space.US
     else:
 
-        def gram(n):
+        def gram_of_samples(n: int) -> torch.Tensor:
             z = law.sample(n, Phi.shape[1], generator=generator, dtype=Phi.dtype, device=Phi.device)
             u = z @ Phi.T
             return (u * (z * z).sum(dim=1)[:, None]).T @ u
 
-        outer = None
+        gram, outer = gram_of_samples, None
     out = []
     for _ in range(groups):
-        total, done = 0.0, 0
+        total, done = None, 0
         while done < per_group:
             n = min(block_size, per_group - done)
-            total = total + gram(n)
+            part = gram(n)
+            total = part if total is None else total + part
             done += n
+        assert total is not None  # per_group >= 1
         C = total / per_group
         K = C if outer is None else outer @ C @ outer.T
         out.append(0.5 * (K + K.T))

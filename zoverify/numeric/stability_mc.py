@@ -196,7 +196,7 @@ def mc_eta_star(
         law, H, num_samples=num_samples, num_groups=num_groups, generator=generator, mu=mu
     )
     lam = np.linalg.eigvalsh(np.asarray(H, float))
-    guess = guess or 2.0 / (lam.sum() + 2 * lam.max())
+    guess = guess or float(2.0 / (lam.sum() + 2 * lam.max()))
     tot_G2, tot_J, n = G2.sum(0), J.sum(0), counts.sum()
     full = sample_eta_star(tot_G2, tot_J, n, guess=guess)
     g = len(counts)

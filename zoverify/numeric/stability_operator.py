@@ -23,6 +23,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass, field
 from functools import cache
+from typing import TYPE_CHECKING, Literal, overload
 
 import numpy as np
 import sympy as sp
@@ -39,13 +40,20 @@ from zoverify.symbolic.stability import (
     second_moment_operator,
 )
 
+if TYPE_CHECKING:
+    from zoverify.moment_maps import MomentMap
+
 RANGE_TOL = 1e-12  # eigenvalues below this x lambda_max count as zero (null space)
 SYM_TOL = 1e-10  # relative asymmetry / negativity accepted as rounding
 EXPLICIT_MAX_DIM = 48  # below this the coupling matrix Phi is formed explicitly (d matvecs)
 
 
 # ------------------------------------------------------------------------ input checks
-def validate_hessian(H, *, with_eigen: bool = False):
+@overload
+def validate_hessian(H, *, with_eigen: Literal[False] = False) -> np.ndarray: ...
+@overload
+def validate_hessian(H, *, with_eigen: Literal[True]) -> tuple[np.ndarray, Eigen]: ...
+def validate_hessian(H, *, with_eigen: bool = False) -> np.ndarray | tuple[np.ndarray, Eigen]:
     """A finite, square, symmetric, PSD, nonzero Hessian as float64 (else InvalidParameterError).
 
     With ``with_eigen`` also return its :class:`Eigen` (one eigendecomposition serves both).
@@ -111,7 +119,7 @@ class Eigen:
 
 def commutes(P: np.ndarray, H: np.ndarray) -> bool:
     """P H = H P up to rounding (relative to the norms of P and H)."""
-    return np.linalg.norm(P @ H - H @ P) <= 1e-10 * np.linalg.norm(P) * np.linalg.norm(H)
+    return bool(np.linalg.norm(P @ H - H @ P) <= 1e-10 * np.linalg.norm(P) * np.linalg.norm(H))
 
 
 def _first_crossing(
@@ -135,7 +143,9 @@ def _first_crossing(
                 break
         else:
             raise NotApplicableError("no stable step size found")
-    return float(optimize.brentq(f, lo, hi, xtol=1e-300, rtol=rtol, maxiter=200))
+    # brentq's types are inferred from its code: rtol as float64, the result as a pair (only with full_output)
+    root = optimize.brentq(f, lo, hi, xtol=1e-300, rtol=rtol, maxiter=200)  # pyright: ignore[reportArgumentType]
+    return float(root)  # pyright: ignore[reportArgumentType]
 
 
 # ---------------------------------------------------------------------------- dense
@@ -205,7 +215,7 @@ class DenseOperator:
     def eta_star(self, *, guess: float | None = None) -> float:
         """First eta with radius 1."""
         if guess is None:
-            guess = 1.0 / (np.sum(self.eig.lam) + self.eig.lam.max())
+            guess = float(1.0 / (np.sum(self.eig.lam) + self.eig.lam.max()))
         return _first_crossing(lambda eta: self.radius(eta) - 1.0, guess)
 
     def mean_square_norms(self, x0, eta: float, steps) -> list[float]:
@@ -256,7 +266,7 @@ def _pair_functions():
 class StructuredOperator:
     """The operator in H's eigenbasis: per-pair blocks plus the (t, Diag) coupling."""
 
-    law: object
+    law: MomentMap
     H: np.ndarray
     method: str = "gd"
     beta: float = 0.0
@@ -346,12 +356,12 @@ class StructuredOperator:
             ev = np.linalg.eigvals(G)
             real = ev.real[np.abs(ev.imag) <= 1e-12 * max(1.0, np.abs(ev).max())]
             return float(real.max()) - 1.0 if real.size else -1.0
-        op = LinearOperator((d, d), matvec=phi, dtype=float)
+        op = _linear_operator(d, phi)
         if alpha == 0.0:
             top, self._warm = _top_eigenpair(op, d, self._warm, tol=1e-12)
             return eps * top - 1.0
         rhs = phi(np.ones(d))
-        sys = LinearOperator((d, d), matvec=lambda y: y - eps * phi(y), dtype=float)
+        sys = _linear_operator(d, lambda y: y - eps * phi(y))
         y, info = minres(sys, rhs, x0=self._warm, rtol=1e-14, maxiter=500)
         self._warm = y
         if info != 0 or np.linalg.norm(sys.matvec(y) - rhs) > 1e-10 * np.linalg.norm(rhs):
@@ -395,13 +405,20 @@ class StructuredOperator:
         if eps > 0 and self.a != 0:
             L = np.outer(self.eig.lam, self.eig.lam) * self.responses(eta)
             d = self.H.shape[0]
-            top, _ = _top_eigenpair(LinearOperator((d, d), matvec=self._phi(L), dtype=float), d, None, tol=1e-8)
+            top, _ = _top_eigenpair(_linear_operator(d, self._phi(L)), d, None, tol=1e-8)
             if eps * top >= 1:
                 raise NotApplicableError("the Diag coupling alone reaches the edge first; use the dense operator")
 
     def radius_near_one(self, eta: float, *, width: float = 1e-6) -> float:
         """The operator eigenvalue in [1 - width, 1 + width] at eta (the Perron root at eta*)."""
-        return float(optimize.brentq(lambda mu: -self.secular(eta, mu), 1 - width, 1 + width, xtol=1e-15))
+        root = optimize.brentq(lambda mu: -self.secular(eta, mu), 1 - width, 1 + width, xtol=1e-15)
+        return float(root)  # pyright: ignore[reportArgumentType]  # a float without full_output
+
+
+def _linear_operator(d: int, matvec) -> LinearOperator:
+    """A d x d float64 operator from its matvec."""
+    # LinearOperator.__new__ returns a matvec-backed subclass; the checker sees only the abstract __init__
+    return LinearOperator((d, d), matvec=matvec, dtype=float)  # pyright: ignore[reportCallIssue]
 
 
 def _top_eigenpair(op: LinearOperator, d: int, warm, *, tol: float):
@@ -416,7 +433,7 @@ def _top_eigenpair(op: LinearOperator, d: int, warm, *, tol: float):
             return float(vals[0]), vecs[:, 0]
     except (np.linalg.LinAlgError, ValueError):
         pass
-    vals, vecs = eigsh(op, k=1, which="LA", tol=tol, v0=x0[:, 0])
+    vals, vecs = eigsh(op, k=1, which="LA", tol=tol, v0=x0[:, 0])  # pyright: ignore[reportArgumentType]  # tol=0 infers int
     return float(vals[0]), vecs[:, 0]
 
 

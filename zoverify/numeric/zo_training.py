@@ -92,6 +92,8 @@ def zo_step(
         coef = -eta * (z * z).sum(dim=1) * g
         direction, v = z, _output_direction(r, u, eps)
     elif method == "independent":
+        if zeta is None:
+            raise InvalidParameterError("method 'independent' needs the second direction zeta")
         coef = -eta * (zeta * z).sum(dim=1) * g
         direction, v = zeta, _output_direction(r, zeta @ X.T, eps)
     else:
