@@ -9,11 +9,18 @@ The machinery (Claim, check, decision rules) lives in :mod:`zoverify.verify`;
 importing this package loads declarations only, never torch.
 """
 
+from typing import TYPE_CHECKING
+
 from zoverify.claims import checker, entk, moments, nzk, stability, structured
 from zoverify.verify.params import Param
 from zoverify.verify.registry import REGISTRY, add_family, register, select
 from zoverify.verify.result import ClaimResult
 from zoverify.verify.verdict import ALPHA, Status, Verdict
+
+if TYPE_CHECKING:  # for the type checker only; at run time __getattr__ imports them on first use
+    from zoverify.verify.check import check
+    from zoverify.verify.claim import Claim, Context
+    from zoverify.verify.decision import BatchMeans, Exact
 
 FAMILIES = (checker.FAMILY, moments.FAMILY, nzk.FAMILY, entk.FAMILY, stability.FAMILY, structured.FAMILY)
 for _family in FAMILIES:

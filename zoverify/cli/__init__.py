@@ -21,6 +21,7 @@ class OneLineParser(argparse.ArgumentParser):
     """argparse, but a usage error is one line (no usage dump) and exit 2."""
 
     def error(self, message: str):
+        """Raise a ZoverifyError (exit 2, one line) instead of argparse's exit with usage text."""
         raise ZoverifyError(f"{message} (see `{self.prog} --help`)")
 
 

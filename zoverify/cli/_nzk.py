@@ -50,7 +50,8 @@ def nzk_summary(law_spec: str, *, pairing: str, zeta_spec: str | None = None, di
         "factor_latex": None if factor is None else sp.latex(factor),
     }
     if d.is_number:
-        matrix = sym.evaluate_middle_matrix(M.subs(S.d, d) if hasattr(M, "subs") else M, int(d))
+        at_d = M.subs(S.d, d) if hasattr(M, "subs") else M
+        matrix = sym.evaluate_middle_matrix(at_d, int(d))  # pyright: ignore[reportArgumentType]  # subs() is typed loosely
         if not np.all(np.isfinite(matrix)):
             raise InvalidParameterError(f"M of {law.spec} is not finite at d = {int(d)}")
         out["matrix"] = matrix.tolist()

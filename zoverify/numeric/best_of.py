@@ -57,6 +57,7 @@ class LinearizedProblem:
             )
 
     def loss(self, theta: torch.Tensor) -> torch.Tensor:
+        """The mean squared error 0.5 mean((Phi theta - y)^2) of each row of ``theta``."""
         return 0.5 * ((theta @ self.Phi.T - self.y) ** 2).mean(dim=-1)
 
     def line(self) -> tuple[float, float, float]:

@@ -50,12 +50,14 @@ class RowSpace:
 
     @classmethod
     def from_matrix(cls, X: torch.Tensor) -> RowSpace:
+        """The row space of X from its thin SVD, dropping singular values at rounding level."""
         U, s, Vh = torch.linalg.svd(X, full_matrices=False)
         keep = s > s.max() * max(X.shape) * torch.finfo(X.dtype).eps
         return cls(U[:, keep] * s[keep], X.shape[1], Vh[keep].T)
 
     @property
     def rank(self) -> int:
+        """The dimension r of the row space."""
         return self.US.shape[1]
 
 

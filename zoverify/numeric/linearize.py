@@ -47,6 +47,7 @@ def make_mlp(
 
 
 def flatten_parameters(model: torch.nn.Module) -> torch.Tensor:
+    """All parameters of ``model`` as one detached flat vector."""
     return torch.cat([p.detach().reshape(-1) for p in model.parameters()])
 
 

@@ -289,6 +289,7 @@ class SampleOperator:
         self._T = [restrict @ T @ embed for T in (pair(C0, C0), pair(C0, C1) + pair(C1, C0), pair(C1, C1))]
 
     def radius(self, eta: float) -> float:
+        """Spectral radius of the estimated operator T(eta) = T0 + eta T1 + eta^2 T2."""
         T0, T1, T2 = self._T
         return float(np.max(np.abs(np.linalg.eigvals(T0 + eta * T1 + eta**2 * T2))))
 

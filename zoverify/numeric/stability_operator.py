@@ -205,6 +205,7 @@ class DenseOperator:
         return T0, (Tp - Tm) / 2, (Tp + Tm) / 2 - T0
 
     def matrix(self, eta: float) -> np.ndarray:
+        """T(eta) = T0 + eta T1 + eta^2 T2: the mean-square operator at step size eta."""
         T0, T1, T2 = self._T
         return T0 + eta * T1 + eta**2 * T2
 
@@ -444,6 +445,8 @@ def d_small(op: StructuredOperator) -> bool:
 # ------------------------------------------------------------------------ front end
 @dataclass(frozen=True)
 class CriticalStep:
+    """eta*, the solver that found it and the operator's spectral radius at eta* (1 up to the solver's tolerance)."""
+
     eta_star: float
     solver: str
     radius_at_eta_star: float

@@ -135,6 +135,7 @@ class FourthMomentForm:
     e: sp.Expr
 
     def subs(self, d) -> FourthMomentForm:
+        """The form with d replaced by ``d`` in every coefficient."""
         values = (sp.sympify(v).subs(S.d, d) for v in (self.c, self.a, self.b, self.e))
         return FourthMomentForm(*values)  # pyright: ignore[reportArgumentType]  # subs() is typed as Basic
 

@@ -91,6 +91,7 @@ class BlockDiagonalPart(_MatrixNode):
     """sum_b D_b A D_b: A with every entry outside the diagonal blocks zeroed."""
 
     def __new__(cls, A, blocks):
+        """The node for A and the number of blocks."""
         return super().__new__(cls, sp.sympify(A), sp.sympify(blocks))
 
     def _entry(self, i, j, **kwargs):
@@ -104,6 +105,7 @@ class BlockTraceDiagonal(_MatrixNode):
     """sum_b tr(D_b A) D_b: diagonal, with tr(A_bb) on the coordinates of block b."""
 
     def __new__(cls, A, blocks):
+        """The node for A and the number of blocks."""
         return super().__new__(cls, sp.sympify(A), sp.sympify(blocks))
 
     def _entry(self, i, j, **kwargs):
@@ -123,6 +125,7 @@ class KronPartialTrace(_MatrixNode):
     """
 
     def __new__(cls, A, m, n, side):
+        """The node for A on vec(m x n) and the side (``rows`` or ``cols``) traced out."""
         if str(side) not in ("rows", "cols"):
             raise ValueError(f"side must be 'rows' or 'cols', got {side!r}")
         return super().__new__(cls, sp.sympify(A), sp.sympify(m), sp.sympify(n), sp.Symbol(str(side)))
@@ -140,6 +143,7 @@ class PartialTranspose(_MatrixNode):
     """R(A)[(i1, j1), (i2, j2)] = A[(i1, j2), (i2, j1)] for A on vec(m x n) (row-major)."""
 
     def __new__(cls, A, m, n):
+        """The node for A on vec(m x n)."""
         return super().__new__(cls, sp.sympify(A), sp.sympify(m), sp.sympify(n))
 
     def _entry(self, i, j, **kwargs):

@@ -92,13 +92,16 @@ class Claim:
 
     @property
     def status_text(self) -> str:
+        """The status tags and note as one line (``READ + DERIVED+CHECKED (note)``)."""
         return format_status(self.status, self.status_note)
 
     @property
     def family(self) -> str:
+        """The family: the part of the name before the first dot."""
         return self.name.split(".", 1)[0]
 
     def resolve_params(self, overrides: Mapping[str, Any] | None) -> dict[str, Any]:
+        """The claim's parameters: defaults, then ``overrides`` validated (an unknown name is refused)."""
         params = {k: p.default for k, p in self.params.items()}
         for key, value in (overrides or {}).items():
             if key not in self.params:

@@ -55,6 +55,7 @@ class Decision:
 
     @property
     def min_detectable_rel(self) -> float | None:
+        """The worst (largest) per-component detectable relative error, or None."""
         return worst_detectable(self.detectable_rel)
 
 
@@ -68,19 +69,27 @@ class Summary(Protocol):
 
     # read-only members, so frozen dataclasses satisfy the protocol
     @property
-    def estimate(self) -> np.ndarray: ...
+    def estimate(self) -> np.ndarray:
+        """The estimate of each component."""
+        ...
 
     @property
-    def method(self) -> str: ...
+    def method(self) -> str:
+        """How the summary was made (shown in reports)."""
+        ...
 
-    def decide(self, prediction, *, alpha: float, bias=None) -> Decision: ...
+    def decide(self, prediction, *, alpha: float, bias=None) -> Decision:
+        """The verdict on ``prediction`` at level ``alpha``, the acceptance region widened by ``bias``."""
+        ...
 
 
 @runtime_checkable
 class DecisionRule(Protocol):
     """Turns a claim's experiment output (and an exact variance, if known) into a :class:`Summary`."""
 
-    def summarize(self, observed: Any, *, variance=None) -> Summary: ...
+    def summarize(self, observed: Any, *, variance=None) -> Summary:
+        """The summary of ``observed`` (with the exact variance of one observation, where the rule uses it)."""
+        ...
 
 
 def worst_detectable(detectable_rel) -> float | None:
@@ -121,6 +130,7 @@ class MeanSummary:
     method: str
 
     def decide(self, prediction, *, alpha: float, bias=None) -> Decision:
+        """Reject when any component's |estimate - prediction| - bias exceeds its Bonferroni critical value x SE."""
         pred = np.asarray(prediction, dtype=float).reshape(self.estimate.shape)
         bias = np.zeros_like(pred) if bias is None else np.broadcast_to(np.asarray(bias, float), pred.shape)
         k = pred.size
@@ -149,9 +159,11 @@ class ExactSummary:
 
     @property
     def stderr(self) -> np.ndarray:
+        """Zero: a deterministic computation has no sampling error."""
         return np.zeros_like(self.estimate)
 
     def decide(self, prediction, *, alpha: float, bias=None) -> Decision:
+        """Pass iff every component lies within its tolerance (plus the bias bound) of the prediction."""
         pred = np.asarray(prediction, dtype=float).reshape(self.estimate.shape)
         tol = np.broadcast_to(np.asarray(self.tolerance, float), pred.shape)
         if bias is not None:
@@ -167,6 +179,7 @@ class BatchMeans:
     num_batches: int = 32
 
     def summarize(self, observed, *, variance=None) -> MeanSummary:
+        """Batch means of the ``(n, k)`` replicates, or their plain mean with the exact variance when it is given."""
         x = _as_2d(observed)
         n = x.shape[0]
         if variance is not None:
@@ -186,6 +199,7 @@ class Exact:
     """Deterministic comparison; the experiment supplies ``(values, tolerance)``."""
 
     def summarize(self, observed, *, variance=None) -> ExactSummary:
+        """The experiment's ``(values, tolerance)`` as an exact summary."""
         values, tolerance = observed
         return ExactSummary(np.atleast_1d(np.asarray(values, float)), np.atleast_1d(np.asarray(tolerance, float)))
 
@@ -210,6 +224,7 @@ class SidedSummary(ExactSummary):
     sides: np.ndarray | None = None  # None: every component an equality
 
     def decide(self, prediction, *, alpha, bias=None):
+        """Pass iff every component satisfies its side: a lower bound, an upper bound or an equality within tolerance."""
         pred = np.asarray(prediction, float).reshape(self.estimate.shape)
         tol = np.broadcast_to(np.asarray(self.tolerance, float), pred.shape)
         sides = np.zeros(pred.shape, int) if self.sides is None else np.asarray(self.sides, int)
@@ -228,6 +243,7 @@ class SidedTest(Exact):
     """The experiment returns (values, tolerances, sides)."""
 
     def summarize(self, observed, *, variance=None):
+        """The experiment's ``(values, tolerances, sides)`` as a sided summary."""
         values, tol, sides = observed
         return SidedSummary(
             np.atleast_1d(np.asarray(values, float)),

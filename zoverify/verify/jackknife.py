@@ -28,6 +28,7 @@ class DeleteAGroupJackknife:
     num_groups: int = 32
 
     def summarize(self, observed, *, variance=None) -> MeanSummary:
+        """Mean and standard error of the ``g`` pseudo-values per component, with g - 1 degrees of freedom."""
         if variance is not None:
             raise InvalidParameterError("the jackknife test takes no exact variance (its SE comes from the groups)")
         x = np.asarray(observed, dtype=float)

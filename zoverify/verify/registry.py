@@ -58,14 +58,17 @@ class ClaimEntry:
 
     @property
     def family(self) -> str:
+        """The family: the part of the name before the first dot."""
         return self.name.split(".", 1)[0]
 
     @property
     def status_text(self) -> str:
+        """The status tags and note as one line."""
         return format_status(self.status, self.status_note)
 
     @property
     def loaded(self) -> bool:
+        """Whether the implementing module has been imported and the claim built."""
         return self._claim is not None
 
     def load(self) -> Claim:

@@ -41,13 +41,16 @@ class ClaimResult:
 
     @property
     def passed(self) -> bool:
+        """Whether the verdict is PASS."""
         return self.verdict == Verdict.PASS
 
     def to_dict(self) -> dict[str, Any]:
+        """The result as a plain dict (the JSON report's record)."""
         return dict(self.__dict__)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ClaimResult:
+        """The result from a dict written by :meth:`to_dict`."""
         return cls(**data)
 
 

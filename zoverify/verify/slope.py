@@ -56,6 +56,7 @@ class SlopeSummary:
     method: str
 
     def decide(self, prediction, *, alpha: float, bias=None) -> Decision:
+        """Decide on the slopes with the log-scale bias bound added to any given bias."""
         total = self.log_bias if bias is None else self.log_bias + np.asarray(bias, float)
         inner = MeanSummary(self.estimate, self.stderr, self.df, self.method)
         return inner.decide(prediction, alpha=alpha, bias=total)
@@ -73,6 +74,7 @@ class LogLogSlope:
     exponent_of_root: bool = False
 
     def summarize(self, observed, *, variance=None) -> SlopeSummary:
+        """Per ``(x, y)`` pair, the slope of log(mean y) on log x with a batch-means SE and a log-bias bound."""
         if variance is not None:
             raise ValueError("LogLogSlope estimates its own standard error; pass no variance")
         est, se, bias = [], [], []
@@ -120,13 +122,16 @@ class BoundSummary:
 
     @property
     def stderr(self) -> np.ndarray:
+        """Zero: the bound is judged by counting violations, not by a standard error."""
         return np.zeros(self.draws.shape[1])
 
     def violations(self, prediction) -> np.ndarray:
+        """Per component, how many draws fall below the predicted bound."""
         t = np.asarray(prediction, float).reshape(self.draws.shape[1])
         return (self.draws < t).sum(axis=0)
 
     def decide(self, prediction, *, alpha: float, bias=None) -> Decision:
+        """Pass iff no component has more draws below t than Bin(n, delta) allows at level alpha / k."""
         t = np.asarray(prediction, float).reshape(self.draws.shape[1])
         if bias is not None:
             t = t - np.asarray(bias, float)
@@ -157,6 +162,7 @@ class QuantileBound:
     delta: float | None = None
 
     def summarize(self, observed, *, variance=None) -> BoundSummary:
+        """The ``(n, k)`` draws of T (and delta, when the experiment returns ``(draws, delta)``) as a bound summary."""
         delta = self.delta
         if isinstance(observed, tuple):
             observed, delta = observed

@@ -81,8 +81,11 @@ def _simulate(ctx: Context) -> np.ndarray:
     for r in range(R):
         for j, variance in enumerate((None, _SCALES**2)):
             null = check(_experiment(data[r], _MEANS, variance), law=ctx.law, num_samples=_N, alpha=INNER_ALPHA)
+            size = null.detectable_rel[0] if null.detectable_rel else None
+            if size is None:
+                raise RuntimeError("the synthetic experiment reported no detectable size for its first mean")
             moved = _MEANS.copy()
-            moved[0] += null.detectable_rel[0] * abs(_MEANS[0])
+            moved[0] += size * abs(_MEANS[0])
             # the moved prediction is judged by the same rule on the same data (controls are not needed here)
             summary = BatchMeans().summarize(data[r], variance=variance)
             out[r, 2 * j] = null.verdict == Verdict.FAIL
@@ -96,7 +99,8 @@ def _experiment(data: np.ndarray, prediction: np.ndarray, variance) -> Claim:
         name="checker.experiment",
         statement="synthetic",
         source="synthetic",
-        status="synthetic",
+        status=(),
+        status_note="synthetic",
         predict=lambda _ctx: prediction,
         simulate=lambda _ctx: data,
         variance=None if variance is None else (lambda _ctx: variance),

@@ -7,6 +7,7 @@ Paper: arXiv 2605.03373 (docs/entk.md).
 from __future__ import annotations
 
 import numpy as np
+import sympy as sp
 import torch
 
 from zoverify.numeric import entk as nentk
@@ -18,6 +19,7 @@ from zoverify.verify.claim import Context
 
 
 def claim_dim(ctx: Context) -> int:
+    """The input dimension d: the law's own where it has one, else the claim's ``dim`` parameter."""
     return ctx.law.fixed_dim or int(ctx["dim"])
 
 
@@ -37,7 +39,8 @@ def jacobians(ctx: Context, v: int, dim: int) -> tuple[np.ndarray, np.ndarray]:
     return A / np.sqrt(dim), B / np.sqrt(dim)
 
 
-def entry_env(ctx: Context, A: np.ndarray, B: np.ndarray, *, P: int) -> tuple[dict, object, object]:
+def entry_env(ctx: Context, A: np.ndarray, B: np.ndarray, *, P: int) -> tuple[dict, sp.MatrixSymbol, sp.MatrixSymbol]:
+    """(symbol values, A, B): the sympy environment binding the Jacobian symbols A, B to the arrays and d, V, P."""
     d = ctx.law.fixed_dim or S.d
     As, Bs = E.jacobians(d, A.shape[0])
     return {S.d: A.shape[1], E.V: A.shape[0], As: A, Bs: B, S.P: P}, As, Bs

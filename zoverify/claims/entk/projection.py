@@ -51,7 +51,7 @@ def _jl_eps_eff(dK: np.ndarray, A: np.ndarray, B: np.ndarray) -> tuple[np.ndarra
     return eps_entry, eps_frob
 
 
-def _jl_simulate(ctx: Context) -> torch.Tensor:
+def _jl_simulate(ctx: Context) -> tuple[torch.Tensor, float]:
     """Per draw, 1/eps_eff for the entrywise and the Frobenius bound.
 
     eps_eff is the smallest eps for which the draw satisfies the bound:

@@ -134,6 +134,13 @@ class DeclaredSlices:
     distinct: dict[int, float]
     fourth_off: np.ndarray | None = None  # [i, j] = fourth(sym(e_i e_j^T)), i != j (zeros on i == j)
 
+    def tensor(self, name: str) -> np.ndarray:
+        """The declared tensor ``name`` (``mean``, ``second``, ``third``, ``fourth``, ``fourth_off``)."""
+        value = getattr(self, name)
+        if value is None:
+            raise ValueError(f"the declared {name} moment was not evaluated (orders {self.orders})")
+        return value
+
 
 def declared_slices(law: AbstractLaw, dim: int, orders, *, distinct: bool = False) -> DeclaredSlices:
     """Evaluate the law's moment maps at unit test objects (orders whose maps raise are dropped)."""
@@ -191,28 +198,28 @@ def _entries(slices: DeclaredSlices, exps: tuple[int, ...], *, off_diagonal: boo
     d = slices.dim
     i = np.arange(d)
     if off_diagonal:
-        off = slices.fourth_off
-        out = {
+        off = slices.tensor("fourth_off")
+        out_by_exps: dict[tuple[int, ...], np.ndarray] = {
             (3, 1): off[i[:, None], i[None, :], i[:, None], i[:, None]],
             (2, 2): off[i[:, None], i[None, :], i[:, None], i[None, :]],
-        }[exps]
-        return np.where(np.eye(d, dtype=bool), 0.0, out)
+        }
+        return np.where(np.eye(d, dtype=bool), 0.0, out_by_exps[exps])
     if exps == (1,):
-        return slices.mean
+        return slices.tensor("mean")
     if exps == (2,):
-        return np.diag(slices.second)
+        return np.diag(slices.tensor("second"))
     if exps == (1, 1):
-        return slices.second
+        return slices.tensor("second")
     if exps == (3,):
-        return slices.third[i, i, i]
+        return slices.tensor("third")[i, i, i]
     if exps == (2, 1):
-        return slices.third[i, i, :]  # [i, j] = E z_i^2 z_j
+        return slices.tensor("third")[i, i, :]  # [i, j] = E z_i^2 z_j
     if exps == (4,):
-        return slices.fourth[i, i, i]
+        return slices.tensor("fourth")[i, i, i]
     if exps == (3, 1):
-        return slices.fourth[i, i, :]  # [i, j] = E z_i^3 z_j
+        return slices.tensor("fourth")[i, i, :]  # [i, j] = E z_i^3 z_j
     if exps == (2, 2):
-        return slices.fourth[:, i, i]  # [i, j] = E z_i^2 z_j^2
+        return slices.tensor("fourth")[:, i, i]  # [i, j] = E z_i^2 z_j^2
     raise ValueError(exps)
 
 
@@ -235,6 +242,13 @@ class Component:
     weights: np.ndarray | None = None  # +-1 per coordinate (d) or ordered pair (d x d, zero diagonal)
     central: str | None = None  # "var" | "m3" | "m4" | "var^2"
     off_diagonal: bool = False  # declared through the fourth map at sym(e_i e_j^T)
+
+    @property
+    def raw_type(self) -> tuple[int, ...]:
+        """The exponents of a raw component (an error for a central moment)."""
+        if self.exps is None:
+            raise ValueError(f"component {self.label} is a central moment, not a raw type average")
+        return self.exps
 
 
 def _central_panel(law: AbstractLaw, slices: DeclaredSlices) -> bool:
@@ -275,7 +289,7 @@ def declared_values(panel: list[Component], slices: DeclaredSlices) -> np.ndarra
     out = []
     for c in panel:
         if c.central is None:
-            entries = np.asarray(_entries(slices, c.exps, off_diagonal=c.off_diagonal), float)
+            entries = np.asarray(_entries(slices, c.raw_type, off_diagonal=c.off_diagonal), float)
             n = d if entries.ndim == 1 else d * (d - 1)
             out.append(float((c.weights * entries).sum()) / n)
             continue
@@ -314,7 +328,7 @@ def _distinct_211(slices: DeclaredSlices) -> float:
     """sum over distinct i, j, k of E z_i^2 z_j z_k, from fourth(e_i e_i^T)."""
     total = 0.0
     for i in range(slices.dim):
-        block = np.delete(np.delete(slices.fourth[i], i, axis=0), i, axis=1)
+        block = np.delete(np.delete(slices.tensor("fourth")[i], i, axis=0), i, axis=1)
         total += block.sum() - np.trace(block)
     return float(total)
 
@@ -340,10 +354,10 @@ def sample_components(panel: list[Component], z: torch.Tensor) -> torch.Tensor:
     for c in panel:
         if c.central is None:
             w = torch.as_tensor(c.weights, dtype=z.dtype, device=z.device)
-            if len(c.exps) == 1:
-                cols.append(pw[c.exps[0]] @ (w / d))
+            if len(c.raw_type) == 1:
+                cols.append(pw[c.raw_type[0]] @ (w / d))
             else:
-                a, b = c.exps
+                a, b = c.raw_type
                 cols.append(((pw[a] @ (w / (d * (d - 1)))) * pw[b]).sum(dim=1))
             continue
         if not p:

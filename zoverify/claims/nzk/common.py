@@ -27,6 +27,7 @@ def nzk_claim(name: str, **fields) -> Claim:
 
 
 def dim_param(default: int, *, high: int = 64, doc: str = "dimension d") -> Param:
+    """A claim's integer dimension parameter, from 1 to ``high``."""
     return Param(default, doc, low=1, high=high, integer=True)
 
 
@@ -67,14 +68,17 @@ def points(ctx: Context, dim: int, n: int = 3) -> np.ndarray:
 
 
 def entries(K: np.ndarray, pairs=PAIRS) -> np.ndarray:
+    """The kernel entries K[i, j] at the tested index pairs."""
     return np.array([K[i, j] for i, j in pairs])
 
 
 def pair_labels(prefix: str, pairs=PAIRS):
+    """Component labels ``prefix(xi,xj)`` for the tested pairs, as a claim's ``labels`` callable."""
     return lambda ctx: [f"{prefix}(x{i},x{j})" for i, j in pairs]
 
 
 def needs_moments(order: int, *laws: AbstractLaw) -> str | None:
+    """Why a law cannot be used if one of ``laws`` lacks a finite moment of ``order``, else None."""
     for law in laws:
         bound = getattr(law, "moment_order_bound", float("inf"))
         if not order < bound:
@@ -94,10 +98,12 @@ def needs_independent_draws(law: AbstractLaw) -> str | None:
 
 
 def as_tensor(x, ctx: Context) -> torch.Tensor:
+    """``x`` as a tensor of the run's dtype on the run's device."""
     return torch.as_tensor(np.asarray(x), dtype=ctx.dtype, device=ctx.device)
 
 
 def middle(ctx: Context, pairing: str, zeta=None) -> np.ndarray:
+    """The NZK middle matrix M of the claim's law and ``pairing`` at the problem's dimension, as numbers."""
     d = problem_dim(ctx)
     M = sym.nzk_middle_matrix(ctx.law, pairing=pairing, zeta_law=zeta, d=d)
     return sym.evaluate_middle_matrix(M, d)

@@ -59,6 +59,7 @@ def best_of_intended_curve(Phi: np.ndarray, y: np.ndarray, theta0: np.ndarray, s
 
 
 def record_steps(ctx) -> tuple[int, int]:
+    """The recorded steps: one seventh of the way and the last iteration."""
     return ctx["iterations"] // 7, ctx["iterations"]
 
 

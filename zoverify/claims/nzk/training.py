@@ -88,6 +88,8 @@ def _ti_simulate(ctx):
             theta0=as_tensor(theta0, ctx),
             block_size=n,
         )
+        if trace.thetas is None:
+            raise RuntimeError("the training trace has no parameters although theta0 was given")
         cols = []
         for k in range(len(TI_STEPS)):
             theta = trace.thetas[:, k, None, :]

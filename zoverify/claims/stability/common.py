@@ -42,6 +42,7 @@ def haar_rotation(rng: np.random.Generator, d: int) -> np.ndarray:
 
 
 def rotated(spectrum, Q: np.ndarray) -> np.ndarray:
+    """Q diag(spectrum, 0, ...) Q^T: a Hessian with the given nonzero spectrum in the basis Q."""
     lam = np.zeros(Q.shape[0])
     lam[: len(spectrum)] = spectrum
     return (Q * lam) @ Q.T
@@ -99,6 +100,7 @@ def law_setting(law, *, d, method="gd", beta=0.0, q=1):
 
 
 def eta_formula(law, spectrum, *, d, method="gd", beta=0.0, q=1) -> float:
+    """eta* from the spectral gain formula for ``law`` at dimension d (no operator is built)."""
     setting, _ = law_setting(law, d=d, method=method, beta=beta, q=q)
     return float(spectral_eta_star(spectrum, setting))
 
@@ -115,6 +117,7 @@ def _eta_operator(
 
 
 def has_structured_form(law, d: int) -> bool:
+    """Whether the law's moments have the structured form c I, a tr(A) I + b A + e Diag(A) at dimension d."""
     try:
         fourth_moment_form(law, sp.Integer(d))
         return True

@@ -82,7 +82,7 @@ def _mean_operator_root(law, H, *, method, beta, P, d):
             )
         return float(np.max(np.abs(np.linalg.eigvals(A)))) - 1.0
 
-    return _first_crossing(radius, 1.0 / np.max(np.linalg.eigvalsh(H)))
+    return _first_crossing(radius, float(1.0 / np.max(np.linalg.eigvalsh(H))))
 
 
 def _mean_predict(ctx):

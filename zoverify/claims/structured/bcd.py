@@ -12,6 +12,7 @@ from functools import lru_cache
 import numpy as np
 import torch
 
+from zoverify._errors import NotApplicableError
 from zoverify.numeric.mezo import bcd_chain_second_moments
 from zoverify.numeric.stability_mc import mc_eta_star
 from zoverify.numeric.stability_operator import DenseOperator
@@ -54,6 +55,13 @@ def _bcd_blocks(law: AbstractLaw) -> tuple[int, bool]:
     if isinstance(law, Block):
         return law.blocks, law.scaled
     return 1, True
+
+
+def _block_law(law: AbstractLaw) -> Block:
+    """The law as the block law a decay claim is declared for (its applies_to refuses any other)."""
+    if not isinstance(law, Block):
+        raise NotApplicableError(f"{law.spec}: the decay claims need a block-coordinate law")
+    return law
 
 
 def _bcd_applies(law: AbstractLaw) -> str | None:
@@ -218,23 +226,23 @@ def _bcd_decay_etas_cached(
     law = Block(blocks=blocks, scaled=scaled)
     ctx = Context(law, {"beta": beta, "fraction": fraction}, 1, seed, torch.device("cpu"), torch.float64)
     rot, _ = _bcd_decay_setup(ctx)
-    return tuple(
+    gd, gdm = (
         fraction * bcd_eta_star_operator(rot, blocks=law.blocks, scaled=law.scaled, method=method, beta=b, order=order)
         for method, b in _bcd_methods(ctx)
     )
+    return gd, gdm
 
 
 def _bcd_decay_etas(ctx: Context, order: str) -> tuple[float, float]:
     """fraction x eta* of ``order`` for GD and GDM on the claim's rotated H (computed once per setting)."""
-    return _bcd_decay_etas_cached(
-        ctx.law.blocks, ctx.law.scaled, ctx.seed, float(ctx["fraction"]), float(ctx["beta"]), order
-    )
+    law = _block_law(ctx.law)
+    return _bcd_decay_etas_cached(law.blocks, law.scaled, ctx.seed, float(ctx["fraction"]), float(ctx["beta"]), order)
 
 
 def _bcd_decay_values(ctx: Context, order: str, *, eta_order: str | None = None) -> np.ndarray:
     """<I, E^k(x0 x0^T)> at k = _BCD_EPOCHS for GD and GDM, E the epoch map of ``order`` from the per-block
     maps, at eta = fraction x eta* of ``eta_order`` (default: the law's own order)."""
-    law = ctx.law
+    law = _block_law(ctx.law)
     rot, x0 = _bcd_decay_setup(ctx)
     d = rot.shape[0]
     sym = [(a, b) for a in range(d) for b in range(a, d)]
@@ -254,7 +262,7 @@ def _bcd_decay_values(ctx: Context, order: str, *, eta_order: str | None = None)
 
 def _bcd_decay_simulate(ctx: Context) -> torch.Tensor:
     """ZO-GD and ZO-GDM chains with the law's block schedule in time and real central differences."""
-    law = ctx.law
+    law = _block_law(ctx.law)
     rot, x0 = _bcd_decay_setup(ctx)
     record = tuple(k * law.blocks for k in _BCD_EPOCHS)
     gen = ctx.mc_generator()
@@ -279,7 +287,8 @@ def _bcd_decay_simulate(ctx: Context) -> torch.Tensor:
 def _bcd_decay_alternatives(ctx: Context, prediction: np.ndarray) -> list:
     """Each component +-delta, and the other block order's epoch map at the same step sizes."""
     labels = _bcd_decay_labels(ctx)
-    other = _bcd_decay_values(ctx, _bcd_order(ctx.law, other=True), eta_order=_bcd_order(ctx.law))
+    law = _block_law(ctx.law)
+    other = _bcd_decay_values(ctx, _bcd_order(law, other=True), eta_order=_bcd_order(law))
     name = "uniform-order" if ctx.law.independent_draws is False else "reshuffled-order"
     return component_controls(prediction, BCD_DECAY_DELTA, labels) + [(f"{name} operator", other)]
 
@@ -293,7 +302,7 @@ BCD_DECAY_DELTA = 0.05
 BCD_DECAY = register(
     Claim(
         name="structured.bcd_decay",
-        predict=lambda ctx: _bcd_decay_values(ctx, _bcd_order(ctx.law)),
+        predict=lambda ctx: _bcd_decay_values(ctx, _bcd_order(_block_law(ctx.law))),
         simulate=_bcd_decay_simulate,
         params={
             "fraction": Param(0.5, "eta as a fraction of the order's eta*", low=0.01, high=0.99),

@@ -69,9 +69,12 @@ def _torch_instance_generator(ctx: Context) -> torch.Generator:
 
 
 def _projection(ctx: Context, dim: int) -> torch.Tensor:
-    if isinstance(ctx.law, Gaussian):
+    law = ctx.law
+    if isinstance(law, Gaussian):
         return torch.eye(dim, dtype=ctx.dtype, device=ctx.device)
-    P = ctx.law.draw_projection(dim, generator=_torch_instance_generator(ctx), dtype=ctx.dtype)
+    if not isinstance(law, (Block, Sparse, LowRank, Subspace)):
+        raise NotApplicableError(f"{law.spec} is not of the form z = c P u with a random P")
+    P = law.draw_projection(dim, generator=_torch_instance_generator(ctx), dtype=ctx.dtype)
     if P.shape[1] == 0:
         raise NotApplicableError(f"{ctx.law.spec}: the drawn P is empty at this seed and dimension")
     return P
@@ -161,6 +164,8 @@ def _overlap_predict(ctx: Context) -> np.ndarray:
         alpha = scheme_quantities("sparse", d=dim, p=law.p)["alpha"]
     else:
         alpha = scheme_quantities("mezo", d=dim)["alpha"]
+    if alpha is None:  # every scheme states its overlap; only sr and the rate constant may be None
+        raise NotApplicableError(f"{law.spec}: no effective overlap")
     return np.array([float(alpha)])
 
 
@@ -323,7 +328,10 @@ def _rate_simulate(ctx: Context) -> torch.Tensor:
     dim, T, L = _dim(ctx), int(ctx["steps"]), float(ctx["L"])
     sr = float(_scheme(ctx, dim)["sr"])
     eta = 1.0 / (L * (sr + 2))
-    c = 1.0 if isinstance(ctx.law, Gaussian) else float(ctx.law.projection_scale(dim))
+    law = ctx.law
+    if not isinstance(law, (Gaussian, Block, Sparse, LowRank, Subspace)):
+        raise NotApplicableError(f"{law.spec} is not of the form z = c P u with a random P")
+    c = 1.0 if isinstance(law, Gaussian) else float(law.projection_scale(dim))
     x0 = torch.as_tensor(_rate_start(ctx, dim), dtype=ctx.dtype, device=ctx.device)
 
     def block(n: int, gen: torch.Generator) -> torch.Tensor:
