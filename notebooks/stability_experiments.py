@@ -285,21 +285,29 @@ print(f"edge-of-stability runs took {time.perf_counter() - t_eos:.1f} s")
 
 # %%
 fig, axes = plt.subplots(1, len(eos_runs), figsize=(6 * len(eos_runs), 4.5))
+
+
+def lines(ax, x, y, label, **kw):
+    """One line per replicate (rows of y), labelled once."""
+    for r, row in enumerate(np.atleast_2d(y)):
+        ax.plot(x, row, label=label if r == 0 else None, **kw)
+
+
 for (label, (eta, _run, track, spectral)), ax in zip(eos_runs.items(), axes, strict=True):
     steps = np.array(track.steps)
     if label.startswith("FO"):
-        ax.plot(steps, track.lambda_max.T, color="C0", label="lambda_max")
+        lines(ax, steps, track.lambda_max, "lambda_max", color="C0")
         ax.axhline(2 / eta, ls="--", color="k", label="2/eta")
     else:
-        ax.plot(steps, track.trace.T, color="C0", label="Tr H")
-        ax.plot(steps, track.lambda_max.T, color="C1", label="lambda_max")
+        lines(ax, steps, track.trace, "Tr H", color="C0")
+        lines(ax, steps, track.lambda_max, "lambda_max", color="C1")
         ax.axhline(2 * EOS_Q / eta, ls="--", color="k", label="2q/eta")
-        ax.plot(steps, (2 * EOS_Q / eta - (EOS_Q + 1) * track.lambda_max).T, ls=":", color="k",
-                label="2q/eta - (q+1) lambda_max")
+        lines(ax, steps, 2 * EOS_Q / eta - (EOS_Q + 1) * track.lambda_max, "2q/eta - (q+1) lambda_max", ls=":",
+              color="k")
     ax2 = ax.twinx()
-    ax2.plot(steps, track.ratio.T, color="C3", label="eta*(H_t)/eta (exact)")
+    lines(ax2, steps, track.ratio, "eta*(H_t)/eta (exact)", color="C3")
     if spectral is not None:
-        ax2.plot(steps, spectral.T, color="C4", ls="--", label="spectrum-only / eta")
+        lines(ax2, steps, spectral, "spectrum-only / eta", color="C4", ls="--")
     ax2.axhline(1.0, color="C3", lw=0.8)
     ax2.set_ylim(0.5, 3.0)
     ax.set_title(label, fontsize=9)
@@ -319,26 +327,30 @@ for label, (_eta, _run, track, spectral) in eos_runs.items():
     print(line)
 
 # %% [markdown]
-# **What the full run shows** (`notebooks/figures/stability_eos_digits.png`, 4 replicates): first-order GD
-# sharpens from lambda_max ~ 3.4 and hovers at 2/eta = 5 (eta*/eta within a few per cent of 1 after
-# ~400 steps); ZO-GD (q = 4) settles with eta*(H_t)/eta between about 0.8 and 1.4, on the stable side on
-# average (+4 to +7 % in ln), with occasional catapults (a drop below 1 followed by a jump as the
-# sharpness collapses); Tr H_t sits inside the q-query trace band.  With block-coordinate directions
-# (16 blocks of the flat parameter vector, eta = 0.05) the exact eta*(H_t) (zoverify.numeric.eos_curvature.block_edge,
-# which depends on H's eigenvectors) is about 0.45 of the spectrum-only one here: training settles near the exact
-# edge (eta*/eta about 1.0-1.4) while the spectrum-only formula reads about 2.2, so training follows the
-# eigenvector-dependent threshold.  The registered claims (`zoverify check --slow stability.eos_first_order
-# stability.eos_zo_gd stability.eos_zo_gdm`, and `--law block(blocks=16)`) decide these over replicates
-# against the derived band.
+# **What the full run shows** (`notebooks/figures/stability_eos_digits.png`, 4 replicates, 4,000 ZO steps):
+# first-order GD sharpens from lambda_max ~ 2 and hovers at 2/eta = 5 (eta*/eta over the second half: mean 1.006,
+# range 0.92-1.07).  ZO-GD (q = 4) settles with eta*(H_t)/eta between about 0.9 and 1.3 (Gaussian: mean 1.006;
+# Rademacher: 1.048), with occasional catapults (a drop below 1 followed by a jump as the sharpness collapses);
+# Tr H_t sits inside the q-query trace band.  For Gaussian, sphere and Rademacher directions the exact eta* differ
+# by a few per cent on these Hessians (Rademacher's spectrum-only formula reads 1.13 where the exact one reads
+# 1.05), below what the runs resolve.  With block-coordinate directions (16 contiguous blocks of the flat parameter
+# vector, eta = 0.05) the exact eta*(H_t) (zoverify.numeric.eos_curvature.block_edge, which depends on H's
+# eigenvectors) is about half the spectrum-only one: training settles near the exact edge (eta*/eta mean 1.18,
+# range 0.91-1.42) while the spectrum-only formula reads 2.10, so training follows the eigenvector-dependent
+# threshold.  The registered claims (`zoverify check --slow stability.eos_first_order stability.eos_zo_gd
+# stability.eos_zo_gdm`, and `--law block(blocks=16)`) decide these over replicates against the derived band.
 
 # %% [markdown]
 # ## The catapult after a step-size increase
 #
-# First-order GD at eta = 0.4 reaches its edge (lambda_max ~ 2/eta = 5); at step T the step size is raised
+# First-order GD at eta = 0.4 reaches its edge (lambda_max ~ 2/eta = 5); at step 1,500 the step size is raised
 # to 0.5, so the run is suddenly beyond its edge (eta lambda_max ~ 2.5 > 2).  The edge mode grows
-# geometrically, the loss spikes, and the sharpness collapses below the new 2/eta = 4 before the run
-# settles at the new edge.  Same for ZO-GD (Gaussian, q = 4): eta raised from 0.16 to 0.24, the exact
-# eta*(H_t)/eta drops to about 2/3 and comes back to about 1.
+# geometrically, the loss spikes (full run: from 0.02 to at most 0.15), eta*(H_t)/eta falls to 0.73-0.85 and the
+# sharpness then collapses until the run sits at the new edge (mean 1.00 over the last 500 steps; one replicate
+# was below its edge before the increase and stays below).  ZO-GD (Gaussian, q = 4, eta 0.16 -> 0.24): the loss
+# jumps from 0.12 to about 3, eta*(H_t)/eta drops to about 0.7 (lowest 0.51) and recovers towards 1 (0.90 over
+# the last 500 steps), more noisily: the ZO noise is larger at the larger step.  Figure:
+# `notebooks/figures/stability_eos_catapult.png` (first-order eta*/eta averaged over consecutive-step pairs).
 
 # %%
 CAT_T = 400 if QUICK else 1500
@@ -346,21 +358,24 @@ CAT_STEPS = 600 if QUICK else 2500
 catapult = {}
 for label, opt, eta0, eta1 in (("FO GD", "fo", 0.4, 0.5), ("ZO-GD gaussian", "zo", 0.16, 0.24)):
     init, dirs = replicate_generators(1, EOS_REPLICATES)
-    every = 5 if opt == "fo" else 25
+    # first order: pairs of consecutive steps (the period-2 oscillation averages within a pair)
+    record = ({u for t in range(CAT_T - 100, CAT_STEPS - 1, 10) for u in (t, t + 1)} if opt == "fo"
+              else range(CAT_T - 100, CAT_STEPS + 1, 25))
     run = train(problem, problem.init(init), optimizer=opt, eta=lambda t, a=eta0, b=eta1: a if t < CAT_T else b,
-                steps=CAT_STEPS, record=range(CAT_T - 100, CAT_STEPS + 1, every), law="gaussian", q=EOS_Q, generators=dirs)
+                steps=CAT_STEPS, record=record, law="gaussian", q=EOS_Q, generators=dirs)
     track = track_edge(problem, run, eta=eta1, law="gaussian", q=EOS_Q, first_order=opt == "fo")
-    catapult[label] = (eta0, eta1, run, track)
+    steps_, ratio_ = np.array(track.steps), track.ratio
+    if opt == "fo":
+        steps_, ratio_ = steps_[0::2], np.sqrt(ratio_[:, 0::2] * ratio_[:, 1::2])
+    catapult[label] = (eta0, eta1, run, steps_, ratio_)
 
 fig, axes = plt.subplots(2, 2, figsize=(12, 7), sharex="col")
-for col, (label, (eta0, eta1, run, track)) in enumerate(catapult.items()):
-    steps = np.array(track.steps)
+for col, (label, (eta0, eta1, run, steps, ratio)) in enumerate(catapult.items()):
     axes[0, col].semilogy(np.arange(run.losses.shape[1]), run.losses.T, color="C0")
     axes[0, col].axvline(CAT_T, ls=":", color="k")
     axes[0, col].set_xlim(CAT_T - 100, CAT_STEPS)
     axes[0, col].set_title(f"{label}: eta {eta0} -> {eta1} at step {CAT_T}; training loss", fontsize=9)
-    before = steps < CAT_T
-    ratio = track.ratio * np.where(before, eta1 / eta0, 1.0)  # eta*(H_t) over the step size in force
+    ratio = ratio * np.where(steps < CAT_T, eta1 / eta0, 1.0)  # eta*(H_t) over the step size in force
     axes[1, col].plot(steps, ratio.T, color="C3")
     axes[1, col].axhline(1.0, color="k", lw=0.8)
     axes[1, col].axvline(CAT_T, ls=":", color="k")
@@ -368,11 +383,11 @@ for col, (label, (eta0, eta1, run, track)) in enumerate(catapult.items()):
     axes[1, col].set_xlabel("step")
 fig.tight_layout()
 fig.savefig(figure_dir() / "stability_eos_catapult.png", dpi=120)
-for label, (_e0, _e1, run, track) in catapult.items():
-    after = np.array(track.steps) >= CAT_T
+for label, (_e0, _e1, run, steps, ratio) in catapult.items():
+    after = steps >= CAT_T
     print(f"{label}: loss peak after the increase {run.losses[:, CAT_T:].max():.3g} (before {run.losses[:, CAT_T - 1].max():.3g}); "
-          f"eta*/eta right after {track.ratio[:, after][:, 0].mean():.3f}, lowest {track.ratio[:, after].min():.3f}, "
-          f"at the end {track.ratio[:, -1].mean():.3f}")
+          f"eta*/eta right after {ratio[:, after][:, 0].mean():.3f}, lowest {ratio[:, after].min():.3f}, "
+          f"over the last 500 steps {ratio[:, steps >= CAT_STEPS - 500].mean():.3f}")
 
 # %% [markdown]
 # ## No edge at a large smoothing radius mu
@@ -386,6 +401,11 @@ for label, (_e0, _e1, run, track) in catapult.items():
 # above eta.  Below: ZO-GD (Gaussian, q = 4, eta = 0.16) at several mu; the window mean of eta*(H_t)/eta, and the
 # noise floor measured at the run's final point as the rms of the central difference minus the exact directional
 # derivative, relative to the rms directional derivative.
+#
+# Full run (`notebooks/figures/stability_eos_mu.png`, 4 replicates, 3,000 steps): at mu = 1e-3 the error is
+# 6e-4 of the signal and the run sits at its edge (eta*/eta = 1.08); the error grows as mu^2 (0.44 at mu = 0.03,
+# eta*/eta = 1.25) and once it is as large as the signal (mu >= 0.1: 0.99-1.26) the true Hessian stays well
+# inside the stable region (eta*/eta = 2.0-2.4): no edge.  At mu = 1 the run no longer trains (loss 1.18).
 
 # %%
 MUS = (1e-3, 0.3) if QUICK else (1e-3, 0.03, 0.1, 0.3, 1.0)
