@@ -73,9 +73,14 @@ def run(profile: str, device: str) -> dict:
         batched = _train_seconds(problem, replicates, steps) / (replicates * steps)
         alone = _train_seconds(problem, 1, steps) / steps
         step_batched = batched * replicates
-        out = {"d": problem.dim, "replicates": replicates, "q": 4,
-               "seconds_per_replicate_step_batched": batched, "seconds_per_replicate_step_alone": alone,
-               "replicate_cost_batched_over_alone": batched / alone}
+        out = {
+            "d": problem.dim,
+            "replicates": replicates,
+            "q": 4,
+            "seconds_per_replicate_step_batched": batched,
+            "seconds_per_replicate_step_alone": alone,
+            "replicate_cost_batched_over_alone": batched / alone,
+        }
         for law in ("gaussian", "rademacher"):
             hessian, total = _tracking_seconds(problem, law)
             out[f"eta_star_point_{law}_s"] = total

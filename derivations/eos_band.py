@@ -85,8 +85,14 @@ d_eta, d_mu = sp.diff(term, eta), sp.diff(term, mu)
 def kappa_spectral(spectrum, *, a_, b_, c_, q_):
     f_eta = sp.lambdify((eta, li, mu), d_eta.subs({a: a_, b: b_, c: c_, q: q_}))
     f_mu = sp.lambdify((eta, li, mu), d_mu.subs({a: a_, b: b_, c: c_, q: q_}))
-    curv = Curvature(float(np.sum(spectrum)), float(np.max(spectrum)), float(np.sum(spectrum)), 0.0,
-                     np.asarray(spectrum, float), np.eye(len(spectrum)))
+    curv = Curvature(
+        float(np.sum(spectrum)),
+        float(np.max(spectrum)),
+        float(np.sum(spectrum)),
+        0.0,
+        np.asarray(spectrum, float),
+        np.eye(len(spectrum)),
+    )
     law = parse_law("gaussian")
     e = edge_step(curv, law, q=q_)
     return -e * sum(f_eta(e, x, 1.0) for x in spectrum) / sum(f_mu(e, x, 1.0) for x in spectrum), curv

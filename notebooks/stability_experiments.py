@@ -42,8 +42,12 @@ y = 2 * y - 1  # targets +-1, squared loss
 def init_theta(seed=0):
     """Flat parameters of a 64 -> HIDDEN -> 1 tanh MLP, N(0, 1/fan_in) init."""
     gen = make_generator(seed)
-    parts = [torch.randn(HIDDEN * 64, generator=gen, dtype=torch.float64) / 8, torch.zeros(HIDDEN, dtype=torch.float64),
-             torch.randn(HIDDEN, generator=gen, dtype=torch.float64) / np.sqrt(HIDDEN), torch.zeros(1, dtype=torch.float64)]
+    parts = [
+        torch.randn(HIDDEN * 64, generator=gen, dtype=torch.float64) / 8,
+        torch.zeros(HIDDEN, dtype=torch.float64),
+        torch.randn(HIDDEN, generator=gen, dtype=torch.float64) / np.sqrt(HIDDEN),
+        torch.zeros(1, dtype=torch.float64),
+    ]
     return torch.cat(parts)
 
 
@@ -79,8 +83,10 @@ def curvature(theta, P=None, *, exact=False, seed=0):
     base = hvp(f, theta)
     mv = base if s is None else (lambda u: s * base(s * u))
     gen = make_generator(seed)
-    return (hutchpp_trace(mv, D, num_matvecs=HUTCHPP, generator=gen),
-            lambda_max(mv, D, generator=gen, num_iters=LANCZOS))
+    return (
+        hutchpp_trace(mv, D, num_matvecs=HUTCHPP, generator=gen),
+        lambda_max(mv, D, generator=gen, num_iters=LANCZOS),
+    )
 
 
 tr0, lmax0 = curvature(theta0, exact=True)
@@ -184,8 +190,16 @@ for (method, eta), log in runs.items():
         ax = axes[3]
         (line,) = ax.plot(log[:, 0], log[:, 3], label=f"lambda_max, eta={eta:.3g}")
         ax.axhline(2 / eta, ls="--", color=line.get_color())
-for ax, title in zip(axes, ["ZO-GD: Tr H (solid), Tr+2l_max (dotted), 2/eta (dashed)", "ZO-GDM", "ZO-Adam: Tr P^-1 H (solid), +2l_max/(1+b1) (dotted), 2/eta (dashed)",
-                            "first-order GD"], strict=True):
+for ax, title in zip(
+    axes,
+    [
+        "ZO-GD: Tr H (solid), Tr+2l_max (dotted), 2/eta (dashed)",
+        "ZO-GDM",
+        "ZO-Adam: Tr P^-1 H (solid), +2l_max/(1+b1) (dotted), 2/eta (dashed)",
+        "first-order GD",
+    ],
+    strict=True,
+):
     ax.set_title(title, fontsize=9)
     ax.set_xlabel("step")
     ax.set_yscale("log")
@@ -219,9 +233,18 @@ for (method, eta), log in runs.items():
         thr, lo, hi = 2 / eta, tr, tr + 2 * lmax / 1.9
     else:
         thr, lo, hi = 2 / eta, lmax, lmax
-    row = {"method": method, "eta": eta, "final_step": int(t), "loss": loss, "threshold": thr, "lower": lo,
-           "upper": hi, "at_edge": bool(lo <= thr * 1.05 and thr <= hi * 1.05) if method != "fo"
-           else bool(abs(lmax * eta / 2 - 1) < 0.1)}
+    row = {
+        "method": method,
+        "eta": eta,
+        "final_step": int(t),
+        "loss": loss,
+        "threshold": thr,
+        "lower": lo,
+        "upper": hi,
+        "at_edge": bool(lo <= thr * 1.05 and thr <= hi * 1.05)
+        if method != "fo"
+        else bool(abs(lmax * eta / 2 - 1) < 0.1),
+    }
     summary.append(row)
     print(json.dumps(row))
 
@@ -268,18 +291,43 @@ BLOCK_LAW = "block(blocks=16)"
 problem = digits_problem()
 eos_runs = {}
 t_eos = time.perf_counter()
-for label, opt, eta, law in (("FO GD", "fo", 0.4, "gaussian"), ("ZO-GD gaussian", "zo", 0.16, "gaussian"),
-                             ("ZO-GD rademacher", "zo", 0.16, "rademacher"), ("ZO-GD block(16)", "zo", 0.05, BLOCK_LAW)):
+for label, opt, eta, law in (
+    ("FO GD", "fo", 0.4, "gaussian"),
+    ("ZO-GD gaussian", "zo", 0.16, "gaussian"),
+    ("ZO-GD rademacher", "zo", 0.16, "rademacher"),
+    ("ZO-GD block(16)", "zo", 0.05, BLOCK_LAW),
+):
     steps, every = EOS_FO if opt == "fo" else EOS_ZO
     init, dirs = replicate_generators(0, EOS_REPLICATES)
-    run = train(problem, problem.init(init), optimizer=opt, eta=eta, steps=steps, record=range(0, steps + 1, every),
-                law=law, q=EOS_Q, generators=dirs)
+    run = train(
+        problem,
+        problem.init(init),
+        optimizer=opt,
+        eta=eta,
+        steps=steps,
+        record=range(0, steps + 1, every),
+        law=law,
+        q=EOS_Q,
+        generators=dirs,
+    )
     track = track_edge(problem, run, eta=eta, law=law, q=EOS_Q, first_order=opt == "fo")
     spectral = track.spectral_ratio
     if law == "rademacher":
         setting = spectral_setting(parse_law(law), q=EOS_Q, d=problem.dim, diagonal_hessian=True)
-        spectral = np.array([[float(spectral_eta_star(np.clip(eos_curvature(problem.loss, th).eigenvalues, 0, None),
-                                                      setting, dps=15)) / eta for th in rep] for rep in run.thetas])
+        spectral = np.array(
+            [
+                [
+                    float(
+                        spectral_eta_star(
+                            np.clip(eos_curvature(problem.loss, th).eigenvalues, 0, None), setting, dps=15
+                        )
+                    )
+                    / eta
+                    for th in rep
+                ]
+                for rep in run.thetas
+            ]
+        )
     eos_runs[label] = (eta, run, track, spectral)
 print(f"edge-of-stability runs took {time.perf_counter() - t_eos:.1f} s")
 
@@ -302,8 +350,9 @@ for (label, (eta, _run, track, spectral)), ax in zip(eos_runs.items(), axes, str
         lines(ax, steps, track.trace, "Tr H", color="C0")
         lines(ax, steps, track.lambda_max, "lambda_max", color="C1")
         ax.axhline(2 * EOS_Q / eta, ls="--", color="k", label="2q/eta")
-        lines(ax, steps, 2 * EOS_Q / eta - (EOS_Q + 1) * track.lambda_max, "2q/eta - (q+1) lambda_max", ls=":",
-              color="k")
+        lines(
+            ax, steps, 2 * EOS_Q / eta - (EOS_Q + 1) * track.lambda_max, "2q/eta - (q+1) lambda_max", ls=":", color="k"
+        )
     ax2 = ax.twinx()
     lines(ax2, steps, track.ratio, "eta*(H_t)/eta (exact)", color="C3")
     if spectral is not None:
@@ -359,10 +408,22 @@ catapult = {}
 for label, opt, eta0, eta1 in (("FO GD", "fo", 0.4, 0.5), ("ZO-GD gaussian", "zo", 0.16, 0.24)):
     init, dirs = replicate_generators(1, EOS_REPLICATES)
     # first order: pairs of consecutive steps (the period-2 oscillation averages within a pair)
-    record = ({u for t in range(CAT_T - 100, CAT_STEPS - 1, 10) for u in (t, t + 1)} if opt == "fo"
-              else range(CAT_T - 100, CAT_STEPS + 1, 25))
-    run = train(problem, problem.init(init), optimizer=opt, eta=lambda t, a=eta0, b=eta1: a if t < CAT_T else b,
-                steps=CAT_STEPS, record=record, law="gaussian", q=EOS_Q, generators=dirs)
+    record = (
+        {u for t in range(CAT_T - 100, CAT_STEPS - 1, 10) for u in (t, t + 1)}
+        if opt == "fo"
+        else range(CAT_T - 100, CAT_STEPS + 1, 25)
+    )
+    run = train(
+        problem,
+        problem.init(init),
+        optimizer=opt,
+        eta=lambda t, a=eta0, b=eta1: a if t < CAT_T else b,
+        steps=CAT_STEPS,
+        record=record,
+        law="gaussian",
+        q=EOS_Q,
+        generators=dirs,
+    )
     track = track_edge(problem, run, eta=eta1, law="gaussian", q=EOS_Q, first_order=opt == "fo")
     steps_, ratio_ = np.array(track.steps), track.ratio
     if opt == "fo":
@@ -385,9 +446,11 @@ fig.tight_layout()
 fig.savefig(figure_dir() / "stability_eos_catapult.png", dpi=120)
 for label, (_e0, _e1, run, steps, ratio) in catapult.items():
     after = steps >= CAT_T
-    print(f"{label}: loss peak after the increase {run.losses[:, CAT_T:].max():.3g} (before {run.losses[:, CAT_T - 1].max():.3g}); "
-          f"eta*/eta right after {ratio[:, after][:, 0].mean():.3f}, lowest {ratio[:, after].min():.3f}, "
-          f"over the last 500 steps {ratio[:, steps >= CAT_STEPS - 500].mean():.3f}")
+    print(
+        f"{label}: loss peak after the increase {run.losses[:, CAT_T:].max():.3g} (before {run.losses[:, CAT_T - 1].max():.3g}); "
+        f"eta*/eta right after {ratio[:, after][:, 0].mean():.3f}, lowest {ratio[:, after].min():.3f}, "
+        f"over the last 500 steps {ratio[:, steps >= CAT_STEPS - 500].mean():.3f}"
+    )
 
 # %% [markdown]
 # ## No edge at a large smoothing radius mu
@@ -413,8 +476,18 @@ MU_STEPS = 400 if QUICK else 3000
 mu_rows = []
 for mu in MUS:
     init, dirs = replicate_generators(2, EOS_REPLICATES)
-    run = train(problem, problem.init(init), optimizer="zo", eta=0.16, steps=MU_STEPS,
-                record=range(MU_STEPS // 2, MU_STEPS + 1, MU_STEPS // 4), law="gaussian", q=EOS_Q, mu=mu, generators=dirs)
+    run = train(
+        problem,
+        problem.init(init),
+        optimizer="zo",
+        eta=0.16,
+        steps=MU_STEPS,
+        record=range(MU_STEPS // 2, MU_STEPS + 1, MU_STEPS // 4),
+        law="gaussian",
+        q=EOS_Q,
+        mu=mu,
+        generators=dirs,
+    )
     track = track_edge(problem, run, eta=0.16, law="gaussian", q=EOS_Q)
     theta = run.thetas[:, -1]
     z = torch.randn(theta.shape[0], 256, problem.dim, generator=make_generator(3), dtype=theta.dtype)
@@ -425,8 +498,10 @@ for mu in MUS:
     fd = (problem.loss(theta[:, None] + mu * z) - problem.loss(theta[:, None] - mu * z)) / (2 * mu)
     floor = float(((fd - exact) ** 2).mean().sqrt() / (exact**2).mean().sqrt())
     mu_rows.append((mu, float(np.exp(np.log(track.ratio).mean())), floor, float(run.losses[:, -1].mean())))
-    print(f"mu = {mu:g}: window eta*/eta (geometric mean) {mu_rows[-1][1]:.3f}, finite-difference error / signal "
-          f"{floor:.3g}, final loss {mu_rows[-1][3]:.3g}")
+    print(
+        f"mu = {mu:g}: window eta*/eta (geometric mean) {mu_rows[-1][1]:.3f}, finite-difference error / signal "
+        f"{floor:.3g}, final loss {mu_rows[-1][3]:.3g}"
+    )
 
 fig, ax = plt.subplots(figsize=(6, 4))
 rows = np.array(mu_rows)

@@ -89,8 +89,14 @@ def test_band_and_bad_input():
     with pytest.raises(InvalidParameterError, match="kappa"):
         edge_band(0.0, 10)
     with pytest.raises(InvalidParameterError, match="optimizer"):
-        train(digits_problem(num_samples=10, components=2, hidden=(2,)), torch.zeros(1, 9), optimizer="adam",
-              eta=0.1, steps=1, record=[])
+        train(
+            digits_problem(num_samples=10, components=2, hidden=(2,)),
+            torch.zeros(1, 9),
+            optimizer="adam",
+            eta=0.1,
+            steps=1,
+            record=[],
+        )
     with pytest.raises(InvalidParameterError, match="components"):
         digits_problem(components=65)
 
@@ -152,8 +158,17 @@ def test_edge_track_is_reproducible_for_a_block_law(problem):
 
     def once():
         init, dirs = replicate_generators(7, 2)
-        run = train(problem, problem.init(init), optimizer="zo", eta=0.05, steps=20, record=[10, 20],
-                    law="block(blocks=3)", q=2, generators=dirs)
+        run = train(
+            problem,
+            problem.init(init),
+            optimizer="zo",
+            eta=0.05,
+            steps=20,
+            record=[10, 20],
+            law="block(blocks=3)",
+            q=2,
+            generators=dirs,
+        )
         return edge_statistics(track_edge(problem, run, eta=0.05, law="block(blocks=3)", q=2), eta=0.05, q=2)
 
     a, b = once(), once()

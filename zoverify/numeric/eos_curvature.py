@@ -33,6 +33,7 @@ class Curvature:
     eigenvectors: np.ndarray
 
     def positive_part(self) -> np.ndarray:
+        """H_+ = V max(Lambda, 0) V^T."""
         lam = np.clip(self.eigenvalues, 0.0, None)
         return (self.eigenvectors * lam) @ self.eigenvectors.T
 
@@ -48,16 +49,18 @@ def curvature(loss, theta: torch.Tensor) -> Curvature:
 def edge_step(curv: Curvature, law: AbstractLaw | str, *, q: int = 1, beta: float = 0.0) -> float:
     """Exact mean-square critical step eta*(H_+) of ZO-GD (beta = 0) or ZO-GDM with ``law`` and q queries."""
     method = "gd" if beta == 0 else "gdm"
-    return critical_step_size(parse_law(law), curv.positive_part(), method=method, beta=beta, q=q,
-                              solver="structured").eta_star
+    return critical_step_size(
+        parse_law(law), curv.positive_part(), method=method, beta=beta, q=q, solver="structured"
+    ).eta_star
 
 
 #: ln of the float64 dynamic range of a mean square: a mode's relative amplitude lies in [u, 1], u = 2^-53
 FLOAT64_LOG_RANGE = 2 * 53 * float(np.log(2.0))
 
 
-def edge_growth_rate(curv: Curvature, law: AbstractLaw | str, *, q: int = 1, beta: float = 0.0,
-                     rel_step: float = 1e-6) -> float:
+def edge_growth_rate(
+    curv: Curvature, law: AbstractLaw | str, *, q: int = 1, beta: float = 0.0, rel_step: float = 1e-6
+) -> float:
     """kappa = d ln rho / d ln eta at eta*: how fast the mean square grows per step per unit ln(eta/eta*).
 
     rho(eta) is the operator's Perron root (radius_near_one), differentiated by a central difference in
@@ -92,8 +95,9 @@ def edge_band(kappa: float, window: int, *, log_range: float = FLOAT64_LOG_RANGE
     return float(log_range / (kappa * window))
 
 
-def block_edge(curv: Curvature, *, blocks: int, q: int = 1, scaled: bool = True,
-               tol: float = 1e-12) -> tuple[float, float]:
+def block_edge(
+    curv: Curvature, *, blocks: int, q: int = 1, scaled: bool = True, tol: float = 1e-12
+) -> tuple[float, float]:
     """(eta*, kappa) of q-query ZO-GD with uniformly drawn block-coordinate directions, on H_+.
 
     The one-step map is T(X) = X - eta (c^2/B) L_H(X) + eta^2 (c^4/B) N_q(H X H), L_H(X) = HX + XH,
@@ -198,5 +202,16 @@ def first_order_edge(curv: Curvature, *, beta: float = 0.0) -> float:
     return 2.0 * (1 + beta) / curv.lambda_max
 
 
-__all__ = ["FLOAT64_LOG_RANGE", "Curvature", "batched_hvp", "batched_lambda_max", "block_edge", "block_edge_step", "curvature", "edge_band", "edge_growth_rate", "edge_step",
-           "first_order_edge"]
+__all__ = [
+    "FLOAT64_LOG_RANGE",
+    "Curvature",
+    "batched_hvp",
+    "batched_lambda_max",
+    "block_edge",
+    "block_edge_step",
+    "curvature",
+    "edge_band",
+    "edge_growth_rate",
+    "edge_step",
+    "first_order_edge",
+]

@@ -60,8 +60,17 @@ def _law_edge(curv, law, *, q, beta, with_kappa):
     return star, kappa, None
 
 
-def track_edge(problem: DigitsProblem, run: TrainingRun, *, eta: float, law=None, q: int = 1,
-               beta: float = 0.0, first_order: bool = False, lanczos_iters: int = 20) -> EdgeTrack:
+def track_edge(
+    problem: DigitsProblem,
+    run: TrainingRun,
+    *,
+    eta: float,
+    law=None,
+    q: int = 1,
+    beta: float = 0.0,
+    first_order: bool = False,
+    lanczos_iters: int = 20,
+) -> EdgeTrack:
     """eta*(H_t)/eta at every recorded step of every replicate: dense Hessians for ZO; for first-order GD
     lambda_max alone, by batched Lanczos (``lanczos_iters`` steps; Tr H is not formed, reported as NaN)."""
     if first_order:
@@ -87,14 +96,18 @@ def track_edge(problem: DigitsProblem, run: TrainingRun, *, eta: float, law=None
 def _track_first_order(problem, run, *, eta, beta, lanczos_iters):
     R, T = run.thetas.shape[:2]
     gen = torch.Generator().manual_seed(0)  # Lanczos start vectors: the Ritz value does not depend on them
-    lmax = np.stack([batched_lambda_max(problem.loss, run.thetas[:, t], num_iters=lanczos_iters, generator=gen)
-                     for t in range(T)], axis=1)
-    return EdgeTrack(run.record, 2.0 * (1 + beta) / (lmax * eta), np.full((R, T), np.nan), lmax,
-                     np.full(R, FIRST_ORDER_KAPPA))
+    lmax = np.stack(
+        [batched_lambda_max(problem.loss, run.thetas[:, t], num_iters=lanczos_iters, generator=gen) for t in range(T)],
+        axis=1,
+    )
+    return EdgeTrack(
+        run.record, 2.0 * (1 + beta) / (lmax * eta), np.full((R, T), np.nan), lmax, np.full(R, FIRST_ORDER_KAPPA)
+    )
 
 
-def edge_statistics(track: EdgeTrack, *, eta: float, q: int = 1, window: int | None = None,
-                    log_range: float = FLOAT64_LOG_RANGE) -> dict[str, np.ndarray]:
+def edge_statistics(
+    track: EdgeTrack, *, eta: float, q: int = 1, window: int | None = None, log_range: float = FLOAT64_LOG_RANGE
+) -> dict[str, np.ndarray]:
     """Per replicate: window-mean ln(eta*/eta) (the mean over the recorded steps, which sample the
     window), its derived band, that mean in band units, the trace position, and for block laws the
     window mean of ln(eta*_exact/eta*_spectrum-only).  ``window``: the window length W in steps

@@ -41,6 +41,7 @@ class DigitsProblem:
 
     @property
     def shapes(self) -> list[tuple[int, ...]]:
+        """Shapes of the parameter tensors, in the order of the flat vector: (W_1, b_1, W_2, b_2, ...)."""
         out = []
         for fan_in, fan_out in zip(self.widths[:-1], self.widths[1:], strict=True):
             out += [(fan_out, fan_in), (fan_out,)]
@@ -48,6 +49,7 @@ class DigitsProblem:
 
     @property
     def dim(self) -> int:
+        """Number of parameters d."""
         return sum(int(np.prod(s)) for s in self.shapes)
 
     def loss(self, theta: torch.Tensor) -> torch.Tensor:
@@ -83,8 +85,14 @@ class DigitsProblem:
         return torch.stack(rows)
 
 
-def digits_problem(*, num_samples: int = 500, components: int = 16, hidden: Sequence[int] = (8, 8),
-                   target_scale: float = 3.0, dtype: torch.dtype = torch.float64) -> DigitsProblem:
+def digits_problem(
+    *,
+    num_samples: int = 500,
+    components: int = 16,
+    hidden: Sequence[int] = (8, 8),
+    target_scale: float = 3.0,
+    dtype: torch.dtype = torch.float64,
+) -> DigitsProblem:
     """The first ``num_samples`` digits, centred and projected on their top principal components
     (scaled to unit variance per coordinate on average); target: the digit's value, standardised and
     times ``target_scale``.  Regressing the value (not a class) keeps the loss from reaching 0 quickly,
@@ -130,8 +138,9 @@ def _directions(law: AbstractLaw, generators, q: int, d: int, dtype) -> torch.Te
     return torch.stack([law.sample(q, d, generator=g, dtype=dtype) for g in generators])  # (R, q, d)
 
 
-def zo_gradient(loss: Callable[[torch.Tensor], torch.Tensor], theta: torch.Tensor, z: torch.Tensor,
-                mu: float) -> torch.Tensor:
+def zo_gradient(
+    loss: Callable[[torch.Tensor], torch.Tensor], theta: torch.Tensor, z: torch.Tensor, mu: float
+) -> torch.Tensor:
     """(1/q) sum_k central difference along z_k times z_k; theta (R, d), z (R, q, d)."""
     points = torch.cat([theta[:, None] + mu * z, theta[:, None] - mu * z], dim=1)  # (R, 2q, d)
     values = loss(points)
@@ -148,9 +157,20 @@ def fo_gradient(loss, theta: torch.Tensor) -> torch.Tensor:
     return g
 
 
-def train(problem: DigitsProblem, theta0: torch.Tensor, *, optimizer: str, eta: float | Callable[[int], float],
-          steps: int, record: Sequence[int], law: AbstractLaw | str = "gaussian", q: int = 1, mu: float = 1e-3,
-          beta: float = 0.0, generators: Sequence[torch.Generator] | None = None) -> TrainingRun:
+def train(
+    problem: DigitsProblem,
+    theta0: torch.Tensor,
+    *,
+    optimizer: str,
+    eta: float | Callable[[int], float],
+    steps: int,
+    record: Sequence[int],
+    law: AbstractLaw | str = "gaussian",
+    q: int = 1,
+    mu: float = 1e-3,
+    beta: float = 0.0,
+    generators: Sequence[torch.Generator] | None = None,
+) -> TrainingRun:
     """Train R replicates (theta0 of shape (R, dim)) for ``steps`` full-batch steps.
 
     ``eta`` is a number or a schedule t -> eta_t (a step-size increase for the catapult).
@@ -201,5 +221,13 @@ def _validate(optimizer, steps, q, mu, beta, theta0, problem):
         raise InvalidParameterError(f"theta0 must have shape (replicates, {problem.dim}), got {tuple(theta0.shape)}")
 
 
-__all__ = ["OPTIMIZERS", "DigitsProblem", "TrainingRun", "digits_problem", "fo_gradient", "replicate_generators",
-           "train", "zo_gradient"]
+__all__ = [
+    "OPTIMIZERS",
+    "DigitsProblem",
+    "TrainingRun",
+    "digits_problem",
+    "fo_gradient",
+    "replicate_generators",
+    "train",
+    "zo_gradient",
+]

@@ -69,6 +69,7 @@ class MedianSummary:
 
     @property
     def estimate(self) -> np.ndarray:
+        """The sample median, as a one-component array."""
         return np.array([np.median(self.values)])
 
     def interval(self, alpha: float) -> tuple[float, float]:
@@ -83,6 +84,7 @@ class MedianSummary:
         return float(x[k - 1]), float(x[n - k])
 
     def decide(self, prediction, *, alpha: float, bias=None) -> Decision:
+        """Pass iff the median's interval at ``alpha``, widened by ``bias``, contains the prediction."""
         pred = float(np.asarray(prediction, float).ravel()[0])
         slack = 0.0 if bias is None else float(np.asarray(bias, float).ravel()[0])
         lo, hi = self.interval(alpha)
@@ -99,6 +101,7 @@ class MedianTest:
     """Decision on the median of iid replicate values (no moment assumptions)."""
 
     def summarize(self, observed, *, variance=None) -> MedianSummary:
+        """The replicate values as given (``variance`` is not used: the rule needs no moments)."""
         return MedianSummary(np.asarray(observed, float).ravel())
 
 
@@ -125,8 +128,18 @@ def _zo(ctx, *, eta, q, beta):
     problem = digits_problem()
     init, directions = replicate_generators(ctx.seed, ctx.num_samples)
     eta = _zo_eta(ctx, eta)
-    run = train(problem, problem.init(init), optimizer="zo", eta=eta, steps=steps,
-                record=range(start, steps + 1, every), law=ctx.law, q=q, beta=beta, generators=directions)
+    run = train(
+        problem,
+        problem.init(init),
+        optimizer="zo",
+        eta=eta,
+        steps=steps,
+        record=range(start, steps + 1, every),
+        law=ctx.law,
+        q=q,
+        beta=beta,
+        generators=directions,
+    )
     track = track_edge(problem, run, eta=eta, law=ctx.law, q=q, beta=beta)
     return edge_statistics(track, eta=eta, q=q)
 
@@ -140,16 +153,26 @@ def _first_order_claim(name, *, eta):
     def band(ctx):
         return np.array([float(_SEEN[id(ctx)]["band"][0])])
 
-    def controls(_ctx, prediction):
-        return [(f"edge misplaced by {s * 100 * NEAR_MISS:+g} % in ln(eta*/eta)", prediction + s * NEAR_MISS)
-                for s in (+1, -1)]
+    def controls(ctx, prediction):
+        _SEEN.pop(id(ctx), None)  # the band has been read: the run's statistics are no longer needed
+        return [
+            (f"edge misplaced by {s * 100 * NEAR_MISS:+g} % in ln(eta*/eta)", prediction + s * NEAR_MISS)
+            for s in (+1, -1)
+        ]
 
-    return register(Claim(
-        name=name, predict=lambda ctx: np.array([0.0]), simulate=simulate, test=MedianTest(),
-        num_samples=FO_REPLICATES, bias_bound=band, labels=lambda ctx: ["median window-mean ln(eta*/eta)"],
-        negative_alternatives=controls,
-        params={"profile": Param("quick", "quick (CPU) or full (longer windows)", choices=tuple(PROFILES))},
-    ))
+    return register(
+        Claim(
+            name=name,
+            predict=lambda ctx: np.array([0.0]),
+            simulate=simulate,
+            test=MedianTest(),
+            num_samples=FO_REPLICATES,
+            bias_bound=band,
+            labels=lambda ctx: ["median window-mean ln(eta*/eta)"],
+            negative_alternatives=controls,
+            params={"profile": Param("quick", "quick (CPU) or full (longer windows)", choices=tuple(PROFILES))},
+        )
+    )
 
 
 #: simulate's statistics per run, for the data-dependent band and controls of the same run
@@ -166,18 +189,26 @@ def _zo_claim(name, *, eta, q, beta=0.0, laws):
 
     def controls(ctx, prediction):
         out = [(f"band shifted by {s:+g} x its width", prediction + 2.0 * s) for s in (+1, -1)]
-        seen = _SEEN.get(id(ctx), {})
+        seen = _SEEN.pop(id(ctx), {})
         if "exact_over_spectral" in seen:
             at_spectral = float(np.mean(seen["exact_over_spectral"] / seen["band"]))
             out.append(("training at the spectrum-only (isotropic) edge", np.array([at_spectral])))
         return out
 
-    return register(Claim(
-        name=name, predict=lambda ctx: np.array([0.0]), simulate=simulate, test=BatchMeans(num_batches=NUM_BATCHES),
-        laws=laws, num_samples=2 * NUM_BATCHES, bias_bound=lambda ctx: np.array([1.0]),
-        labels=lambda ctx: [label], negative_alternatives=controls,
-        params={"profile": Param("quick", "quick (CPU) or full (paper-scale windows)", choices=tuple(PROFILES))},
-    ))
+    return register(
+        Claim(
+            name=name,
+            predict=lambda ctx: np.array([0.0]),
+            simulate=simulate,
+            test=BatchMeans(num_batches=NUM_BATCHES),
+            laws=laws,
+            num_samples=2 * NUM_BATCHES,
+            bias_bound=lambda ctx: np.array([1.0]),
+            labels=lambda ctx: [label],
+            negative_alternatives=controls,
+            params={"profile": Param("quick", "quick (CPU) or full (paper-scale windows)", choices=tuple(PROFILES))},
+        )
+    )
 
 
 _first_order_claim("stability.eos_first_order", eta=0.4)
