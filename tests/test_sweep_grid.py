@@ -181,3 +181,18 @@ def test_a_perturbed_prediction_is_rejected_at_its_stated_power(tmp_path):
     (pair,) = pair_rates(store.rows())
     assert pair.perturb == 0.1 and pair.detectable_rel < 0.05 and (pair.failures, pair.checks) == (3, 3)
     assert not pair.flagged
+
+
+def test_an_item_that_raises_is_kept_apart_and_retried(tmp_path):
+    from zoverify.sweep.engine import run_serial
+
+    good = build_items(["stability.mean_threshold"], laws=["gaussian"], seeds=range(1), alpha=0.05)
+    broken = Item("stability.no_such_claim", "gaussian", (), 0, 1, 0.05)  # built past the grid's validation
+    store = ResultStore(tmp_path)
+    store.prepare()
+    summary = run_serial([*good, broken], store)
+    assert (summary.ran, summary.errors) == (1, 1)
+    (error,) = [json.loads(line) for line in (tmp_path / "errors.jsonl").read_text().splitlines()]
+    assert error["key"] == broken.key and "no_such_claim" in error["error"]
+    assert store.done_keys() == {good[0].key}
+    assert run_serial([*good, broken], store).errors == 1  # retried, not skipped

@@ -127,8 +127,12 @@ def _print_text(summary, store) -> None:
           f"{summary.errors} raised (see {store.folder / 'errors.jsonl'}; a re-run retries them)"
           if summary.errors else
           f"{summary.total} items: {summary.already_done} already done, {summary.ran} run now "
-          f"on {summary.address} ({summary.workers} workers)")
+          f"on {_where(summary)}")
     _print_tables(store)
+
+
+def _where(summary) -> str:
+    return f"{summary.address} ({summary.workers} worker{'' if summary.workers == 1 else 's'})"
 
 
 def _print_tables(store) -> None:
@@ -145,7 +149,7 @@ class _Progress:
         self.enabled, self.bar = enabled, None
 
     def start(self, summary) -> None:
-        where = f"{summary.address} ({summary.workers} workers)"
+        where = _where(summary)
         if summary.dashboard:
             where += f", dashboard {summary.dashboard}"
         print(f"zoverify sweep: {summary.total - summary.already_done} of {summary.total} items to run on {where}",
