@@ -64,6 +64,7 @@ class SweepSummary:
 
 
 def pending(items: Sequence[Item], store: ResultStore) -> list[Item]:
+    """The items whose key is not in the store yet."""
     done = store.done_keys()
     return [item for item in items if item.key not in done]
 

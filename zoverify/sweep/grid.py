@@ -37,12 +37,14 @@ class Item:
     perturb: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
+        """The item as plain JSON-able values (parameters as a mapping)."""
         data = asdict(self)
         data["params"] = dict(self.params)
         return data
 
     @property
     def key(self) -> str:
+        """A digest of the item's canonical JSON: equal items, equal keys, in any process."""
         canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:24]
 

@@ -73,11 +73,13 @@ class PairRate:
 
     @property
     def label(self) -> str:
+        """``claim [law] {parameters set}``, the row's name in tables and plots."""
         params = ", ".join(f"{k}={v}" for k, v in self.params.items())
         return f"{self.claim} [{self.law}]" + (f" {{{params}}}" if params else "")
 
 
 def group_rows(rows: Iterable[Mapping[str, Any]]) -> dict[tuple, list[Mapping[str, Any]]]:
+    """Rows by grid cell: (claim, law, parameters set, sample size, alpha, perturbation)."""
     groups: dict[tuple, list[Mapping[str, Any]]] = defaultdict(list)
     for row in rows:
         key = (row["claim"], row["law"], json.dumps(row.get("overrides", {}), sort_keys=True), row["num_samples"],
@@ -159,6 +161,7 @@ def _pct(x: float) -> str:
 
 
 def calibration_markdown(pairs: Sequence[PairRate], pooled: Sequence[Mapping[str, Any]]) -> str:
+    """The calibration table, one row per pair and one per alpha pooled."""
     lines = [
         "| claim [law] | n | α | failures / checks | rate | Clopper–Pearson 95 % | one-sided p | inconclusive | flag |",
         "|---|---|---|---|---|---|---|---|---|",
@@ -175,6 +178,7 @@ def calibration_markdown(pairs: Sequence[PairRate], pooled: Sequence[Mapping[str
 
 
 def power_markdown(pairs: Sequence[PairRate]) -> str:
+    """The power table: rejection rate of each perturbed pair against its stated detectable size."""
     lines = [
         "| claim [law] | n | α | δ | stated detectable | rejections / checks | rate | Clopper–Pearson 95 % | flag |",
         "|---|---|---|---|---|---|---|---|---|",

@@ -50,12 +50,15 @@ class ResultStore:
         return list(by_key.values())
 
     def done_keys(self) -> set[str]:
+        """Keys of the items with a stored result."""
         return {row["key"] for row in _read_lines(self.path)}
 
     def append(self, row: dict[str, Any]) -> None:
+        """Store one result (flushed to disk before returning)."""
         _append_line(self.path, row)
 
     def append_error(self, row: dict[str, Any]) -> None:
+        """Record an item that raised; it is not marked done."""
         _append_line(self.folder / ERRORS, row)
 
     def write_parquet(self) -> Path:
