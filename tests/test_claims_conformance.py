@@ -17,11 +17,23 @@ import pytest
 
 from zoverify.claims import REGISTRY, check
 
-PAIRS = [(c.name, law) for c in REGISTRY.values() for law in c.laws]
+PAIRS = [(c.name, law) for c in REGISTRY.values() if not c.slow for law in c.laws]
+#: claims that take minutes (`zoverify check --slow`): the slow tier
+SLOW_PAIRS = [(c.name, law) for c in REGISTRY.values() if c.slow for law in c.laws]
 
 
 @pytest.mark.parametrize("name, law", PAIRS, ids=[f"{n}[{law}]" for n, law in PAIRS])
 def test_claim_holds_and_negative_control_is_rejected(name, law):
+    _holds_with_controls_rejected(name, law)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name, law", SLOW_PAIRS, ids=[f"{n}[{law}]" for n, law in SLOW_PAIRS])
+def test_slow_claim_holds_and_negative_control_is_rejected(name, law):
+    _holds_with_controls_rejected(name, law)
+
+
+def _holds_with_controls_rejected(name, law):
     claim = REGISTRY[name]
     result = check(claim, law=law, seed=0)
     assert result.verdict == "pass", f"{name} [{law}]: {result.message} (seed 0, n={result.num_samples})"
