@@ -33,8 +33,14 @@ def _plain_loop(items) -> float:
 
     start = time.perf_counter()
     for item in items:
-        check(REGISTRY[item.claim], law=item.law, params=dict(item.params), seed=item.seed,
-              num_samples=item.num_samples, alpha=item.alpha)
+        check(
+            REGISTRY[item.claim],
+            law=item.law,
+            params=dict(item.params),
+            seed=item.seed,
+            num_samples=item.num_samples,
+            alpha=item.alpha,
+        )
     return time.perf_counter() - start
 
 

@@ -76,17 +76,37 @@ def dask_cluster(tmp_path_factory):
     folder = tmp_path_factory.mktemp("cluster")
     address = f"tcp://127.0.0.1:{free_port()}"
     # what a site sets for speed (see zoverify.sweep.engine.TRIM_KEY); results do not depend on it
-    (folder / "dask.yaml").write_text("distributed:\n  nanny:\n    pre-spawn-environ:\n"
-                                      "      MALLOC_TRIM_THRESHOLD_: null\n")
+    (folder / "dask.yaml").write_text(
+        "distributed:\n  nanny:\n    pre-spawn-environ:\n      MALLOC_TRIM_THRESHOLD_: null\n"
+    )
     env = {**os.environ, "OMP_NUM_THREADS": "1", "DASK_CONFIG": str(folder)}
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": env, "cwd": folder}
-    processes = [subprocess.Popen([DASK, "scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1],
-                                   "--no-dashboard"], **quiet)]
+    processes = [
+        subprocess.Popen(
+            [DASK, "scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1], "--no-dashboard"], **quiet
+        )
+    ]
     try:
         for name in ("w0", "w1"):
-            processes.append(subprocess.Popen([DASK, "worker", address, "--nthreads", "1", "--nworkers", "1",
-                                               "--no-dashboard", "--name", name, "--local-directory",
-                                               str(folder)], **quiet))
+            processes.append(
+                subprocess.Popen(
+                    [
+                        DASK,
+                        "worker",
+                        address,
+                        "--nthreads",
+                        "1",
+                        "--nworkers",
+                        "1",
+                        "--no-dashboard",
+                        "--name",
+                        name,
+                        "--local-directory",
+                        str(folder),
+                    ],
+                    **quiet,
+                )
+            )
         from distributed import Client
 
         with Client(address, timeout="30s", set_as_default=False) as client:
@@ -134,8 +154,9 @@ def test_sweep_on_the_embedded_cluster_matches_serial(capsys, tmp_path, referenc
 
 def test_unreachable_scheduler_is_refused_before_any_item(capsys, tmp_path):
     address = f"tcp://127.0.0.1:{free_port()}"  # nobody listens there
-    code = main(["sweep", *CLAIMS, "--seeds", SEEDS, "--out", str(tmp_path), "--scheduler", address,
-                 "--connect-timeout", "1"])
+    code = main(
+        ["sweep", *CLAIMS, "--seeds", SEEDS, "--out", str(tmp_path), "--scheduler", address, "--connect-timeout", "1"]
+    )
     _, err = capsys.readouterr()
     assert code == 2 and err.count("\n") == 1 and "cannot reach a dask scheduler" in err and address in err
     assert ResultStore(tmp_path).rows() == []
@@ -166,8 +187,10 @@ def test_killing_a_worker_mid_sweep_loses_no_item(tmp_path, tmp_path_factory, da
 
 
 def test_cli_module_imports_nothing_heavy():
-    code = ("import sys, zoverify.cli._sweep, zoverify.sweep; "
-            "heavy = [m for m in ('dask', 'distributed', 'torch', 'sympy', 'numpy', 'zoverify.claims') "
-            "if m in sys.modules]; print(heavy); sys.exit(bool(heavy))")
+    code = (
+        "import sys, zoverify.cli._sweep, zoverify.sweep; "
+        "heavy = [m for m in ('dask', 'distributed', 'torch', 'sympy', 'numpy', 'zoverify.claims') "
+        "if m in sys.modules]; print(heavy); sys.exit(bool(heavy))"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr

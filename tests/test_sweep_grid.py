@@ -53,9 +53,14 @@ def test_grid_is_claims_by_default_laws_by_seeds():
     assert len(items) == len(claim.laws) * 3
     assert {i.law for i in items} == set(claim.laws) and {i.num_samples for i in items} == {claim.num_samples}
     # a key given twice is an axis; laws are canonical specs; sizes are an axis too
-    items = build_items(["stability.mc_decay"], seeds=range(2), laws=["gaussian(mean=0, std=1)"],
-                        params=parse_param_items(["fraction=0.5", "fraction=0.25"]), samples=[1024, 2048],
-                        alpha=0.05)
+    items = build_items(
+        ["stability.mc_decay"],
+        seeds=range(2),
+        laws=["gaussian(mean=0, std=1)"],
+        params=parse_param_items(["fraction=0.5", "fraction=0.25"]),
+        samples=[1024, 2048],
+        alpha=0.05,
+    )
     assert len(items) == 2 * 2 * 2
     assert {dict(i.params)["fraction"] for i in items} == {0.5, 0.25}
     assert len({i.law for i in items}) == 1
@@ -132,15 +137,28 @@ def test_clopper_pearson_matches_scipy_exact_interval(k, n):
 
 
 def _rows(claim, law, verdicts, *, alpha=0.05, perturb=0.0, detectable=0.02):
-    return [{"key": f"{claim}{law}{perturb}{s}", "claim": claim, "law": law, "overrides": {}, "num_samples": 100,
-             "alpha": alpha, "perturb": perturb, "verdict": v, "min_detectable_rel": detectable}
-            for s, v in enumerate(verdicts)]
+    return [
+        {
+            "key": f"{claim}{law}{perturb}{s}",
+            "claim": claim,
+            "law": law,
+            "overrides": {},
+            "num_samples": 100,
+            "alpha": alpha,
+            "perturb": perturb,
+            "verdict": v,
+            "min_detectable_rel": detectable,
+        }
+        for s, v in enumerate(verdicts)
+    ]
 
 
 def test_pair_rates_count_failures_flag_excess_and_pool(tmp_path):
-    rows = (_rows("x.calibrated", "gaussian", ["pass"] * 97 + ["fail"] * 2 + ["inconclusive"])
-            + _rows("x.excess", "gaussian", ["pass"] * 80 + ["fail"] * 20)
-            + _rows("x.na", "sphere", ["n/a"] * 3))
+    rows = (
+        _rows("x.calibrated", "gaussian", ["pass"] * 97 + ["fail"] * 2 + ["inconclusive"])
+        + _rows("x.excess", "gaussian", ["pass"] * 80 + ["fail"] * 20)
+        + _rows("x.na", "sphere", ["n/a"] * 3)
+    )
     pairs = {p.claim: p for p in pair_rates(rows)}
     ok, bad = pairs["x.calibrated"], pairs["x.excess"]
     assert (ok.failures, ok.checks, ok.inconclusive, ok.flagged) == (2, 100, 1, False)
@@ -157,9 +175,11 @@ def test_pair_rates_count_failures_flag_excess_and_pool(tmp_path):
 
 def test_power_pairs_flag_a_rate_below_the_stated_power(tmp_path):
     # delta 5 % against a stated detectable size of 2 %: the rate must reach 90 %
-    rows = (_rows("x.powered", "gaussian", ["fail"] * 58 + ["pass"] * 2, perturb=0.05)
-            + _rows("x.weak", "gaussian", ["fail"] * 40 + ["pass"] * 20, perturb=0.05)
-            + _rows("x.small", "gaussian", ["fail"] * 10 + ["pass"] * 50, perturb=0.01))
+    rows = (
+        _rows("x.powered", "gaussian", ["fail"] * 58 + ["pass"] * 2, perturb=0.05)
+        + _rows("x.weak", "gaussian", ["fail"] * 40 + ["pass"] * 20, perturb=0.05)
+        + _rows("x.small", "gaussian", ["fail"] * 10 + ["pass"] * 50, perturb=0.01)
+    )
     pairs = {p.claim: p for p in pair_rates(rows)}
     assert not pairs["x.powered"].flagged and pairs["x.weak"].flagged
     assert not pairs["x.small"].flagged  # 1 % is below the stated size: no power was promised

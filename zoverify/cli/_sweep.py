@@ -14,24 +14,54 @@ def add_commands(sub) -> None:
         "sweep",
         help="run claims over a grid of laws, parameters, sample sizes and seeds on dask; report calibration",
         description="Items are claims x laws x --param values x --samples x --perturb x seeds; results go to "
-                    "DIR/results.jsonl as they arrive, and a re-run skips the items already there.",
+        "DIR/results.jsonl as they arrive, and a re-run skips the items already there.",
     )
     p.add_argument("names", nargs="*", metavar="CLAIM_OR_FAMILY", help="claim names or families (e.g. stability)")
-    p.add_argument("--law", action="append", default=[], metavar="SPEC",
-                   help="a law to run every claim with (repeatable; default: each claim's own laws)")
-    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
-                   help="set a claim parameter; a key given twice is a grid axis")
+    p.add_argument(
+        "--law",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="a law to run every claim with (repeatable; default: each claim's own laws)",
+    )
+    p.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="set a claim parameter; a key given twice is a grid axis",
+    )
     p.add_argument("--seeds", default=None, metavar="A:B", help="seeds A to B-1")
-    p.add_argument("--samples", action="append", type=int, default=[], metavar="N",
-                   help="Monte Carlo sample size (repeatable; default: each claim's own)")
-    p.add_argument("--alpha", type=float, default=None,
-                   help="false-failure probability of one check (default: that of `zoverify check`; 0.05 to calibrate)")
-    p.add_argument("--perturb", action="append", type=float, default=[], metavar="DELTA",
-                   help="scale predictions by 1+DELTA and report the rejection rate (power; repeatable)")
+    p.add_argument(
+        "--samples",
+        action="append",
+        type=int,
+        default=[],
+        metavar="N",
+        help="Monte Carlo sample size (repeatable; default: each claim's own)",
+    )
+    p.add_argument(
+        "--alpha",
+        type=float,
+        default=None,
+        help="false-failure probability of one check (default: that of `zoverify check`; 0.05 to calibrate)",
+    )
+    p.add_argument(
+        "--perturb",
+        action="append",
+        type=float,
+        default=[],
+        metavar="DELTA",
+        help="scale predictions by 1+DELTA and report the rejection rate (power; repeatable)",
+    )
     p.add_argument("--grid", action="append", default=[], metavar="FILE.toml", help="items from a TOML grid file")
     p.add_argument("--out", required=True, metavar="DIR", help="results and reports go here")
-    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
-                   help="a running dask scheduler (tcp://HOST:PORT); default: an embedded local cluster")
+    p.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="a running dask scheduler (tcp://HOST:PORT); default: an embedded local cluster",
+    )
     p.add_argument("--workers", type=int, default=None, help="embedded cluster size (default: one per core)")
     p.add_argument("--connect-timeout", type=float, default=5.0, metavar="S", help="seconds to reach --scheduler")
     p.add_argument("--format", choices=["text", "json"], default="text")
@@ -61,12 +91,19 @@ def sweep_items(args) -> list:
         if args.seeds is None:
             raise InvalidParameterError("--seeds A:B is required (seeds A to B-1), unless a --grid file sets them")
         items += build_items(
-            args.names, seeds=parse_seeds(args.seeds), laws=args.law, params=parse_param_items(args.param),
-            samples=args.samples or [None], alpha=alpha, perturb=args.perturb or [0.0],
+            args.names,
+            seeds=parse_seeds(args.seeds),
+            laws=args.law,
+            params=parse_param_items(args.param),
+            samples=args.samples or [None],
+            alpha=alpha,
+            perturb=args.perturb or [0.0],
         )
     elif args.law or args.param or args.seeds or args.samples or args.perturb:
-        raise InvalidParameterError("--law/--param/--seeds/--samples/--perturb apply to named claims; "
-                                    "with only --grid files, set them in the file")
+        raise InvalidParameterError(
+            "--law/--param/--seeds/--samples/--perturb apply to named claims; "
+            "with only --grid files, set them in the file"
+        )
     for path in args.grid:
         items += load_grid_file(path, default_alpha=alpha)
     return unique(items)
@@ -123,11 +160,12 @@ def run_sweep_report(args) -> int:
 
 
 def _print_text(summary, store) -> None:
-    print(f"{summary.total} items: {summary.already_done} already done, {summary.ran} run now, "
-          f"{summary.errors} raised (see {store.folder / 'errors.jsonl'}; a re-run retries them)"
-          if summary.errors else
-          f"{summary.total} items: {summary.already_done} already done, {summary.ran} run now "
-          f"on {_where(summary)}")
+    print(
+        f"{summary.total} items: {summary.already_done} already done, {summary.ran} run now, "
+        f"{summary.errors} raised (see {store.folder / 'errors.jsonl'}; a re-run retries them)"
+        if summary.errors
+        else f"{summary.total} items: {summary.already_done} already done, {summary.ran} run now on {_where(summary)}"
+    )
     _print_tables(store)
 
 
@@ -152,8 +190,10 @@ class _Progress:
         where = _where(summary)
         if summary.dashboard:
             where += f", dashboard {summary.dashboard}"
-        print(f"zoverify sweep: {summary.total - summary.already_done} of {summary.total} items to run on {where}",
-              file=sys.stderr)
+        print(
+            f"zoverify sweep: {summary.total - summary.already_done} of {summary.total} items to run on {where}",
+            file=sys.stderr,
+        )
         if not self.enabled:
             return
         from rich.console import Console
@@ -165,8 +205,14 @@ class _Progress:
             TimeRemainingColumn,
         )
 
-        self.bar = Progress(BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
-                            console=Console(stderr=True), transient=True)
+        self.bar = Progress(
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        )
         self.bar.add_task("items", total=summary.total - summary.already_done)
         self.bar.start()
 
