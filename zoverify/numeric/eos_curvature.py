@@ -144,9 +144,10 @@ def block_edge(
         Z = m_half(noise(m_half(Y)))
         return ((Z + Z.T) / 2).ravel()
 
-    op = LinearOperator((d * d, d * d), matvec=apply, dtype=float)
+    # LinearOperator.__new__ returns a matvec-backed subclass; the checker sees only the abstract __init__
+    op = LinearOperator((d * d, d * d), matvec=apply, dtype=float)  # pyright: ignore[reportCallIssue]
     start = (V @ np.diag(lam) @ V.T).ravel()  # a PSD start overlapping the Perron matrix
-    mu, u = eigsh(op, k=1, which="LA", v0=start, tol=tol)
+    mu, u = eigsh(op, k=1, which="LA", v0=start, tol=tol)  # pyright: ignore[reportArgumentType]  # tol=0 infers int
     c2 = float(nb) if scaled else 1.0
     eta = 1.0 / (c2 * float(mu[0]))
     U = V.T @ u[:, 0].reshape(d, d) @ V

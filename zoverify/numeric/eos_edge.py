@@ -75,6 +75,8 @@ def track_edge(
     lambda_max alone, by batched Lanczos (``lanczos_iters`` steps; Tr H is not formed, reported as NaN)."""
     if first_order:
         return _track_first_order(problem, run, eta=eta, beta=beta, lanczos_iters=lanczos_iters)
+    if law is None:
+        raise InvalidParameterError("a ZO track needs the law of its directions (law=...)")
     law = parse_law(law)
     R, T = run.thetas.shape[:2]
     ratio, trace, lmax, spectral = (np.empty((R, T)) for _ in range(4))

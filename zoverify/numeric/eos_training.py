@@ -105,13 +105,13 @@ def digits_problem(
         raise InvalidParameterError(f"num_samples must be in 2..1797, got {num_samples}")
     if not hidden or any(int(h) < 1 for h in hidden):
         raise InvalidParameterError(f"hidden must list positive widths, got {hidden}")
-    data = load_digits()
-    X = torch.as_tensor(data.data[:num_samples] / 16.0, dtype=dtype)
+    data = load_digits()  # a Bunch (the stub also admits the return_X_y pair)
+    X = torch.as_tensor(data.data[:num_samples] / 16.0, dtype=dtype)  # pyright: ignore[reportAttributeAccessIssue]
     X = X - X.mean(0)
     _, _, Vt = torch.linalg.svd(X, full_matrices=False)
     X = X @ Vt[:components].T
     X = X / X.pow(2).mean().sqrt()
-    value = data.target[:num_samples].astype(float)
+    value = data.target[:num_samples].astype(float)  # pyright: ignore[reportAttributeAccessIssue]
     y = torch.as_tensor((value - value.mean()) / value.std(), dtype=dtype) * target_scale
     return DigitsProblem(X, y, (components, *(int(h) for h in hidden), 1))
 

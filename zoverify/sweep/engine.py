@@ -44,8 +44,13 @@ def run_item(item: Item) -> dict[str, Any]:
     if torch.get_num_threads() != 1:
         torch.set_num_threads(1)
     result = check(
-        REGISTRY[item.claim], law=item.law, params=dict(item.params), seed=item.seed,
-        num_samples=item.num_samples, alpha=item.alpha, scale=1.0 + item.perturb,
+        REGISTRY[item.claim],
+        law=item.law,
+        params=dict(item.params),
+        seed=item.seed,
+        num_samples=item.num_samples,
+        alpha=item.alpha,
+        scale=1.0 + item.perturb,
     )
     return {"key": item.key, "perturb": item.perturb, "overrides": dict(item.params), **result.to_dict()}
 
@@ -95,8 +100,13 @@ def _call(item: Item) -> dict[str, Any] | BaseException:
 
 def _record(store, item, outcome, summary, on_result) -> None:
     if isinstance(outcome, BaseException):
-        store.append_error({"key": item.key, "item": item.to_dict(),
-                            "error": "".join(traceback.format_exception_only(outcome)).strip()})
+        store.append_error(
+            {
+                "key": item.key,
+                "item": item.to_dict(),
+                "error": "".join(traceback.format_exception_only(outcome)).strip(),
+            }
+        )
         summary.errors += 1
         return
     store.append(outcome)
@@ -116,7 +126,7 @@ def open_client(
     """
     import logging
 
-    import dask
+    import dask.config
     from dask.system import CPU_COUNT  # honours CPU affinity and cgroup quotas
     from distributed import Client, LocalCluster
 
@@ -135,8 +145,9 @@ def open_client(
     # a Monte Carlo claim ran 2-2.5x slower on a worker than in a plain process.
     # The dashboard takes a free port: a fixed one clashes with any other cluster.
     with dask.config.set({TRIM_KEY: None}):
-        cluster = LocalCluster(n_workers=count, threads_per_worker=1, processes=True, dashboard_address=":0",
-                               silence_logs=logging.ERROR)
+        cluster = LocalCluster(
+            n_workers=count, threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs=logging.ERROR
+        )
     with cluster, Client(cluster, set_as_default=False) as client:
         yield client
 
@@ -169,8 +180,13 @@ def run_dask(
 
     todo = pending(items, store)
     info = client.scheduler_info()
-    summary = SweepSummary(total=len(items), already_done=len(items) - len(todo), address=client.scheduler.address,
-                           workers=len(info.get("workers", {})), dashboard=_dashboard(client))
+    summary = SweepSummary(
+        total=len(items),
+        already_done=len(items) - len(todo),
+        address=client.scheduler.address,
+        workers=len(info.get("workers", {})),
+        dashboard=_dashboard(client),
+    )
     if on_start is not None:
         on_start(summary)
     queue, futures = iter(todo), {}

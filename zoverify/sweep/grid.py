@@ -106,7 +106,9 @@ def build_items(
             raise InvalidParameterError(f"--samples must be positive, got {size}")
     for delta in perturb:
         if not delta > -1:
-            raise InvalidParameterError(f"--perturb must exceed -1 (the prediction is scaled by 1 + delta), got {delta}")
+            raise InvalidParameterError(
+                f"--perturb must exceed -1 (the prediction is scaled by 1 + delta), got {delta}"
+            )
     claims = select(list(names))
     params = {k: list(v) for k, v in (params or {}).items()}
     for key in params:
@@ -183,7 +185,7 @@ def _grid_table_items(table: Mapping[str, Any], *, where: str, default_alpha: fl
         accepted = "; ".join(f"{k}: {v}" for k, v in GRID_KEYS.items())
         raise ZoverifyError(f"grid file {where!r}: unknown key {unknown[0]!r}; accepted: {accepted}")
     if "claims" not in table or "seeds" not in table:
-        raise ZoverifyError(f"grid file {where!r}: a grid needs `claims` and `seeds` (e.g. seeds = \"0:100\")")
+        raise ZoverifyError(f'grid file {where!r}: a grid needs `claims` and `seeds` (e.g. seeds = "0:100")')
     params = {k: v if isinstance(v, list) else [v] for k, v in dict(table.get("params", {})).items()}
     return build_items(
         _strings(table["claims"], "claims", where),

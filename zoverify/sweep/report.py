@@ -82,8 +82,14 @@ def group_rows(rows: Iterable[Mapping[str, Any]]) -> dict[tuple, list[Mapping[st
     """Rows by grid cell: (claim, law, parameters set, sample size, alpha, perturbation)."""
     groups: dict[tuple, list[Mapping[str, Any]]] = defaultdict(list)
     for row in rows:
-        key = (row["claim"], row["law"], json.dumps(row.get("overrides", {}), sort_keys=True), row["num_samples"],
-               row["alpha"], row.get("perturb", 0.0))
+        key = (
+            row["claim"],
+            row["law"],
+            json.dumps(row.get("overrides", {}), sort_keys=True),
+            row["num_samples"],
+            row["alpha"],
+            row.get("perturb", 0.0),
+        )
         groups[key].append(row)
     return groups
 
@@ -105,17 +111,31 @@ def pair_rates(rows: Iterable[Mapping[str, Any]]) -> list[PairRate]:
         else:
             stated = detectable is not None and abs(perturb) >= detectable
             flagged = checks > 0 and stated and high < POWER_QUANTILE
-        out.append(PairRate(
-            claim=claim, law=law, params=json.loads(params), num_samples=n_samples, alpha=alpha, perturb=perturb,
-            checks=checks, failures=failures, inconclusive=sum(r["verdict"] == INCONCLUSIVE for r in decided),
-            not_applicable=len(group) - checks, rate=failures / checks if checks else float("nan"),
-            ci_low=low, ci_high=high, p_value=binomial_excess_p(failures, checks, alpha),
-            detectable_rel=detectable, flagged=flagged,
-        ))
+        out.append(
+            PairRate(
+                claim=claim,
+                law=law,
+                params=json.loads(params),
+                num_samples=n_samples,
+                alpha=alpha,
+                perturb=perturb,
+                checks=checks,
+                failures=failures,
+                inconclusive=sum(r["verdict"] == INCONCLUSIVE for r in decided),
+                not_applicable=len(group) - checks,
+                rate=failures / checks if checks else float("nan"),
+                ci_low=low,
+                ci_high=high,
+                p_value=binomial_excess_p(failures, checks, alpha),
+                detectable_rel=detectable,
+                flagged=flagged,
+            )
+        )
     calibration = [p for p in out if p.perturb == 0]
     cut = FAMILY_LEVEL / max(len(calibration), 1)
-    return [PairRate(**{**asdict(p), "significant": p.flagged and p.p_value < cut}) if p.perturb == 0 else p
-            for p in out]
+    return [
+        PairRate(**{**asdict(p), "significant": p.flagged and p.p_value < cut}) if p.perturb == 0 else p for p in out
+    ]
 
 
 def totals(pairs: Sequence[PairRate]) -> list[dict[str, Any]]:
@@ -128,9 +148,19 @@ def totals(pairs: Sequence[PairRate]) -> list[dict[str, Any]]:
     for alpha, group in sorted(by_alpha.items()):
         k, n = sum(p.failures for p in group), sum(p.checks for p in group)
         low, high = clopper_pearson(k, n)
-        out.append({"alpha": alpha, "pairs": len(group), "failures": k, "checks": n,
-                    "inconclusive": sum(p.inconclusive for p in group), "rate": k / n if n else float("nan"),
-                    "ci_low": low, "ci_high": high, "p_value": binomial_excess_p(k, n, alpha)})
+        out.append(
+            {
+                "alpha": alpha,
+                "pairs": len(group),
+                "failures": k,
+                "checks": n,
+                "inconclusive": sum(p.inconclusive for p in group),
+                "rate": k / n if n else float("nan"),
+                "ci_low": low,
+                "ci_high": high,
+                "p_value": binomial_excess_p(k, n, alpha),
+            }
+        )
     return out
 
 
@@ -140,8 +170,12 @@ def write_reports(rows: Sequence[Mapping[str, Any]], folder: str | Path) -> dict
     pairs = pair_rates(rows)
     calibration = [p for p in pairs if p.perturb == 0]
     power = [p for p in pairs if p.perturb != 0]
-    payload: dict[str, Any] = {"level": LEVEL, "calibration": [asdict(p) for p in calibration],
-                               "totals": totals(pairs), "power": [asdict(p) for p in power]}
+    payload: dict[str, Any] = {
+        "level": LEVEL,
+        "calibration": [asdict(p) for p in calibration],
+        "totals": totals(pairs),
+        "power": [asdict(p) for p in power],
+    }
     if calibration:
         (folder / "calibration.md").write_text(calibration_markdown(calibration, payload["totals"]))
         forest_plot(calibration, folder / "calibration.png", power=False)
@@ -168,12 +202,16 @@ def calibration_markdown(pairs: Sequence[PairRate], pooled: Sequence[Mapping[str
     ]
     for p in pairs:
         flag = "**significant**" if p.significant else ("above α" if p.flagged else "")
-        lines.append(f"| {p.label} | {p.num_samples} | {p.alpha:g} | {p.failures} / {p.checks} | {_pct(p.rate)} | "
-                     f"[{_pct(p.ci_low)}, {_pct(p.ci_high)}] | {p.p_value:.3g} | {p.inconclusive} | {flag} |")
+        lines.append(
+            f"| {p.label} | {p.num_samples} | {p.alpha:g} | {p.failures} / {p.checks} | {_pct(p.rate)} | "
+            f"[{_pct(p.ci_low)}, {_pct(p.ci_high)}] | {p.p_value:.3g} | {p.inconclusive} | {flag} |"
+        )
     for t in pooled:
-        lines.append(f"| **all {t['pairs']} pairs** | | {t['alpha']:g} | {t['failures']} / {t['checks']} | "
-                     f"{_pct(t['rate'])} | [{_pct(t['ci_low'])}, {_pct(t['ci_high'])}] | {t['p_value']:.3g} | "
-                     f"{t['inconclusive']} | |")
+        lines.append(
+            f"| **all {t['pairs']} pairs** | | {t['alpha']:g} | {t['failures']} / {t['checks']} | "
+            f"{_pct(t['rate'])} | [{_pct(t['ci_low'])}, {_pct(t['ci_high'])}] | {t['p_value']:.3g} | "
+            f"{t['inconclusive']} | |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -185,9 +223,11 @@ def power_markdown(pairs: Sequence[PairRate]) -> str:
     ]
     for p in pairs:
         size = "n/a" if p.detectable_rel is None else _pct(p.detectable_rel)
-        lines.append(f"| {p.label} | {p.num_samples} | {p.alpha:g} | {p.perturb:g} | {size} | {p.failures} / "
-                     f"{p.checks} | {_pct(p.rate)} | [{_pct(p.ci_low)}, {_pct(p.ci_high)}] | "
-                     f"{'below stated power' if p.flagged else ''} |")
+        lines.append(
+            f"| {p.label} | {p.num_samples} | {p.alpha:g} | {p.perturb:g} | {size} | {p.failures} / "
+            f"{p.checks} | {_pct(p.rate)} | [{_pct(p.ci_low)}, {_pct(p.ci_high)}] | "
+            f"{'below stated power' if p.flagged else ''} |"
+        )
     return "\n".join(lines) + "\n"
 
 

@@ -119,7 +119,7 @@ def _first_order(ctx, *, eta):
     return edge_statistics(track, eta=eta, window=steps - start)
 
 
-def _zo_eta(ctx, eta):
+def _zo_eta(ctx, eta: float) -> float:
     return ZO_ETA.get(ctx.law.name, eta)
 
 
