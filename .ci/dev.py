@@ -2,7 +2,7 @@
 
     python3 .ci/dev.py check [zoverify check options]   # every claim on the CPU, with a table
     python3 .ci/dev.py test  [pytest options]           # the default test suite
-    python3 .ci/dev.py lint                             # ruff and the import-layer contracts
+    python3 .ci/dev.py lint                             # ruff format and lint, pyright, the import-layer contracts
     python3 .ci/dev.py wheel                            # build the wheel, install it in a fresh venv, smoke check
 
 Uses only the Python standard library, so it works on a fresh machine.  torch is
@@ -46,8 +46,13 @@ SMOKE_CLAIMS = ["stability.gd_threshold", "moments.sampler", "entk.similarity"]
 
 
 def lint() -> int:
-    """ruff, then the import-layer contracts of pyproject.toml (import-linter)."""
-    steps = [[str(BIN / "ruff"), "check", "zoverify", "tests"], [str(BIN / "lint-imports")]]
+    """ruff format --check, ruff check, basedpyright (basic mode, [tool.pyright]), then the import-layer contracts."""
+    steps = [
+        [str(BIN / "ruff"), "format", "--check", "."],
+        [str(BIN / "ruff"), "check", "zoverify", "tests"],
+        [str(BIN / "basedpyright"), "--project", "."],  # this pyproject.toml, not a config further up
+        [str(BIN / "lint-imports")],
+    ]
     for step in steps:
         print("$", Path(step[0]).name, *step[1:], flush=True)
         code = subprocess.call(step, cwd=ROOT)
