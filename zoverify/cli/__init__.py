@@ -27,12 +27,15 @@ class OneLineParser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     """The full parser.  Command modules import their numerics only when a command runs."""
-    from zoverify.cli import _check, _families, _moments
+    from zoverify.cli import _check, _entk, _moments, _nzk, _stability, _sweep
+
+    # the order of `zoverify --help`
+    commands = (_check, _moments, _nzk, _stability, _entk, _sweep)
 
     parser = OneLineParser(prog="zoverify", description="Verify claims about zeroth-order training dynamics.")
     sub = parser.add_subparsers(dest="command", parser_class=OneLineParser, metavar="COMMAND")
     sub.required = True
-    for module in (_check, _moments, *_families.MODULES, __import__("zoverify.cli._sweep", fromlist=["_"])):
+    for module in commands:
         module.add_commands(sub)
     return parser
 
