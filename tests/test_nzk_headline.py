@@ -253,7 +253,7 @@ def test_estimated_nzk_is_unbiased(spec, factor):
 def test_headline_claims_registered_with_the_papers_setting():
     for name in ("nzk.headline_kernel_zo", "nzk.headline_best_of"):
         claim = REGISTRY[name]
-        assert "P1-10" in claim.source and claim.params["iterations"].default == 14000
+        assert "arXiv 2603.21169" in claim.source and claim.params["iterations"].default == 14000
     assert REGISTRY["nzk.headline_kernel_zo"].params["kernel_samples"].default == 10000
     assert REGISTRY["nzk.headline_best_of"].params["candidates"].default == 100
 
