@@ -113,3 +113,19 @@ def test_a_declaration_whose_module_registers_nothing_is_reported():
     entry = ClaimEntry("probe.missing", "s", "arXiv 0000.00000", ("READ",), module="zoverify.verify.verdict")
     with pytest.raises(RuntimeError, match="does not register claim probe.missing"):
         entry.load()
+
+
+def test_figures_go_where_asked_and_never_beside_an_installed_package(tmp_path, monkeypatch):
+    from zoverify import figures
+
+    monkeypatch.delenv("ZOVERIFY_FIGURE_DIR", raising=False)
+    assert figures.figure_dir(tmp_path / "a") == tmp_path / "a" and (tmp_path / "a").is_dir()
+    monkeypatch.setenv("ZOVERIFY_FIGURE_DIR", str(tmp_path / "b"))
+    assert figures.figure_dir() == tmp_path / "b"
+    monkeypatch.delenv("ZOVERIFY_FIGURE_DIR")
+    assert figures.figure_dir() == ROOT / "notebooks" / "figures"  # a source checkout
+    # as installed: no notebooks/ beside the package, so the current directory
+    monkeypatch.setattr(figures, "_CHECKOUT_FIGURES", tmp_path / "site-packages" / "notebooks" / "figures")
+    monkeypatch.chdir(tmp_path)
+    assert figures.figure_dir() == tmp_path / "figures"
+    assert not (tmp_path / "site-packages").exists()
