@@ -173,20 +173,14 @@ def batched_hvp(loss, theta: torch.Tensor):
     return apply
 
 
-def batched_lambda_max(loss, theta: torch.Tensor, *, num_iters: int, generator: torch.Generator) -> np.ndarray:
-    """Largest Ritz value of ``num_iters`` Lanczos steps (full reorthogonalization) per replicate.
-
-    Converges to lambda_max from below; the Hessian-vector products of all R replicates are one
-    batched backward pass, so R replicates cost about one.
-    """
-    R, d = theta.shape
+def _lanczos_top(mv, R: int, d: int, dtype, *, num_iters: int, generator: torch.Generator) -> np.ndarray:
+    """Largest Ritz value per replicate of ``num_iters`` Lanczos steps on the batched operator ``mv``."""
     k = min(int(num_iters), d)
-    mv = batched_hvp(loss, theta)
-    Q = torch.zeros(R, k + 1, d, dtype=theta.dtype)
-    q0 = torch.randn(R, d, generator=generator, dtype=theta.dtype)
+    Q = torch.zeros(R, k + 1, d, dtype=dtype)
+    q0 = torch.randn(R, d, generator=generator, dtype=dtype)
     Q[:, 0] = q0 / q0.norm(dim=1, keepdim=True)
-    alpha = torch.zeros(R, k, dtype=theta.dtype)
-    beta = torch.zeros(R, k, dtype=theta.dtype)
+    alpha = torch.zeros(R, k, dtype=dtype)
+    beta = torch.zeros(R, k, dtype=dtype)
     for j in range(k):
         w = mv(Q[:, j])
         alpha[:, j] = (w * Q[:, j]).sum(1)
@@ -196,6 +190,36 @@ def batched_lambda_max(loss, theta: torch.Tensor, *, num_iters: int, generator: 
         Q[:, j + 1] = w / beta[:, j : j + 1].clamp_min(1e-300)
     T = torch.diag_embed(alpha) + torch.diag_embed(beta[:, :-1], 1) + torch.diag_embed(beta[:, :-1], -1)
     return torch.linalg.eigvalsh(T)[:, -1].numpy()
+
+
+def batched_lambda_max(loss, theta: torch.Tensor, *, num_iters: int, generator: torch.Generator) -> np.ndarray:
+    """Largest Ritz value of ``num_iters`` Lanczos steps (full reorthogonalization) per replicate.
+
+    Converges to lambda_max from below; the Hessian-vector products of all R replicates are one
+    batched backward pass, so R replicates cost about one.
+    """
+    R, d = theta.shape
+    return _lanczos_top(batched_hvp(loss, theta), R, d, theta.dtype, num_iters=num_iters, generator=generator)
+
+
+def batched_orbit_lambda_max(
+    loss, theta_a: torch.Tensor, theta_b: torch.Tensor, *, num_iters: int, generator: torch.Generator
+) -> np.ndarray:
+    """lambda_max of the Hessian averaged over the segment [theta_a, theta_b], per replicate.
+
+    The average int_0^1 H(theta_a + s (theta_b - theta_a)) ds is taken by Simpson's rule,
+    (H(a) + 4 H((a + b)/2) + H(b))/6, exact when H is quadratic along the segment (the loss
+    quartic).  For consecutive iterates of GD on a period-2 orbit this averaged Hessian has the
+    step direction as an eigenvector with eigenvalue exactly 2/eta (derivations/eos_band.py, Sec. 8).
+    """
+    R, d = theta_a.shape
+    ends, mid = batched_hvp(loss, torch.cat([theta_a, theta_b])), batched_hvp(loss, (theta_a + theta_b) / 2)
+
+    def mv(v: torch.Tensor) -> torch.Tensor:
+        both = ends(torch.cat([v, v]))
+        return (both[:R] + 4 * mid(v) + both[R:]) / 6
+
+    return _lanczos_top(mv, R, d, theta_a.dtype, num_iters=num_iters, generator=generator)
 
 
 def first_order_edge(curv: Curvature, *, beta: float = 0.0) -> float:
@@ -208,6 +232,7 @@ __all__ = [
     "Curvature",
     "batched_hvp",
     "batched_lambda_max",
+    "batched_orbit_lambda_max",
     "block_edge",
     "block_edge_step",
     "curvature",

@@ -23,6 +23,7 @@ from zoverify._errors import InvalidParameterError
 from zoverify.numeric.eos_curvature import (
     FLOAT64_LOG_RANGE,
     batched_lambda_max,
+    batched_orbit_lambda_max,
     block_edge,
     curvature,
     edge_band,
@@ -69,12 +70,22 @@ def track_edge(
     q: int = 1,
     beta: float = 0.0,
     first_order: bool = False,
+    orbit_average: bool = False,
     lanczos_iters: int = 20,
 ) -> EdgeTrack:
     """eta*(H_t)/eta at every recorded step of every replicate: dense Hessians for ZO; for first-order GD
-    lambda_max alone, by batched Lanczos (``lanczos_iters`` steps; Tr H is not formed, reported as NaN)."""
+    lambda_max alone, by batched Lanczos (``lanczos_iters`` steps; Tr H is not formed, reported as NaN).
+
+    ``orbit_average`` (first order): the record holds pairs of consecutive steps (t, t + 1) and each
+    pair contributes the lambda_max of the Hessian averaged over the segment between its two iterates
+    (the period-2 orbit's edge statistic, derivations/eos_band.py Sec. 8); the track's steps are the
+    pairs' first steps."""
     if first_order:
-        return _track_first_order(problem, run, eta=eta, beta=beta, lanczos_iters=lanczos_iters)
+        return _track_first_order(
+            problem, run, eta=eta, beta=beta, lanczos_iters=lanczos_iters, orbit_average=orbit_average
+        )
+    if orbit_average:
+        raise InvalidParameterError("orbit_average applies to first-order tracks (first_order=True)")
     if law is None:
         raise InvalidParameterError("a ZO track needs the law of its directions (law=...)")
     law = parse_law(law)
@@ -95,15 +106,28 @@ def track_edge(
     return EdgeTrack(run.record, ratio, trace, lmax, kappa, spectral if has_spectral else None)
 
 
-def _track_first_order(problem, run, *, eta, beta, lanczos_iters):
+def _track_first_order(problem, run, *, eta, beta, lanczos_iters, orbit_average):
     R, T = run.thetas.shape[:2]
     gen = torch.Generator().manual_seed(0)  # Lanczos start vectors: the Ritz value does not depend on them
-    lmax = np.stack(
-        [batched_lambda_max(problem.loss, run.thetas[:, t], num_iters=lanczos_iters, generator=gen) for t in range(T)],
-        axis=1,
-    )
+    if orbit_average:
+        starts = [i for i, t in enumerate(run.record[:-1]) if run.record[i + 1] == t + 1 and t - 1 not in run.record]
+        if not starts:
+            raise InvalidParameterError("orbit_average needs recorded pairs of consecutive steps (t, t + 1)")
+        steps = tuple(run.record[i] for i in starts)
+        columns = [
+            batched_orbit_lambda_max(
+                problem.loss, run.thetas[:, i], run.thetas[:, i + 1], num_iters=lanczos_iters, generator=gen
+            )
+            for i in starts
+        ]
+    else:
+        steps = run.record
+        columns = [
+            batched_lambda_max(problem.loss, run.thetas[:, t], num_iters=lanczos_iters, generator=gen) for t in range(T)
+        ]
+    lmax = np.stack(columns, axis=1)
     return EdgeTrack(
-        run.record, 2.0 * (1 + beta) / (lmax * eta), np.full((R, T), np.nan), lmax, np.full(R, FIRST_ORDER_KAPPA)
+        steps, 2.0 * (1 + beta) / (lmax * eta), np.full(lmax.shape, np.nan), lmax, np.full(R, FIRST_ORDER_KAPPA)
     )
 
 

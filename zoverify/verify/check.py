@@ -18,7 +18,7 @@ from zoverify._errors import (
 )
 from zoverify.perturbations import AbstractLaw, parse_law
 from zoverify.verify.claim import Claim, Context
-from zoverify.verify.decision import LOWER_BOUND, TWO_SIDED, UPPER_BOUND, Decision
+from zoverify.verify.decision import LOWER_BOUND, TWO_SIDED, UPPER_BOUND, Decision, OppositeBound
 from zoverify.verify.registry import ClaimEntry
 from zoverify.verify.result import ClaimResult
 from zoverify.verify.verdict import ALPHA, Verdict
@@ -75,9 +75,7 @@ def check(
         if claim.negative_alternatives is not None
         else component_controls(prediction, claim.negative_delta, labels, sides=getattr(summary, "sides", None))
     )
-    not_rejected = [
-        name for name, alt in controls if summary.decide(np.asarray(alt, float), alpha=alpha, bias=bias).passed
-    ]
+    not_rejected = [name for name, alt in controls if _judge(summary, alt, alpha=alpha, bias=bias).passed]
     if not decision.passed:
         verdict, message = Verdict.FAIL, _describe(decision, summary, prediction, labels)
     elif not controls or not_rejected:
@@ -138,14 +136,28 @@ def component_controls(prediction, delta: float, labels, *, sides=None) -> list[
     return controls
 
 
-def _named_controls(alternatives) -> list[tuple[str, np.ndarray]]:
+def _named_controls(alternatives) -> list[tuple[str, np.ndarray | OppositeBound]]:
     named = []
     for k, alt in enumerate(alternatives):
-        if isinstance(alt, tuple) and len(alt) == 2 and isinstance(alt[0], str):
-            named.append((alt[0], np.asarray(alt[1], float)))
-        else:
-            named.append((f"control {k + 1}", np.asarray(alt, float)))
+        name, value = (
+            (alt[0], alt[1])
+            if isinstance(alt, tuple) and len(alt) == 2 and isinstance(alt[0], str)
+            else (
+                f"control {k + 1}",
+                alt,
+            )
+        )
+        named.append((name, value if isinstance(value, OppositeBound) else np.asarray(value, float)))
     return named
+
+
+def _judge(summary, alt, *, alpha: float, bias) -> Decision:
+    """A control's decision: an array is judged like the prediction, an OppositeBound by the reversed bounds."""
+    if isinstance(alt, OppositeBound):
+        if not hasattr(summary, "opposite"):
+            raise InvalidParameterError(f"an OppositeBound control needs a sided summary, not {summary.method}")
+        return summary.opposite().decide(np.asarray(alt.value, float), alpha=alpha, bias=bias)
+    return summary.decide(alt, alpha=alpha, bias=bias)
 
 
 def _describe_inconclusive(not_rejected, decision: Decision, labels, *, n_controls: int) -> str:

@@ -21,7 +21,7 @@ acceptance region; it is never tuned to make a test pass.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -149,6 +149,59 @@ class MeanSummary:
 
 
 @dataclass(frozen=True)
+class SidedMeanSummary(MeanSummary):
+    """Estimates with standard errors, each component tested on its side (TWO_SIDED, LOWER_BOUND,
+    UPPER_BOUND): a lower bound ``estimate >= prediction`` is rejected only when the estimate lies
+    significantly below it (one-sided t or z test), Bonferroni over components."""
+
+    sides: np.ndarray = field(default_factory=lambda: np.zeros(0, int))
+
+    def decide(self, prediction, *, alpha: float, bias=None) -> Decision:
+        """Reject when any component is significantly on the wrong side of its bound (or off its equality)."""
+        pred = np.asarray(prediction, dtype=float).reshape(self.estimate.shape)
+        bias = np.zeros_like(pred) if bias is None else np.broadcast_to(np.asarray(bias, float), pred.shape)
+        sides = np.broadcast_to(np.asarray(self.sides, int), pred.shape)
+        level = alpha / pred.size
+        two, _ = _critical_values(self.df, level)
+        one, _ = _critical_values(self.df, 2 * level)  # the one-sided critical value at level
+        shortfall = np.where(
+            sides == LOWER_BOUND,
+            pred - self.estimate,
+            np.where(sides == UPPER_BOUND, self.estimate - pred, np.abs(self.estimate - pred)),
+        )
+        excess = np.maximum(shortfall - bias, 0.0)
+        crit = np.where(sides == TWO_SIDED, two, one)
+        positive = self.stderr > 0
+        zscores = np.where(excess > 0, np.inf, 0.0)
+        zscores[positive] = excess[positive] / self.stderr[positive]
+        p_each = np.where(sides == TWO_SIDED, 2, 1) * _upper_tail(self.df, zscores)
+        p_value = float(min(1.0, pred.size * float(np.min(p_each))))
+        passed = bool(np.all(excess <= crit * self.stderr))
+        half = crit * self.stderr + bias
+        # accepted predictions: (-inf, est + half] for a lower bound, [est - half, inf) for an upper bound;
+        # written with a finite 1e300 so reports stay JSON-safe
+        low = np.where(sides == LOWER_BOUND, -1e300, self.estimate - half)
+        high = np.where(sides == UPPER_BOUND, 1e300, self.estimate + half)
+        return Decision(passed, p_value, low, high, np.full(pred.shape, np.nan))
+
+    def opposite(self) -> SidedMeanSummary:
+        """The same data with every bound's side reversed (equalities stay): judges an :class:`OppositeBound`."""
+        return replace(self, sides=-np.asarray(self.sides, int))
+
+
+@dataclass(frozen=True)
+class OppositeBound:
+    """A negative control of a one-sided claim: the bound at ``value`` with its side reversed.
+
+    For a claim ``x >= p`` the control ``x <= p`` is the nearest miss there is: rejecting it
+    means the data place x above p, not merely that they fail to place it below.  It is judged
+    by the summary's ``opposite()``.
+    """
+
+    value: Any
+
+
+@dataclass(frozen=True)
 class ExactSummary:
     """A deterministic computation with a derived numerical tolerance."""
 
@@ -192,6 +245,24 @@ class BatchMeans:
         means = x[: m * B].reshape(B, m, -1).mean(axis=1)
         se = means.std(axis=0, ddof=1) / np.sqrt(B)
         return MeanSummary(means.mean(axis=0), se, B - 1, f"batch means (B={B})")
+
+
+@dataclass(frozen=True)
+class SidedBatchMeans(BatchMeans):
+    """Batch means with a side per component (see :class:`SidedMeanSummary`)."""
+
+    sides: tuple[int, ...] = ()
+
+    def summarize(self, observed, *, variance=None) -> SidedMeanSummary:
+        """Batch means of the ``(n, k)`` replicates, each component judged on its side."""
+        base = super().summarize(observed, variance=variance)
+        sides = np.asarray(self.sides, int) if self.sides else np.zeros(base.estimate.shape, int)
+        if sides.shape != base.estimate.shape or not np.isin(sides, (TWO_SIDED, LOWER_BOUND, UPPER_BOUND)).all():
+            raise InvalidParameterError(
+                f"sides must give one of {TWO_SIDED}, {LOWER_BOUND}, {UPPER_BOUND} per component "
+                f"({base.estimate.size}), got {self.sides}"
+            )
+        return SidedMeanSummary(base.estimate, base.stderr, base.df, base.method + ", sided", sides)
 
 
 @dataclass(frozen=True)

@@ -7,18 +7,22 @@ ln(eta*(H_t)/eta) over the recorded steps, to be compared with the derived band
 delta = ln(u^-2)/(kappa W) (derivations/eos_band.py), which bounds the mean over the
 whole window of W steps for a run at its edge.
 
-First-order GD (kappa = 4, W = 1500: delta = 1.2 %).  The Hessian is recorded at pairs
-of consecutive steps (t, t + 1), so the period-2 oscillation of lambda_max at the edge
-averages out within a pair.  The derivation covers a run whose edge mode oscillates
-(period 2, linear regime); a replicate that flattened before reaching the edge or
-oscillates chaotically is outside it, so the decision is on the *median* replicate:
-the order-statistic interval of the median (distribution-free, false-failure
-probability alpha) widened by delta must contain 0.  Negative controls: the edge
-misplaced by 5 % (ln(eta*/eta) = +-0.05), each rejected.  A 3 % miss is not rejected at
-32 replicates: about a quarter of them hold a large-amplitude period-2 orbit whose two
-iterates have very different lambda_max (e.g. 5.4 and 9.8 at 2/eta = 5), so the tangent
-Hessians along the orbit read 2-4 % beyond the edge; the linear derivation does not cover
-that regime, and the order-statistic interval of the median reaches it.
+First-order GD (kappa = 4, W = 1500: delta = 1.2 %).  At its edge GD oscillates with period 2,
+so the run is recorded at pairs of consecutive steps (t, t + 1) and each pair contributes the
+lambda_max of the Hessian averaged over the segment between the two iterates (Simpson's rule):
+on an exact period-2 orbit that averaged Hessian has the step as an eigenvector with eigenvalue
+exactly 2/eta (derivations/eos_band.py, Sec. 8), while the Hessians at the iterates themselves
+differ from it by O(amplitude^2) (a large-amplitude orbit read 2-4 % beyond the edge that way).
+A replicate that flattened before reaching its edge is outside the derivation, so the decision
+is on the *median* replicate: the order-statistic interval of the median (distribution-free,
+false-failure probability alpha) widened by delta must contain 0.  Negative controls: the edge
+misplaced by 3 % (ln(eta*/eta) = +-0.03), each rejected.
+
+The catapult: the same run with eta raised from 0.4 to 0.5 at step 1500 (the run, at its old
+edge, is suddenly 25 % beyond the new one); the loss spikes, the sharpness collapses, and over
+the window 2000-3000 the median replicate must sit at the *new* edge (the same statistic and
+test, delta = 1.8 % for W = 1000).  Controls: no catapult (the sharpness still at the old edge,
+ln(0.4/0.5) = -22 %) and the new edge misplaced by 3 % either way.
 
 ZO (q = 4): kappa is about 0.1, so delta is about 0.6 in ln over W = 1000 steps: the
 float64 range cannot place a ZO edge to a few per cent at any window this CPU can
@@ -29,6 +33,12 @@ by its own width both ways, and, for block-coordinate directions (whose exact et
 depends on H's eigenvectors), the spectrum-only prediction: training at the isotropic
 (Gaussian, same E[zz^T] = I) edge would put the exact statistic at mean
 ln(eta*_exact/eta*_iso), measured on the same Hessians.
+
+A large smoothing radius (mu = 0.3, where the central-difference error is as large as the
+directional derivative it estimates): the run stays away from its edge.  The claim is the bound
+"window mean in band units >= 1" (outside the band, on the stable side), decided one-sidedly by
+the same batch means; its control is the opposite bound, "<= 1" (the run inside the band, i.e.
+at its edge), which must be rejected: a pass needs the data to place the run beyond the band.
 
 The experiment never sees the prediction: eta is fixed in advance (profile table),
 and eta*(H_t) is measured on the Hessians the run reaches.
@@ -44,18 +54,29 @@ from scipy import stats
 from zoverify.numeric.eos_edge import edge_statistics, track_edge
 from zoverify.numeric.eos_training import digits_problem, replicate_generators, train
 from zoverify.verify.claim import Claim
-from zoverify.verify.decision import BatchMeans, Decision
+from zoverify.verify.decision import LOWER_BOUND, BatchMeans, Decision, OppositeBound, SidedBatchMeans
 from zoverify.verify.params import Param
 from zoverify.verify.registry import register
 
 NUM_BATCHES = 8  # ZO: 16 replicates, batches of 2, t with 7 df
 FO_REPLICATES = 32  # the median's order-statistic interval at alpha = 1e-4 is [x_(5), x_(28)]
-NEAR_MISS = 0.05  # first-order control: the edge misplaced by 5 % in ln(eta*/eta)
-#: first order: (steps, window start, pair starts); ZO: (steps, window start, record every)
+NEAR_MISS = 0.03  # first-order control: the edge misplaced by 3 % in ln(eta*/eta)
+#: first order and catapult: (steps, window start, pair starts[, step of the increase]);
+#: ZO: (steps, window start, record every)
 PROFILES = {
-    "quick": {"fo": (3000, 1500, tuple(range(1500, 3000, 100)) + (2998,)), "zo": (2000, 1000, 250)},
-    "full": {"fo": (6000, 3000, tuple(range(3000, 6000, 50)) + (5998,)), "zo": (10000, 5000, 250)},
+    "quick": {
+        "fo": (3000, 1500, tuple(range(1500, 3000, 100)) + (2998,)),
+        "catapult": (3000, 2000, tuple(range(2000, 3000, 50)) + (2998,), 1500),
+        "zo": (2000, 1000, 250),
+    },
+    "full": {
+        "fo": (6000, 3000, tuple(range(3000, 6000, 50)) + (5998,)),
+        "catapult": (6000, 4000, tuple(range(4000, 6000, 50)) + (5998,), 3000),
+        "zo": (10000, 5000, 250),
+    },
 }
+CATAPULT_ETAS = (0.4, 0.5)  # first-order step before and after the increase
+LARGE_MU = 0.3  # central-difference radius where the difference error matches the signal
 #: ZO step sizes fixed in advance per law family: block(B) directions have a smaller edge (c^2 = B)
 ZO_ETA = {"block": 0.05}
 
@@ -109,21 +130,24 @@ def _profile(ctx):
     return PROFILES[ctx["profile"]]
 
 
-def _first_order(ctx, *, eta):
-    steps, start, pairs = _profile(ctx)["fo"]
+def _first_order(ctx, *, eta, profile="fo"):
+    """Window statistics of a first-order run; ``profile="catapult"`` raises eta to CATAPULT_ETAS[1]."""
+    steps, start, pairs, *increase = _profile(ctx)[profile]
     problem = digits_problem()
     init, _ = replicate_generators(ctx.seed, ctx.num_samples)
     record = sorted({t for p in pairs for t in (p, p + 1)})
-    run = train(problem, problem.init(init), optimizer="fo", eta=eta, steps=steps, record=record)
-    track = track_edge(problem, run, eta=eta, first_order=True)
-    return edge_statistics(track, eta=eta, window=steps - start)
+    schedule = (lambda t: eta if t < increase[0] else CATAPULT_ETAS[1]) if increase else eta
+    in_force = CATAPULT_ETAS[1] if increase else eta
+    run = train(problem, problem.init(init), optimizer="fo", eta=schedule, steps=steps, record=record)
+    track = track_edge(problem, run, eta=in_force, first_order=True, orbit_average=True)
+    return edge_statistics(track, eta=in_force, window=steps - start)
 
 
 def _zo_eta(ctx, eta: float) -> float:
     return ZO_ETA.get(ctx.law.name, eta)
 
 
-def _zo(ctx, *, eta, q, beta):
+def _zo(ctx, *, eta, q, beta, mu=1e-3):
     steps, start, every = _profile(ctx)["zo"]
     problem = digits_problem()
     init, directions = replicate_generators(ctx.seed, ctx.num_samples)
@@ -138,15 +162,16 @@ def _zo(ctx, *, eta, q, beta):
         law=ctx.law,
         q=q,
         beta=beta,
+        mu=mu,
         generators=directions,
     )
     track = track_edge(problem, run, eta=eta, law=ctx.law, q=q, beta=beta)
     return edge_statistics(track, eta=eta, q=q)
 
 
-def _first_order_claim(name, *, eta):
+def _first_order_claim(name, *, eta, profile="fo"):
     def simulate(ctx):
-        stats_ = _first_order(ctx, eta=eta)
+        stats_ = _first_order(ctx, eta=eta, profile=profile)
         _SEEN[id(ctx)] = stats_
         return stats_["log_ratio"]
 
@@ -155,10 +180,14 @@ def _first_order_claim(name, *, eta):
 
     def controls(ctx, prediction):
         _SEEN.pop(id(ctx), None)  # the band has been read: the run's statistics are no longer needed
-        return [
+        out = [
             (f"edge misplaced by {s * 100 * NEAR_MISS:+g} % in ln(eta*/eta)", prediction + s * NEAR_MISS)
             for s in (+1, -1)
         ]
+        if profile == "catapult":
+            before, after = CATAPULT_ETAS
+            out.append((f"no catapult: still at the old edge 2/{before}", np.array([np.log(before / after)])))
+        return out
 
     return register(
         Claim(
@@ -169,6 +198,7 @@ def _first_order_claim(name, *, eta):
             num_samples=FO_REPLICATES,
             bias_bound=band,
             labels=lambda ctx: ["median window-mean ln(eta*/eta)"],
+            negative_delta=NEAR_MISS,
             negative_alternatives=controls,
             params={"profile": Param("quick", "quick (CPU) or full (longer windows)", choices=tuple(PROFILES))},
         )
@@ -212,5 +242,31 @@ def _zo_claim(name, *, eta, q, beta=0.0, laws):
 
 
 _first_order_claim("stability.eos_first_order", eta=0.4)
+_first_order_claim("stability.eos_catapult", eta=CATAPULT_ETAS[0], profile="catapult")
 _zo_claim("stability.eos_zo_gd", eta=0.16, q=4, laws=("gaussian", "rademacher", "sphere", "block(blocks=16)"))
 _zo_claim("stability.eos_zo_gdm", eta=0.08, q=4, beta=0.5, laws=("gaussian",))
+
+
+def _large_mu_claim(name, *, eta, q, mu):
+    label = "mean ln(eta*/eta) / delta"
+
+    def simulate(ctx):
+        return _zo(ctx, eta=eta, q=q, beta=0.0, mu=mu)["in_band_units"][:, None]
+
+    return register(
+        Claim(
+            name=name,
+            predict=lambda ctx: np.array([1.0]),  # the band's stable boundary, as a lower bound
+            simulate=simulate,
+            test=SidedBatchMeans(num_batches=NUM_BATCHES, sides=(LOWER_BOUND,)),
+            num_samples=2 * NUM_BATCHES,
+            labels=lambda ctx: [label],
+            negative_alternatives=lambda ctx, prediction: [
+                ("at its edge: inside the band (<= 1 band width)", OppositeBound(prediction))
+            ],
+            params={"profile": Param("quick", "quick (CPU) or full (paper-scale windows)", choices=tuple(PROFILES))},
+        )
+    )
+
+
+_large_mu_claim("stability.eos_large_mu", eta=0.16, q=4, mu=LARGE_MU)
