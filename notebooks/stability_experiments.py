@@ -299,18 +299,21 @@ for label, opt, eta, law in (
 ):
     steps, every = EOS_FO if opt == "fo" else EOS_ZO
     init, dirs = replicate_generators(0, EOS_REPLICATES)
+    # first order: pairs of consecutive steps, read by the Hessian averaged over the pair's segment (the
+    # period-2 orbit's edge statistic, derivations/eos_band.py Sec. 8)
+    record = {u for t in range(0, steps, every) for u in (t, t + 1)} if opt == "fo" else range(0, steps + 1, every)
     run = train(
         problem,
         problem.init(init),
         optimizer=opt,
         eta=eta,
         steps=steps,
-        record=range(0, steps + 1, every),
+        record=record,
         law=law,
         q=EOS_Q,
         generators=dirs,
     )
-    track = track_edge(problem, run, eta=eta, law=law, q=EOS_Q, first_order=opt == "fo")
+    track = track_edge(problem, run, eta=eta, law=law, q=EOS_Q, first_order=opt == "fo", orbit_average=opt == "fo")
     spectral = track.spectral_ratio
     if law == "rademacher":
         setting = spectral_setting(parse_law(law), q=EOS_Q, d=problem.dim, diagonal_hessian=True)
@@ -377,8 +380,8 @@ for label, (_eta, _run, track, spectral) in eos_runs.items():
 
 # %% [markdown]
 # **What the full run shows** (`notebooks/figures/stability_eos_digits.png`, 4 replicates, 4,000 ZO steps):
-# first-order GD sharpens from lambda_max ~ 2 and hovers at 2/eta = 5 (eta*/eta over the second half: mean 1.006,
-# range 0.92-1.07).  ZO-GD (q = 4) settles with eta*(H_t)/eta between about 0.9 and 1.3 (Gaussian: mean 1.006;
+# first-order GD sharpens from lambda_max ~ 2 and hovers at 2/eta = 5 (lambda_max of the Hessian averaged over
+# each pair of consecutive iterates; eta*/eta over the second half: mean 0.998, range 0.944-1.009).  ZO-GD (q = 4) settles with eta*(H_t)/eta between about 0.9 and 1.3 (Gaussian: mean 1.006;
 # Rademacher: 1.048), with occasional catapults (a drop below 1 followed by a jump as the sharpness collapses);
 # Tr H_t sits inside the q-query trace band.  For Gaussian, sphere and Rademacher directions the exact eta* differ
 # by a few per cent on these Hessians (Rademacher's spectrum-only formula reads 1.13 where the exact one reads
@@ -392,21 +395,20 @@ for label, (_eta, _run, track, spectral) in eos_runs.items():
 # %% [markdown]
 # ## The catapult after a step-size increase
 #
-# First-order GD at eta = 0.4 reaches its edge (lambda_max ~ 2/eta = 5); at step 1,500 the step size is raised
-# to 0.5, so the run is suddenly beyond its edge (eta lambda_max ~ 2.5 > 2).  The edge mode grows
-# geometrically, the loss spikes (full run: from 0.02 to at most 0.15), eta*(H_t)/eta falls to 0.73-0.85 and the
-# sharpness then collapses until the run sits at the new edge (mean 1.00 over the last 500 steps; one replicate
-# was below its edge before the increase and stays below).  ZO-GD (Gaussian, q = 4, eta 0.16 -> 0.24): the loss
-# jumps from 0.12 to about 3, eta*(H_t)/eta drops to about 0.7 (lowest 0.51) and recovers towards 1 (0.90 over
-# the last 500 steps), more noisily: the ZO noise is larger at the larger step.  Figure:
-# `notebooks/figures/stability_eos_catapult.png` (first-order eta*/eta averaged over consecutive-step pairs).
+# First-order GD at eta = 0.4 reaches its edge; at step 1,500 the step size is raised to 0.5, so the run is
+# suddenly 25 % beyond its edge.  The edge mode grows geometrically, the loss spikes, eta*(H_t)/eta falls, and
+# the sharpness then collapses until the run sits at the new edge.  The first-order edge statistic is the
+# lambda_max of the Hessian averaged over each pair of consecutive iterates (derivations/eos_band.py, Sec. 8:
+# exactly 2/eta on a period-2 orbit; the Hessians at the iterates read up to a few per cent beyond it on large
+# orbits).  ZO-GD (Gaussian, q = 4, eta 0.16 -> 0.24) catapults too, more noisily: the ZO noise is larger at the
+# larger step, and the ZO band (about 0.6 in ln) is wider than the increase itself (ln 1.5 = 0.41), so only the
+# first-order catapult is a registered claim: `zoverify check --slow stability.eos_catapult` (32 replicates, the
+# median at the new edge within 1.8 %; no catapult at -22 % and +-3 % near misses rejected).
 #
-# Over 32 replicates (the first-order claim's setting, eta raised at step 1,500, window steps 2,000-3,000) the
-# median replicate sits 4.5 % beyond the new edge after 0.4 -> 0.5 and 1.9 % beyond it after 0.4 -> 0.44: far
-# from the old edge (ln(eta_old/eta_new) = -22 % and -10 %), but the order-statistic interval of the median
-# reaches -12 % and -6 %, so an edge misplaced by 5 % is not rejected and the catapult is not a registered claim.
-# After the increase more runs hold large-amplitude period-2 orbits whose two iterates have very different
-# lambda_max, the regime the linear band does not cover.
+# Full run (4 replicates, eta raised at step 1,500): the loss peaks at 0.146 after the increase (0.020 before);
+# first-order eta*/eta is 0.88 right after the increase, 0.75 at the lowest, and 1.025 over the last 500 steps
+# (one replicate was below its edge before the increase and stays below).  ZO-GD: the loss jumps from 0.12 to
+# 2.9, eta*/eta drops to 0.71 (lowest 0.51) and recovers to 0.90 over the last 500 steps.
 
 # %%
 CAT_T = 400 if QUICK else 1500
@@ -431,11 +433,10 @@ for label, opt, eta0, eta1 in (("FO GD", "fo", 0.4, 0.5), ("ZO-GD gaussian", "zo
         q=EOS_Q,
         generators=dirs,
     )
-    track = track_edge(problem, run, eta=eta1, law="gaussian", q=EOS_Q, first_order=opt == "fo")
-    steps_, ratio_ = np.array(track.steps), track.ratio
-    if opt == "fo":
-        steps_, ratio_ = steps_[0::2], np.sqrt(ratio_[:, 0::2] * ratio_[:, 1::2])
-    catapult[label] = (eta0, eta1, run, steps_, ratio_)
+    track = track_edge(
+        problem, run, eta=eta1, law="gaussian", q=EOS_Q, first_order=opt == "fo", orbit_average=opt == "fo"
+    )
+    catapult[label] = (eta0, eta1, run, np.array(track.steps), track.ratio)
 
 fig, axes = plt.subplots(2, 2, figsize=(12, 7), sharex="col")
 for col, (label, (eta0, eta1, run, steps, ratio)) in enumerate(catapult.items()):
@@ -463,18 +464,19 @@ for label, (_e0, _e1, run, steps, ratio) in catapult.items():
 # ## No edge at a large smoothing radius mu
 #
 # The central difference measures (L(theta + mu z) - L(theta - mu z))/(2 mu) = z^T grad L + (mu^2/6) D^3 L[z, z, z]
-# + O(mu^4).  The cubic term does not vanish where the gradient does: it is a noise floor of size ~mu^2 in every
-# step, independent of how close the run is to a minimum, and it grows with the third derivatives (largest in the
-# sharp directions).  Once that floor is comparable to the gradient signal, the estimate is the gradient of the
-# mu-smoothed loss, whose curvature is averaged over a ball of radius ~mu sqrt(d): the sharp directions are
-# blurred, progressive sharpening of the true loss is no longer driven, and eta*(H_t) of the true Hessian stays
-# above eta.  Below: ZO-GD (Gaussian, q = 4, eta = 0.16) at several mu; the window mean of eta*(H_t)/eta, and the
-# noise floor measured at the run's final point as the rms of the central difference minus the exact directional
-# derivative, relative to the rms directional derivative.
+# + O(mu^4) (derivations/eos_band.py, Sec. 9).  The cubic term does not vanish where the gradient does: it is a
+# noise floor of size ~mu^2 in every step, independent of how close the run is to a minimum, and largest in the
+# sharp directions.  Once that floor is comparable to the gradient signal the step no longer follows the loss's
+# own curvature and progressive sharpening is not driven: eta*(H_t) stays above eta.  Below: ZO-GD (Gaussian,
+# q = 4, eta = 0.16) at several mu; the window mean of eta*(H_t)/eta, and the noise floor measured at the run's
+# final point as the rms of the central difference minus the exact directional derivative, relative to the rms
+# directional derivative.  The registered claim `zoverify check --slow stability.eos_large_mu` (mu = 0.3, 16
+# replicates) is one-sided: the run lies beyond the band on the stable side, and the opposite bound (the run at
+# its edge) is rejected.
 #
-# Full run (`notebooks/figures/stability_eos_mu.png`, 4 replicates, 3,000 steps): at mu = 1e-3 the error is
-# 6e-4 of the signal and the run sits at its edge (eta*/eta = 1.08); the error grows as mu^2 (0.44 at mu = 0.03,
-# eta*/eta = 1.25) and once it is as large as the signal (mu >= 0.1: 0.99-1.26) the true Hessian stays well
+# Full run (`notebooks/figures/stability_eos_mu.png`, 4 replicates, 3,000 steps): at mu = 1e-3 the error is 6e-4
+# of the signal and the run sits at its edge (eta*/eta = 1.08); the error grows as mu^2 (0.44 at mu = 0.03,
+# eta*/eta = 1.25), and once it is as large as the signal (mu >= 0.1: 0.99-1.26) the true Hessian stays well
 # inside the stable region (eta*/eta = 2.0-2.4): no edge.  At mu = 1 the run no longer trains (loss 1.18).
 
 # %%

@@ -17,7 +17,7 @@ from zoverify.sweep.grid import (
     parse_param_items,
     parse_seeds,
 )
-from zoverify.sweep.report import clopper_pearson, pair_rates, write_reports
+from zoverify.sweep.report import ALL_CONTROLS, clopper_pearson, control_rates, pair_rates, write_reports
 from zoverify.sweep.store import ResultStore
 
 
@@ -201,6 +201,37 @@ def test_a_perturbed_prediction_is_rejected_at_its_stated_power(tmp_path):
     (pair,) = pair_rates(store.rows())
     assert pair.perturb == 0.1 and pair.detectable_rel < 0.05 and (pair.failures, pair.checks) == (3, 3)
     assert not pair.flagged
+
+
+def test_control_rates_count_each_near_miss_and_flag_a_weak_one(tmp_path):
+    """Two named controls over 60 seeds: 'near' rejected 58 times (interval reaches 90 %), 'far' 40 times
+    (interval below 90 %: flagged); 'every control' counts seeds where both were rejected; a row written
+    before names were recorded counts only there."""
+    rows = _rows("x.c", "gaussian", ["pass"] * 60)
+    for s, row in enumerate(rows):
+        kept = (["near"] if s < 2 else []) + (["far"] if s >= 40 else [])
+        row.update(controls=["near", "far"], controls_not_rejected=kept, num_controls=2)
+    legacy = _rows("x.c", "gaussian", ["pass"])[0] | {"key": "old", "controls_not_rejected": [], "num_controls": 2}
+    rates = {c.control: c for c in control_rates([*rows, legacy])}
+    assert (rates["near"].rejections, rates["near"].checks, rates["near"].flagged) == (58, 60, False)
+    assert (rates["far"].rejections, rates["far"].checks, rates["far"].flagged) == (40, 60, True)
+    assert (rates[ALL_CONTROLS].rejections, rates[ALL_CONTROLS].checks) == (39, 61)
+    payload = write_reports([*rows, legacy], tmp_path)
+    assert len(payload["controls"]) == 3 and "below 90 % power" in (tmp_path / "controls.md").read_text()
+    assert (tmp_path / "controls.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_real_sweep_reports_how_often_its_claim_rejected_its_own_controls(tmp_path):
+    """stability.mean_threshold over 3 seeds: every control is named in the store and rejected on each seed."""
+    from zoverify.sweep.engine import run_serial
+
+    items = build_items(["stability.mean_threshold"], laws=["gaussian"], seeds=range(3), alpha=0.05)
+    store = ResultStore(tmp_path)
+    store.prepare()
+    run_serial(items, store)
+    rates = control_rates(store.rows())
+    assert rates[-1].control == ALL_CONTROLS and rates[-1].checks == 3
+    assert len(rates) >= 2 and all(c.rejections == c.checks == 3 for c in rates)
 
 
 def test_an_item_that_raises_is_kept_apart_and_retried(tmp_path):

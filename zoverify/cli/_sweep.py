@@ -174,7 +174,7 @@ def _where(summary) -> str:
 
 
 def _print_tables(store) -> None:
-    for name in ("calibration.md", "power.md"):
+    for name in ("calibration.md", "power.md", "controls.md"):
         path = store.folder / name
         if path.is_file():
             print(f"\n{name.removesuffix('.md')} ({path.with_suffix('.png')}):\n{path.read_text()}", end="")

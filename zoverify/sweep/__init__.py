@@ -17,6 +17,7 @@ from zoverify.sweep.grid import build_items as build_items
 from zoverify.sweep.grid import load_grid_file as load_grid_file
 from zoverify.sweep.grid import parse_seeds as parse_seeds
 from zoverify.sweep.report import clopper_pearson as clopper_pearson
+from zoverify.sweep.report import control_rates as control_rates
 from zoverify.sweep.report import pair_rates as pair_rates
 from zoverify.sweep.report import write_reports as write_reports
 from zoverify.sweep.store import ResultStore as ResultStore
@@ -28,6 +29,7 @@ __all__ = [
     "SweepSummary",
     "build_items",
     "clopper_pearson",
+    "control_rates",
     "load_grid_file",
     "open_client",
     "pair_rates",

@@ -12,6 +12,13 @@ Power (items whose prediction was scaled by 1 + delta): the measured rejection
 rate against the detectable size the checks state (quoted at 90 % power): a
 pair is flagged when delta is at least that size yet the interval's upper end
 is below 0.9.
+
+Controls (the same unperturbed items): each claim's own negative controls, the
+near misses a pass requires it to reject, judged on every seed's data.  Per
+(cell, control) the measured rejection rate with its interval, and per cell the
+rate at which every control was rejected; a row is flagged when its interval's
+upper end is below 0.9, i.e. the claim rejects its own near miss with
+significantly less than 90 % power.
 """
 
 from __future__ import annotations
@@ -138,6 +145,72 @@ def pair_rates(rows: Iterable[Mapping[str, Any]]) -> list[PairRate]:
     ]
 
 
+@dataclass(frozen=True)
+class ControlRate:
+    """How often one negative control (or, for ``control == ALL_CONTROLS``, every control) was rejected."""
+
+    claim: str
+    law: str
+    params: dict[str, Any]
+    num_samples: int
+    alpha: float
+    control: str
+    checks: int  # decided checks whose controls were recorded
+    rejections: int
+    rate: float
+    ci_low: float
+    ci_high: float
+    flagged: bool
+    significant: bool = False  # (the forest plot's colour key; a control row is only ever flagged)
+
+    @property
+    def label(self) -> str:
+        """``claim [law] {parameters set}: control``."""
+        params = ", ".join(f"{k}={v}" for k, v in self.params.items())
+        return f"{self.claim} [{self.law}]" + (f" {{{params}}}" if params else "") + f": {self.control}"
+
+
+ALL_CONTROLS = "every control"
+
+
+def control_rates(rows: Iterable[Mapping[str, Any]]) -> list[ControlRate]:
+    """Per unperturbed cell: each control's rejection rate over its seeds, then every control's at once.
+
+    Rows written before control names were recorded count only towards the ``every control`` row."""
+    out = []
+    for (claim, law, params, n_samples, alpha, perturb), group in group_rows(rows).items():
+        decided = [r for r in group if r["verdict"] in DECIDED and r.get("num_controls")]
+        if perturb != 0 or not decided:
+            continue
+        named = [r for r in decided if r.get("controls")]
+        names = list(dict.fromkeys(n for r in named for n in r["controls"]))
+        counts = [
+            (name, sum(name in r["controls"] for r in named), sum(name in r["controls_not_rejected"] for r in named))
+            for name in names
+        ]
+        counts.append((ALL_CONTROLS, len(decided), sum(bool(r["controls_not_rejected"]) for r in decided)))
+        for name, checks, kept in counts:
+            rejections = checks - kept
+            low, high = clopper_pearson(rejections, checks)
+            out.append(
+                ControlRate(
+                    claim=claim,
+                    law=law,
+                    params=json.loads(params),
+                    num_samples=n_samples,
+                    alpha=alpha,
+                    control=name,
+                    checks=checks,
+                    rejections=rejections,
+                    rate=rejections / checks,
+                    ci_low=low,
+                    ci_high=high,
+                    flagged=high < POWER_QUANTILE,
+                )
+            )
+    return out
+
+
 def totals(pairs: Sequence[PairRate]) -> list[dict[str, Any]]:
     """Calibration pairs pooled per alpha: failures / checks, interval and one-sided p."""
     by_alpha: dict[float, list[PairRate]] = defaultdict(list)
@@ -165,9 +238,12 @@ def totals(pairs: Sequence[PairRate]) -> list[dict[str, Any]]:
 
 
 def write_reports(rows: Sequence[Mapping[str, Any]], folder: str | Path) -> dict[str, Any]:
-    """calibration.{json,md,png} and, for perturbed items, power.{json,md,png}; returns the JSON payload."""
+    """calibration.{md,png}, controls.{md,png} and, for perturbed items, power.{md,png}, with every table in
+    report.json; returns the JSON payload."""
     folder = Path(folder)
+    rows = list(rows)
     pairs = pair_rates(rows)
+    controls = control_rates(rows)
     calibration = [p for p in pairs if p.perturb == 0]
     power = [p for p in pairs if p.perturb != 0]
     payload: dict[str, Any] = {
@@ -175,6 +251,7 @@ def write_reports(rows: Sequence[Mapping[str, Any]], folder: str | Path) -> dict
         "calibration": [asdict(p) for p in calibration],
         "totals": totals(pairs),
         "power": [asdict(p) for p in power],
+        "controls": [asdict(c) for c in controls],
     }
     if calibration:
         (folder / "calibration.md").write_text(calibration_markdown(calibration, payload["totals"]))
@@ -182,6 +259,9 @@ def write_reports(rows: Sequence[Mapping[str, Any]], folder: str | Path) -> dict
     if power:
         (folder / "power.md").write_text(power_markdown(power))
         forest_plot(power, folder / "power.png", power=True)
+    if controls:
+        (folder / "controls.md").write_text(controls_markdown(controls))
+        forest_plot(controls, folder / "controls.png", power=True)
     (folder / "report.json").write_text(json.dumps(payload, indent=2, default=_jsonable))
     return payload
 
@@ -231,7 +311,24 @@ def power_markdown(pairs: Sequence[PairRate]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def forest_plot(pairs: Sequence[PairRate], path: str | Path, *, power: bool) -> Path:
+def controls_markdown(rates: Sequence[ControlRate]) -> str:
+    """The controls table: how often each claim rejected its own near misses."""
+    lines = [
+        "| claim [law] | n | α | control | rejections / checks | rate | Clopper–Pearson 95 % | flag |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for c in rates:
+        params = ", ".join(f"{k}={v}" for k, v in c.params.items())
+        name = f"{c.claim} [{c.law}]" + (f" {{{params}}}" if params else "")
+        control = f"**{c.control}**" if c.control == ALL_CONTROLS else c.control
+        lines.append(
+            f"| {name} | {c.num_samples} | {c.alpha:g} | {control} | {c.rejections} / {c.checks} | {_pct(c.rate)} | "
+            f"[{_pct(c.ci_low)}, {_pct(c.ci_high)}] | {'below 90 % power' if c.flagged else ''} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def forest_plot(pairs: Sequence[PairRate] | Sequence[ControlRate], path: str | Path, *, power: bool) -> Path:
     """One row per pair: the rate and its interval, against alpha (or against 90 % power)."""
     import matplotlib
 

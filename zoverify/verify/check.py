@@ -112,6 +112,7 @@ def check(
         detectable_rel=detectable,
         controls_not_rejected=not_rejected,
         num_controls=len(controls),
+        controls=[name for name, _ in controls],
     )
 
 

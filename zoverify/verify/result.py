@@ -38,6 +38,7 @@ class ClaimResult:
     detectable_rel: list[float | None] | None = None  # per component (None: prediction 0)
     controls_not_rejected: list[str] = field(default_factory=list)
     num_controls: int = 0
+    controls: list[str] = field(default_factory=list)  # every control's name, in the order judged
 
     @property
     def passed(self) -> bool:
