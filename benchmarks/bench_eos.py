@@ -5,8 +5,10 @@
 Ratios measured in one run (same machine state): seconds per replicate-step of ZO-GD (q = 4) with
 R replicates batched over the same with one replicate; the cost of one eta*(H_t) point (dense
 Hessian, its eigendecomposition, the law's exact eta* and the growth rate; for block-coordinate
-directions the matrix-free eigenproblem) in units of one batched training step; and first-order
-lambda_max for all R replicates by batched Lanczos over R dense Hessians.
+directions the matrix-free eigenproblem) in units of one batched training step; first-order
+lambda_max for all R replicates by batched Lanczos over R dense Hessians; and the first-order
+claims' edge statistic (lambda_max of the Hessian averaged over a pair of iterates, Simpson's rule:
+three Hessian-vector products per Lanczos step) over lambda_max at the pair's two iterates.
 """
 
 from __future__ import annotations
@@ -17,7 +19,14 @@ import time
 
 import torch
 
-from zoverify.numeric.eos_curvature import batched_lambda_max, block_edge, curvature, edge_growth_rate, edge_step
+from zoverify.numeric.eos_curvature import (
+    batched_lambda_max,
+    batched_orbit_lambda_max,
+    block_edge,
+    curvature,
+    edge_growth_rate,
+    edge_step,
+)
 from zoverify.numeric.eos_training import digits_problem, replicate_generators, train
 
 
@@ -62,6 +71,20 @@ def _lambda_max_seconds(problem, replicates: int) -> tuple[float, float]:
     return lanczos, time.perf_counter() - start
 
 
+def _orbit_over_endpoints(problem, replicates: int) -> float:
+    """Seconds of the pair's segment-averaged lambda_max over lambda_max at its two iterates (all batched)."""
+    init, _ = replicate_generators(0, replicates)
+    a = problem.init(init)
+    b = a + 1e-2 * torch.randn(a.shape, generator=torch.Generator().manual_seed(1), dtype=a.dtype)
+    start = time.perf_counter()
+    batched_orbit_lambda_max(problem.loss, a, b, num_iters=20, generator=torch.Generator().manual_seed(0))
+    orbit = time.perf_counter() - start
+    start = time.perf_counter()
+    for end in (a, b):
+        batched_lambda_max(problem.loss, end, num_iters=20, generator=torch.Generator().manual_seed(0))
+    return orbit / (time.perf_counter() - start)
+
+
 def run(profile: str, device: str) -> dict:
     """Entry point for benchmarks/run.py (CPU, single-threaded: the cores are shared)."""
     if device != "cpu":
@@ -92,6 +115,7 @@ def run(profile: str, device: str) -> dict:
         out["block16_point_over_batched_step"] = block / step_batched
         lanczos, dense = _lambda_max_seconds(problem, replicates)
         out["lambda_max_batched_lanczos_over_dense"] = lanczos / dense
+        out["orbit_lambda_max_over_two_endpoints"] = _orbit_over_endpoints(problem, replicates)
         return out
     finally:
         torch.set_num_threads(threads)
