@@ -279,3 +279,31 @@ def test_catapult_and_large_mu_claims_pass_with_their_controls_rejected():
     for name in ("stability.eos_catapult", "stability.eos_large_mu"):
         result = check(REGISTRY[name], seed=0)
         assert result.verdict == "pass" and result.negative_control_rejected, (name, result.message)
+
+
+def test_training_on_the_cpu_is_unchanged_by_the_device_argument(problem):
+    """Naming the CPU as the device gives bitwise the same run as the default."""
+    from zoverify.numeric.eos_training import digits_problem as make
+
+    init, dirs = replicate_generators(3, 2)
+    a = train(problem, problem.init(init), optimizer="zo", eta=0.05, steps=5, record=[5], q=2, generators=dirs)
+    on_cpu = make(num_samples=60, components=6, hidden=(3, 3), device="cpu")
+    init, dirs = replicate_generators(3, 2, device="cpu")
+    b = train(on_cpu, on_cpu.init(init), optimizer="zo", eta=0.05, steps=5, record=[5], q=2, generators=dirs)
+    assert torch.equal(a.losses, b.losses) and torch.equal(a.thetas, b.thetas)
+
+
+@pytest.mark.gpu
+def test_edge_claims_run_on_cuda_from_the_same_networks():
+    """On a GPU: the same initialisations as on the CPU (drawn there), and the first-order and large-mu claims
+    pass with their controls rejected (false-failure probability alpha = 1e-4 each)."""
+    from zoverify.claims import REGISTRY, check
+    from zoverify.numeric.eos_training import digits_problem as make
+
+    cuda = make(device="cuda")
+    init, _ = replicate_generators(0, 2, device="cuda")
+    cpu_init, _ = replicate_generators(0, 2)
+    assert torch.equal(cuda.init(init).cpu(), make().init(cpu_init))
+    for name in ("stability.eos_first_order", "stability.eos_large_mu"):
+        result = check(REGISTRY[name], seed=0, device="cuda")
+        assert result.verdict == "pass" and result.negative_control_rejected, (name, result.message)

@@ -173,14 +173,14 @@ def batched_hvp(loss, theta: torch.Tensor):
     return apply
 
 
-def _lanczos_top(mv, R: int, d: int, dtype, *, num_iters: int, generator: torch.Generator) -> np.ndarray:
+def _lanczos_top(mv, R: int, d: int, dtype, device, *, num_iters: int, generator: torch.Generator) -> np.ndarray:
     """Largest Ritz value per replicate of ``num_iters`` Lanczos steps on the batched operator ``mv``."""
     k = min(int(num_iters), d)
-    Q = torch.zeros(R, k + 1, d, dtype=dtype)
-    q0 = torch.randn(R, d, generator=generator, dtype=dtype)
+    Q = torch.zeros(R, k + 1, d, dtype=dtype, device=device)
+    q0 = torch.randn(R, d, generator=generator, dtype=dtype, device=generator.device).to(device)
     Q[:, 0] = q0 / q0.norm(dim=1, keepdim=True)
-    alpha = torch.zeros(R, k, dtype=dtype)
-    beta = torch.zeros(R, k, dtype=dtype)
+    alpha = torch.zeros(R, k, dtype=dtype, device=device)
+    beta = torch.zeros(R, k, dtype=dtype, device=device)
     for j in range(k):
         w = mv(Q[:, j])
         alpha[:, j] = (w * Q[:, j]).sum(1)
@@ -189,7 +189,7 @@ def _lanczos_top(mv, R: int, d: int, dtype, *, num_iters: int, generator: torch.
         beta[:, j] = w.norm(dim=1)
         Q[:, j + 1] = w / beta[:, j : j + 1].clamp_min(1e-300)
     T = torch.diag_embed(alpha) + torch.diag_embed(beta[:, :-1], 1) + torch.diag_embed(beta[:, :-1], -1)
-    return torch.linalg.eigvalsh(T)[:, -1].numpy()
+    return torch.linalg.eigvalsh(T)[:, -1].cpu().numpy()
 
 
 def batched_lambda_max(loss, theta: torch.Tensor, *, num_iters: int, generator: torch.Generator) -> np.ndarray:
@@ -199,7 +199,9 @@ def batched_lambda_max(loss, theta: torch.Tensor, *, num_iters: int, generator: 
     batched backward pass, so R replicates cost about one.
     """
     R, d = theta.shape
-    return _lanczos_top(batched_hvp(loss, theta), R, d, theta.dtype, num_iters=num_iters, generator=generator)
+    return _lanczos_top(
+        batched_hvp(loss, theta), R, d, theta.dtype, theta.device, num_iters=num_iters, generator=generator
+    )
 
 
 def batched_orbit_lambda_max(
@@ -219,7 +221,7 @@ def batched_orbit_lambda_max(
         both = ends(torch.cat([v, v]))
         return (both[:R] + 4 * mid(v) + both[R:]) / 6
 
-    return _lanczos_top(mv, R, d, theta_a.dtype, num_iters=num_iters, generator=generator)
+    return _lanczos_top(mv, R, d, theta_a.dtype, theta_a.device, num_iters=num_iters, generator=generator)
 
 
 def first_order_edge(curv: Curvature, *, beta: float = 0.0) -> float:

@@ -72,17 +72,21 @@ class DigitsProblem:
         return out
 
     def init(self, generators: Sequence[torch.Generator]) -> torch.Tensor:
-        """(R, dim) parameters: weights N(0, 1/fan_in), biases 0, one generator per replicate."""
+        """(R, dim) parameters: weights N(0, 1/fan_in), biases 0, one generator per replicate.
+
+        Drawn on the generators' device and moved to the data's, so a CPU generator gives the same
+        initialisation whatever device trains."""
         rows = []
         for gen in generators:
             parts = []
             for s in self.shapes:
                 if len(s) == 2:
-                    parts.append(torch.randn(s, generator=gen, dtype=self.X.dtype).reshape(-1) / np.sqrt(s[1]))
+                    w = torch.randn(s, generator=gen, dtype=self.X.dtype, device=gen.device)
+                    parts.append(w.reshape(-1) / np.sqrt(s[1]))
                 else:
-                    parts.append(torch.zeros(s, dtype=self.X.dtype))
+                    parts.append(torch.zeros(s, dtype=self.X.dtype, device=gen.device))
             rows.append(torch.cat(parts))
-        return torch.stack(rows)
+        return torch.stack(rows).to(self.X.device)
 
 
 def digits_problem(
@@ -92,6 +96,7 @@ def digits_problem(
     hidden: Sequence[int] = (8, 8),
     target_scale: float = 3.0,
     dtype: torch.dtype = torch.float64,
+    device: torch.device | str = "cpu",
 ) -> DigitsProblem:
     """The first ``num_samples`` digits, centred and projected on their top principal components
     (scaled to unit variance per coordinate on average); target: the digit's value, standardised and
@@ -113,16 +118,20 @@ def digits_problem(
     X = X / X.pow(2).mean().sqrt()
     value = data.target[:num_samples].astype(float)  # pyright: ignore[reportAttributeAccessIssue]
     y = torch.as_tensor((value - value.mean()) / value.std(), dtype=dtype) * target_scale
-    return DigitsProblem(X, y, (components, *(int(h) for h in hidden), 1))
+    device = torch.device(device)
+    return DigitsProblem(X.to(device), y.to(device), (components, *(int(h) for h in hidden), 1))
 
 
-def replicate_generators(seed: int, num_replicates: int) -> tuple[list[torch.Generator], list[torch.Generator]]:
+def replicate_generators(
+    seed: int, num_replicates: int, *, device: torch.device | str = "cpu"
+) -> tuple[list[torch.Generator], list[torch.Generator]]:
     """(initialisation generators, direction generators): independent streams per replicate.
 
     Replicate i uses children 2i and 2i + 1 of the seed, so its streams do not depend on
-    how many replicates are drawn."""
+    how many replicates are drawn.  Initialisation always draws on the CPU (the same network on
+    every device); the direction generators live on ``device``, where the directions are drawn."""
     seeds = spawn_seeds(seed, 2 * num_replicates)
-    return [make_generator(s) for s in seeds[0::2]], [make_generator(s) for s in seeds[1::2]]
+    return [make_generator(s) for s in seeds[0::2]], [make_generator(s, device=device) for s in seeds[1::2]]
 
 
 @dataclass(frozen=True)
@@ -186,7 +195,7 @@ def train(
         raise InvalidParameterError("zo training needs one direction generator per replicate")
     theta, m = theta0.clone(), torch.zeros_like(theta0)
     d = problem.dim
-    losses = torch.empty(theta0.shape[0], steps + 1, dtype=theta0.dtype)
+    losses = torch.empty(theta0.shape[0], steps + 1, dtype=theta0.dtype, device=theta0.device)
     kept = []
     for t in range(steps + 1):
         if t in record:
@@ -203,7 +212,7 @@ def train(
         m = beta * m + g
         theta = theta - schedule(t) * m
     thetas = torch.stack(kept, dim=1) if kept else theta0.new_empty(theta0.shape[0], 0, d)
-    return TrainingRun(losses, record, thetas)
+    return TrainingRun(losses.cpu(), record, thetas)
 
 
 def _validate(optimizer, steps, q, mu, beta, theta0, problem):

@@ -40,6 +40,10 @@ directional derivative it estimates): the run stays away from its edge.  The cla
 the same batch means; its control is the opposite bound, "<= 1" (the run inside the band, i.e.
 at its edge), which must be rejected: a pass needs the data to place the run beyond the band.
 
+Device: the claims train on the run's device (``--device cuda`` with ``--param profile=full`` for
+the long windows); initialisations are drawn on the CPU, so every device trains the same networks,
+and the curvature (dense Hessians, eta*) is computed in float64 on the CPU.
+
 The experiment never sees the prediction: eta is fixed in advance (profile table),
 and eta*(H_t) is measured on the Hessians the run reaches.
 """
@@ -133,8 +137,8 @@ def _profile(ctx):
 def _first_order(ctx, *, eta, profile="fo"):
     """Window statistics of a first-order run; ``profile="catapult"`` raises eta to CATAPULT_ETAS[1]."""
     steps, start, pairs, *increase = _profile(ctx)[profile]
-    problem = digits_problem()
-    init, _ = replicate_generators(ctx.seed, ctx.num_samples)
+    problem = digits_problem(device=ctx.device)
+    init, _ = replicate_generators(ctx.seed, ctx.num_samples, device=ctx.device)
     record = sorted({t for p in pairs for t in (p, p + 1)})
     schedule = (lambda t: eta if t < increase[0] else CATAPULT_ETAS[1]) if increase else eta
     in_force = CATAPULT_ETAS[1] if increase else eta
@@ -149,8 +153,8 @@ def _zo_eta(ctx, eta: float) -> float:
 
 def _zo(ctx, *, eta, q, beta, mu=1e-3):
     steps, start, every = _profile(ctx)["zo"]
-    problem = digits_problem()
-    init, directions = replicate_generators(ctx.seed, ctx.num_samples)
+    problem = digits_problem(device=ctx.device)
+    init, directions = replicate_generators(ctx.seed, ctx.num_samples, device=ctx.device)
     eta = _zo_eta(ctx, eta)
     run = train(
         problem,
