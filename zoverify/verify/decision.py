@@ -176,7 +176,7 @@ class SidedMeanSummary(MeanSummary):
         zscores[positive] = excess[positive] / self.stderr[positive]
         p_each = np.where(sides == TWO_SIDED, 2, 1) * _upper_tail(self.df, zscores)
         p_value = float(min(1.0, pred.size * float(np.min(p_each))))
-        passed = bool(np.all(excess <= crit * self.stderr))
+        passed = bool((excess <= crit * self.stderr).all())
         half = crit * self.stderr + bias
         # accepted predictions: (-inf, est + half] for a lower bound, [est - half, inf) for an upper bound;
         # written with a finite 1e300 so reports stay JSON-safe
