@@ -402,7 +402,7 @@ for label, (_eta, _run, track, spectral) in eos_runs.items():
 # exactly 2/eta on a period-2 orbit; the Hessians at the iterates read up to a few per cent beyond it on large
 # orbits).  ZO-GD (Gaussian, q = 4, eta 0.16 -> 0.24) catapults too, more noisily: the ZO noise is larger at the
 # larger step, and the ZO band (about 0.6 in ln) is wider than the increase itself (ln 1.5 = 0.41), so only the
-# first-order catapult is a registered claim: `zoverify check --slow stability.eos_catapult` (32 replicates, the
+# first-order catapult is a registered claim: `zoverify check --slow stability.eos_catapult` (64 replicates, the
 # median at the new edge within 1.8 %; no catapult at -22 % and +-3 % near misses rejected).
 #
 # Full run (4 replicates, eta raised at step 1,500): the loss peaks at 0.146 after the increase (0.020 before);

@@ -170,7 +170,7 @@ FAMILY.declare(
 FAMILY.declare(
     "eos_catapult",
     module="training",
-    statement="The catapult (Sec. 5 setting, first order): GD at its edge with eta = 0.4 has eta raised to 0.5 at step 1500, 25 % beyond the new edge; the loss spikes, the sharpness collapses, and over steps 2000-3000 the median replicate sits at the new edge 2/0.5: the window mean of ln((2/lambda_max)/eta) (segment-averaged Hessian over consecutive-step pairs, as in eos_first_order) lies within delta = 106 ln 2/(4 W) = 1.8 %; 32 replicates; controls: no catapult (still at the old edge, -22 %) and the new edge misplaced by +-3 %.",
+    statement="The catapult (Sec. 5 setting, first order): GD at its edge with eta = 0.4 has eta raised to 0.5 at step 1500, 25 % beyond the new edge; the loss spikes, the sharpness collapses, and over steps 2000-3000 the median replicate sits at the new edge 2/0.5: the window mean of ln((2/lambda_max)/eta) (segment-averaged Hessian over consecutive-step pairs, as in eos_first_order) lies within delta = 106 ln 2/(4 W) = 1.8 %; 64 replicates; controls: no catapult (still at the old edge, -22 %) and the new edge misplaced by +-3 %.",
     source="arXiv 2604.14669, Sec. 5 (step-size increase); Lewkowycz et al. 2020 (catapult phase); derivations/eos_band.py",
     status=(Status.DERIVED, Status.CHECKED),
     slow=True,
