@@ -56,6 +56,12 @@ def binomial_excess_p(k: int, n: int, rate: float) -> float:
     return float(stats.binom.sf(k - 1, n, rate)) if n else 1.0
 
 
+def cell_name(claim: str, law: str, params: Mapping[str, Any]) -> str:
+    """``claim [law] {parameters set}``: a grid cell's name in tables and plots."""
+    shown = ", ".join(f"{k}={v}" for k, v in params.items())
+    return f"{claim} [{law}]" + (f" {{{shown}}}" if shown else "")
+
+
 @dataclass(frozen=True)
 class PairRate:
     """Failures (rejections, for a perturbed pair) of one grid cell over its seeds."""
@@ -81,8 +87,7 @@ class PairRate:
     @property
     def label(self) -> str:
         """``claim [law] {parameters set}``, the row's name in tables and plots."""
-        params = ", ".join(f"{k}={v}" for k, v in self.params.items())
-        return f"{self.claim} [{self.law}]" + (f" {{{params}}}" if params else "")
+        return cell_name(self.claim, self.law, self.params)
 
 
 def group_rows(rows: Iterable[Mapping[str, Any]]) -> dict[tuple, list[Mapping[str, Any]]]:
@@ -166,8 +171,7 @@ class ControlRate:
     @property
     def label(self) -> str:
         """``claim [law] {parameters set}: control``."""
-        params = ", ".join(f"{k}={v}" for k, v in self.params.items())
-        return f"{self.claim} [{self.law}]" + (f" {{{params}}}" if params else "") + f": {self.control}"
+        return f"{cell_name(self.claim, self.law, self.params)}: {self.control}"
 
 
 ALL_CONTROLS = "every control"
@@ -318,8 +322,7 @@ def controls_markdown(rates: Sequence[ControlRate]) -> str:
         "|---|---|---|---|---|---|---|---|",
     ]
     for c in rates:
-        params = ", ".join(f"{k}={v}" for k, v in c.params.items())
-        name = f"{c.claim} [{c.law}]" + (f" {{{params}}}" if params else "")
+        name = cell_name(c.claim, c.law, c.params)
         control = f"**{c.control}**" if c.control == ALL_CONTROLS else c.control
         lines.append(
             f"| {name} | {c.num_samples} | {c.alpha:g} | {control} | {c.rejections} / {c.checks} | {_pct(c.rate)} | "
