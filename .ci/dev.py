@@ -38,6 +38,8 @@ def ensure_env() -> None:
     # torch first and pinned, so the project's loose range never pulls a CUDA build.
     subprocess.run([*pip, torch_req], check=True)
     subprocess.run([*pip, "-e", f"{ROOT}[dev]"], check=True)
+    # a third-party audit target (never a dependency of zoverify): only torch is needed, so not its declared deps
+    subprocess.run([*pip, "--no-deps", "mezo==0.0.1"], check=False)
     STAMP.write_text(want)
 
 

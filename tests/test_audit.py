@@ -1,0 +1,115 @@
+"""The audit: correct subjects pass, planted slips are caught and named, broken subjects get one line and exit 2."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+
+import pytest
+
+from zoverify.audit import audit
+
+SLIPS = "examples/audit/slips.py"
+BAD = "examples/audit/bad_subjects.py"
+
+
+def _fails(report, claim):
+    return any(r.claim == claim and r.verdict == "fail" for r in report.results)
+
+
+def test_correct_estimator_passes_and_is_inferred():
+    report = audit(f"{SLIPS}:correct", law="gaussian")
+    assert report.exit_code == 0, report.text()
+    inf = report.inferred
+    assert (inf["law"], inf["scheme"], inf["queries"]) == ("gaussian", "central", 1)
+    assert inf["scale_interval"][0] <= 1.0 <= inf["scale_interval"][1]
+    assert abs(inf["mu"] - 1e-2) < 2e-3
+
+
+@pytest.mark.parametrize(
+    ("slip", "claim", "named"),
+    [
+        ("scale_two", "audit.estimator_mean", "scale 2"),
+        ("sign_flip", "audit.estimator_mean", "sign flip"),
+        ("sphere_without_d", "audit.estimator_mean", "scale 1/d"),
+        ("reused_pool", "audit.estimator_conditional_mean", "reused directions"),
+        ("rank_one", "audit.estimator_second_moment", "rank-one"),
+    ],
+)
+def test_slips_are_caught_and_named(slip, claim, named):
+    law = None if slip == "sphere_without_d" else "gaussian"
+    report = audit(f"{SLIPS}:{slip}", law=law)
+    assert _fails(report, claim), report.text()
+    assert any(named in f.diagnosis for f in report.findings if f.prop == claim), report.text()
+    assert all(f.reproduce.startswith("zoverify check") for f in report.findings if f.reproduce)
+
+
+def test_near_miss_scale_is_caught():
+    report = audit(f"{SLIPS}:scale_107", law="gaussian")
+    assert _fails(report, "audit.estimator_mean") or _fails(report, "audit.estimator_second_moment"), report.text()
+
+
+def test_forward_declared_central_is_named():
+    report = audit(f"{SLIPS}:forward_difference", law="gaussian", scheme="central")
+    assert report.inferred["scheme"] == "forward"
+    assert any(f.prop == "scheme" and "forward difference declared central" in f.diagnosis for f in report.findings)
+
+
+def test_rademacher_declared_gaussian_is_named():
+    from zoverify.perturbations import parse_law
+    from zoverify.subjects import reference_estimator
+
+    report = audit(reference_estimator(parse_law("rademacher")), law="gaussian")
+    assert any(f.prop == "law" and "rademacher" in f.diagnosis for f in report.findings), report.text()
+
+
+def test_reference_optimizers_pass_and_ema_momentum_fails():
+    assert audit(f"{SLIPS}:ema_momentum", kind="optimizer", law="gaussian", method="gdm").exit_code == 1
+    from zoverify.perturbations import parse_law
+    from zoverify.subjects import reference_optimizer
+
+    good = reference_optimizer(parse_law("gaussian"), method="gdm", beta=0.9)
+    assert audit(good, kind="optimizer", law="gaussian", method="gdm").exit_code == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "words"),
+    [
+        ("no_arguments", "raised TypeError"),
+        ("wrong_shape", "shape (7,); expected (6,)"),
+        ("wrong_dtype", "dtype float32"),
+        ("not_finite", "NaN"),
+        ("raises", "raised ValueError: boom"),
+        ("gradient", "gradient"),
+        ("nothing_here", "has no attribute"),
+    ],
+)
+def test_bad_subjects_exit_2_with_one_line(name, words):
+    proc = subprocess.run(
+        [sys.executable, "-m", "zoverify.cli", "audit", f"{BAD}:{name}", "--law", "gaussian"],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and words in lines[0], proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_budget_is_enforced():
+    from zoverify.claims import check, select
+
+    with pytest.raises(Exception, match="over the budget"):
+        check(select(["audit.estimator_mean"])[0], law="gaussian", params={"subject": f"{BAD}:slow", "budget": 0.01})
+
+
+@pytest.mark.skipif(importlib.util.find_spec("mezo") is None, reason="the registry's mezo package is not installed")
+def test_mezo_package_findings():
+    report = audit("examples/audit/mezo_package.py:update", kind="torch-update", mu=1e-3)
+    by = {r.claim: r for r in report.results}
+    direction = by["audit.torch_update_direction"]
+    assert direction.verdict == "fail"
+    assert direction.estimate[:3] == pytest.approx([1, 1, 1], abs=1e-4)  # tensors below 100,000 entries are right
+    assert direction.estimate[3] < 0.01  # the row-by-row path regenerates another direction
+    assert by["audit.torch_update_restore"].verdict == "fail"

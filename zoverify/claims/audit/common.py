@@ -1,0 +1,213 @@
+"""What every audit property shares: the subject named by the claim's parameters, the test
+problem, the law's moment maps as numbers, and the replicate seeds.
+
+A subject is one more input of a claim, beside the law: ``--param subject=SPEC`` names a
+user's callable (``module:callable`` or ``path/to/file.py:callable``); the default,
+``reference``, is zoverify's own implementation for the claim's law and declared setting,
+so every property runs on a correct subject in the default check.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+from zoverify._rng import make_numpy_generator, spawn_seeds
+from zoverify.claims.stability.common import haar_rotation, rotated
+from zoverify.subjects import (
+    EstimatorSubject,
+    OptimizerSubject,
+    TorchUpdateSubject,
+    load_callable,
+    reference_estimator,
+    reference_optimizer,
+    reference_torch_update,
+)
+from zoverify.symbolic import evaluate
+from zoverify.symbolic import symbols as S
+from zoverify.verify.params import Param
+
+REFERENCE = "reference"
+#: the test Hessian's spectrum (padded with its last value, cut at the dimension)
+SPECTRUM = (3.0, 2.0, 1.5, 1.0, 0.6, 0.3)
+
+
+def declared_params(*, dim: int = 6, extra: dict | None = None) -> dict[str, Param]:
+    """The parameters every audit claim takes: the subject and what the user declares of it."""
+    params = {
+        "subject": Param(REFERENCE, "the code audited: module:callable, path/to/file.py:callable, or reference"),
+        "scheme": Param("central", "declared difference scheme", choices=("central", "forward")),
+        "mu": Param(1e-2, "declared perturbation radius", low=1e-12),
+        "queries": Param(1, "declared number of directions per estimate (q)", low=1, high=1024, integer=True),
+        "scale": Param(1.0, "declared scale of the estimate (E g = scale x E[zz^T] grad f)"),
+        "dim": Param(dim, "dimension of the test problem", low=2, high=64, integer=True),
+        "budget": Param(10.0, "wall-clock budget of one call of the subject, seconds", low=0.001),
+    }
+    params.update(extra or {})
+    return params
+
+
+def _subject_callable(ctx, build_reference):
+    spec = ctx["subject"]
+    return build_reference() if spec == REFERENCE else load_callable(spec)
+
+
+def estimator_subject(ctx) -> EstimatorSubject:
+    """The estimator named by ``ctx['subject']``."""
+    factory = _subject_callable(
+        ctx,
+        lambda: reference_estimator(
+            ctx.law, scheme=ctx["scheme"], mu=ctx["mu"], queries=ctx["queries"], scale=ctx["scale"]
+        ),
+    )
+    return EstimatorSubject(factory, name=ctx["subject"], budget_s=ctx["budget"])
+
+
+def optimizer_subject(ctx) -> OptimizerSubject:
+    """The optimizer named by ``ctx['subject']`` (the reference runs the declared method)."""
+    factory = _subject_callable(
+        ctx,
+        lambda: reference_optimizer(
+            ctx.law,
+            method=ctx["method"],
+            beta=ctx["beta"],
+            scheme=ctx["scheme"],
+            mu=ctx["mu"],
+            queries=ctx["queries"],
+            scale=ctx["scale"],
+        ),
+    )
+    return OptimizerSubject(factory, name=ctx["subject"], budget_s=ctx["budget"])
+
+
+def torch_update_subject(ctx) -> TorchUpdateSubject:
+    """The torch update named by ``ctx['subject']``."""
+    update = _subject_callable(
+        ctx, lambda: reference_torch_update(ctx.law, mu=ctx["mu"], queries=ctx["queries"], scale=ctx["scale"])
+    )
+    return TorchUpdateSubject(update, name=ctx["subject"], budget_s=max(ctx["budget"], 300.0))
+
+
+def replicate_seeds(ctx, count: int, *, stream: int = 0) -> np.ndarray:
+    """``count`` distinct seeds in [0, 2^31) for fresh instances, from the claim's seed."""
+    rng = make_numpy_generator(spawn_seeds(ctx.seed, 3 + stream)[2 + stream])
+    seeds = np.unique(rng.integers(0, 2**31 - 1, size=2 * count))
+    rng.shuffle(seeds)
+    return seeds[:count]
+
+
+# ------------------------------------------------------------------ the test problem
+def hessian(ctx, dim: int) -> np.ndarray:
+    """A Haar-rotated Hessian with the test spectrum (its instance drawn from the claim's seed)."""
+    spec = (list(SPECTRUM) + [SPECTRUM[-1]] * dim)[:dim]
+    return rotated(np.asarray(spec), haar_rotation(ctx.instance_rng(), dim))
+
+
+def gradient_point(ctx, dim: int, A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(x, b) with grad f(x) = A x + b = v: |v_i| = 1 for every i (random signs), so no component is near 0."""
+    rng = ctx.instance_rng()
+    rng.standard_normal(dim * dim)  # the Haar draw of the Hessian comes first in this stream
+    x = rng.standard_normal(dim)
+    v = rng.choice([-1.0, 1.0], size=dim)
+    return x, v - A @ x
+
+
+def test_function(ctx, dim: int, *, linear: bool):
+    """(f, x, A, v): f = x^T A x / 2 + b^T x (A = 0 when ``linear``) and its gradient v at x."""
+    A = np.zeros((dim, dim)) if linear else hessian(ctx, dim)
+    x, b = gradient_point(ctx, dim, hessian(ctx, dim))
+    v = A @ x + b
+
+    def f(y: np.ndarray) -> float:
+        return float(0.5 * y @ A @ y + b @ y)
+
+    return f, x, A, v
+
+
+# ------------------------------------------------------------------ moment maps as numbers
+@lru_cache(maxsize=64)
+def _maps(law, dim: int):
+    d = law.fixed_dim or S.d
+    As, vs = S.matrix("A", d, d), S.vector("v", d)
+    env = {S.d: dim}
+    M2 = np.asarray(evaluate(law.second_moment(d), env), float).reshape(dim, dim)
+    return M2, law.fourth_moment(As, d), law.third_moment(vs, d), As, vs, env
+
+
+def second_moment(law, dim: int) -> np.ndarray:
+    """E[z z^T]."""
+    return _maps(law, dim)[0]
+
+
+def fourth_moment(law, dim: int, A: np.ndarray) -> np.ndarray:
+    """E[(z^T A z) z z^T] for symmetric A."""
+    _, expr, _, As, _, env = _maps(law, dim)
+    return np.asarray(evaluate(expr, env | {As: A}), float).reshape(dim, dim)
+
+
+def quadratic_form_mean(law, dim: int, A: np.ndarray) -> np.ndarray:
+    """E[(z^T A z) z]: component i is tr(A E[z_i z z^T]), from the third-moment map at v = e_i."""
+    _, _, expr, _, vs, env = _maps(law, dim)
+    eye = np.eye(dim)
+    return np.array(
+        [np.trace(A @ np.asarray(evaluate(expr, env | {vs: eye[:, [i]]}), float).reshape(dim, dim)) for i in range(dim)]
+    )
+
+
+def estimate_mean(law, dim: int, *, A, v, scheme: str, mu: float, scale: float) -> np.ndarray:
+    """E g on f = x^T A x / 2 + b^T x: scale (M2 v + [forward] (mu / 2) E[(z^T A z) z]); central is exact."""
+    mean = second_moment(law, dim) @ v
+    if scheme == "forward" and np.any(A):
+        mean = mean + 0.5 * mu * quadratic_form_mean(law, dim, A)
+    return scale * mean
+
+
+def estimate_second_moment(law, dim: int, *, v, queries: int, scale: float) -> np.ndarray:
+    """E[g g^T] of the q-query estimate where the difference quotient is exactly z^T v.
+
+    scale^2 ((1 - 1/q) M2 v v^T M2 + E[(z^T v)^2 z z^T] / q): docs/audit.md#second-moment.
+    """
+    M2 = second_moment(law, dim)
+    vv = np.outer(v, v)
+    q = int(queries)
+    return scale**2 * ((1 - 1 / q) * M2 @ vv @ M2 + fourth_moment(law, dim, vv) / q)
+
+
+def upper(M: np.ndarray) -> np.ndarray:
+    """The upper triangle (with the diagonal) of a square matrix, row by row."""
+    return M[np.triu_indices(M.shape[0])]
+
+
+def upper_labels(dim: int, name: str) -> list[str]:
+    """``name[i,j]`` for the upper triangle, in the order of :func:`upper`."""
+    i, j = np.triu_indices(dim)
+    return [f"{name}[{a},{b}]" for a, b in zip(i, j, strict=True)]
+
+
+def scale_controls(prediction: np.ndarray, delta: float, *, power: int = 1, what: str = "scale"):
+    """The near misses of a subject whose output is (1 +- delta) x right: prediction x (1 +- delta)^power."""
+    return [
+        (f"{what} x{1 + sign * delta:.3g}", np.asarray(prediction, float) * (1 + sign * delta) ** power)
+        for sign in (+1, -1)
+    ]
+
+
+__all__ = [
+    "REFERENCE",
+    "declared_params",
+    "estimate_mean",
+    "estimate_second_moment",
+    "estimator_subject",
+    "fourth_moment",
+    "hessian",
+    "optimizer_subject",
+    "quadratic_form_mean",
+    "replicate_seeds",
+    "scale_controls",
+    "second_moment",
+    "test_function",
+    "torch_update_subject",
+    "upper",
+    "upper_labels",
+]

@@ -1,0 +1,189 @@
+"""Audit properties of a gradient estimator ``factory(dim, seed) -> estimate(f, x)``.
+
+Replicates are fresh instances (seeds from the claim's seed); each instance is called
+``calls`` times at the same point, as a training run calls it, and a row is what that
+instance averaged.  Predictions come from the law's moment maps
+(:mod:`zoverify.claims.audit.common`); the simulation sees only the subject's outputs.
+The test function is a quadratic for a central scheme (the central difference is exact
+on it) and a linear function for a forward one (where the forward difference is exact),
+except for the mean, whose forward-difference term (mu/2) E[(z^T A z) z] is known.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from zoverify.claims.audit.common import (
+    declared_params,
+    estimate_mean,
+    estimate_second_moment,
+    estimator_subject,
+    replicate_seeds,
+    scale_controls,
+    test_function,
+    upper,
+    upper_labels,
+)
+from zoverify.verify.claim import Claim
+from zoverify.verify.decision import BatchMeans, Exact
+from zoverify.verify.params import Param
+from zoverify.verify.registry import register
+
+_AUDIT_LAWS = ("gaussian", "rademacher", "sphere")
+
+
+def _run_instances(ctx, *, linear: bool, calls: int, reduce):
+    """(R, k) rows: ``reduce(outputs of one instance)`` for R = num_samples // calls fresh instances."""
+    dim = ctx["dim"]
+    f, x, _, _ = test_function(ctx, dim, linear=linear)
+    subject = estimator_subject(ctx)
+    rows = []
+    for seed in replicate_seeds(ctx, max(ctx.num_samples // calls, 2)):
+        estimate = subject.instance(dim, int(seed))
+        rows.append(reduce(np.stack([estimate(f, x) for _ in range(calls)])))
+    return np.asarray(rows)
+
+
+# ------------------------------------------------------------------ the mean
+def _mean_predict(ctx):
+    dim = ctx["dim"]
+    _, _, A, v = test_function(ctx, dim, linear=False)
+    return estimate_mean(ctx.law, dim, A=A, v=v, scheme=ctx["scheme"], mu=ctx["mu"], scale=ctx["scale"])
+
+
+register(
+    Claim(
+        name="audit.estimator_mean",
+        predict=_mean_predict,
+        simulate=lambda ctx: _run_instances(ctx, linear=False, calls=ctx["calls"], reduce=lambda g: g.mean(0)),
+        test=BatchMeans(),
+        laws=_AUDIT_LAWS,
+        num_samples=1 << 17,
+        params=declared_params(extra={"calls": Param(8, "calls per instance", low=1, integer=True)}),
+        labels=lambda ctx: [f"E g[{i}]" for i in range(ctx["dim"])],
+        negative_alternatives=lambda ctx, pred: scale_controls(pred, 0.05),
+    )
+)
+
+
+# ------------------------------------------------------------------ the full second moment
+def _second_predict(ctx):
+    dim = ctx["dim"]
+    _, _, _, v = test_function(ctx, dim, linear=ctx["scheme"] == "forward")
+    return upper(estimate_second_moment(ctx.law, dim, v=v, queries=ctx["queries"], scale=ctx["scale"]))
+
+
+def _outer_mean(g: np.ndarray) -> np.ndarray:
+    return upper(g.T @ g / g.shape[0])
+
+
+register(
+    Claim(
+        name="audit.estimator_second_moment",
+        predict=_second_predict,
+        simulate=lambda ctx: _run_instances(
+            ctx, linear=ctx["scheme"] == "forward", calls=ctx["calls"], reduce=_outer_mean
+        ),
+        test=BatchMeans(),
+        laws=_AUDIT_LAWS,
+        num_samples=1 << 17,
+        params=declared_params(extra={"calls": Param(8, "calls per instance", low=1, integer=True)}),
+        labels=lambda ctx: upper_labels(ctx["dim"], "E gg^T"),
+        negative_alternatives=lambda ctx, pred: scale_controls(pred, 0.1, power=1, what="second moment"),
+    )
+)
+
+
+# ------------------------------------------------------------------ training-like use
+def _declared_spread(ctx) -> float:
+    """tr Cov(g) of the declared estimator: the size of the near misses."""
+    dim = ctx["dim"]
+    linear = ctx["scheme"] == "forward"
+    _, _, A, v = test_function(ctx, dim, linear=linear)
+    mean = estimate_mean(ctx.law, dim, A=A, v=v, scheme=ctx["scheme"], mu=ctx["mu"], scale=ctx["scale"])
+    second = estimate_second_moment(ctx.law, dim, v=v, queries=ctx["queries"], scale=ctx["scale"])
+    return float(np.trace(second) - mean @ mean)
+
+
+def _conditional_simulate(ctx):
+    """Per instance: m ||mean of its m calls - grand mean||^2 R/(R-1) - tr(its sample covariance).
+
+    With independent calls both terms average to tr Cov(g), whatever the subject's scale or
+    law, so the row averages to 0; calls that share directions make the first term larger.
+    """
+    calls = ctx["calls"]
+    rows = _run_instances(
+        ctx,
+        linear=ctx["scheme"] == "forward",
+        calls=calls,
+        reduce=lambda g: np.concatenate([g.mean(0), [np.trace(np.cov(g.T, ddof=1))]]),
+    )
+    means, within = rows[:, :-1], rows[:, -1]
+    R = len(rows)
+    between = calls * np.sum((means - means.mean(0)) ** 2, axis=1) * R / (R - 1)
+    return (between - within)[:, None]
+
+
+register(
+    Claim(
+        name="audit.estimator_conditional_mean",
+        predict=lambda ctx: [0.0],
+        simulate=_conditional_simulate,
+        test=BatchMeans(),
+        laws=_AUDIT_LAWS,
+        num_samples=1 << 17,
+        params=declared_params(
+            extra={
+                "calls": Param(
+                    512, "calls per instance (longer than any direction pool it must expose)", low=2, integer=True
+                )
+            }
+        ),
+        labels=lambda ctx: [f"between - within spread of {ctx['calls']} calls per instance"],
+        negative_alternatives=lambda ctx, pred: [
+            (f"spread {sign:+.1f} x tr Cov(g)", [sign * _declared_spread(ctx)]) for sign in (0.5, -0.5)
+        ],
+    )
+)
+
+
+# ------------------------------------------------------------------ reproducibility
+def _reproducible_simulate(ctx):
+    """[instances whose replay with the same seed differs, pairs of seeds whose outputs coincide]."""
+    dim = ctx["dim"]
+    f, x, _, _ = test_function(ctx, dim, linear=False)
+    subject = estimator_subject(ctx)
+    seeds = replicate_seeds(ctx, ctx["instances"], stream=1)
+    runs = []
+    replay_differs = 0
+    for seed in seeds:
+        first, again = subject.instance(dim, int(seed)), subject.instance(dim, int(seed))
+        a = np.stack([first(f, x) for _ in range(ctx["calls"])])
+        b = np.stack([again(f, x) for _ in range(ctx["calls"])])
+        replay_differs += int(not np.array_equal(a, b))
+        runs.append(a)
+    coincide = sum(int(np.array_equal(runs[i], runs[j])) for i in range(len(runs)) for j in range(i + 1, len(runs)))
+    return [replay_differs, coincide], [0.0, 0.0]
+
+
+register(
+    Claim(
+        name="audit.estimator_reproducible",
+        predict=lambda ctx: [0.0, 0.0],
+        simulate=_reproducible_simulate,
+        test=Exact(),
+        laws=("gaussian",),
+        num_samples=1,
+        params=declared_params(
+            extra={
+                "calls": Param(16, "calls per instance", low=2, integer=True),
+                "instances": Param(8, "seeds tried", low=2, integer=True),
+            }
+        ),
+        labels=lambda ctx: ["instances whose replay with the same seed differs", "seed pairs with identical outputs"],
+        negative_alternatives=lambda ctx, pred: [
+            ("one replay differs", [1.0, 0.0]),
+            ("two seeds coincide", [0.0, 1.0]),
+        ],
+    )
+)

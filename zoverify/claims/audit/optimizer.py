@@ -1,0 +1,188 @@
+"""Audit properties of a ZO optimizer ``factory(x0, lr, seed) -> step(f) -> x_next``.
+
+* the mean path: E x_t after t = 1, 2, 5 steps from x0 on f = (x - x*)^T A (x - x*) / 2
+  against the declared method's mean recursion, in which E g = scale (M2 A e + forward term);
+* the mean-square stable step: one step of the subject on f = x^T H x / 2 is the random
+  linear map x -> x - lr B x (plus a constant for a forward difference).  Running the first
+  step of d + 1 fresh instances with one seed from x0 = 0 and x0 = e_j measures that seed's
+  B column by column; the sample second moments of (1, vec B) give the subject's one-step
+  mean-square operator (zoverify.numeric.stability_mc.SampleOperator, with the declared
+  momentum), and its edge, with delete-a-group jackknife pseudo-values, is compared with the
+  exact eta* of the declared law, q and method.  No trajectory is run, so the heavy tail of
+  ||x_t||^2 near the edge never enters (docs/stability.md#monte-carlo-protocol).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from zoverify._errors import NotApplicableError
+from zoverify.claims.audit.common import (
+    declared_params,
+    hessian,
+    optimizer_subject,
+    quadratic_form_mean,
+    replicate_seeds,
+    second_moment,
+)
+from zoverify.claims.stability.common import eta_operator
+from zoverify.numeric.stability_mc import SampleOperator
+from zoverify.verify.claim import Claim
+from zoverify.verify.decision import BatchMeans
+from zoverify.verify.jackknife import DeleteAGroupJackknife
+from zoverify.verify.params import Param
+from zoverify.verify.registry import register
+
+_STEPS = (1, 2, 5)
+_GROUPS = 32
+
+
+def _method_params(dim: int, **extra):
+    return declared_params(
+        dim=dim,
+        extra={
+            "method": Param("gd", "declared update rule", choices=("gd", "gdm")),
+            "beta": Param(0.9, "declared momentum (gdm: m = beta m + g, x = x - lr m)", low=0.0, high=0.999),
+            **extra,
+        },
+    )
+
+
+def _eta_star(ctx, H) -> float:
+    """The exact mean-square eta* of the declared law, q and method, for the declared scale."""
+    beta = ctx["beta"] if ctx["method"] == "gdm" else 0.0
+    return eta_operator(ctx.law, H, method=ctx["method"], beta=beta, q=ctx["queries"]) / abs(ctx["scale"])
+
+
+def _setup(ctx):
+    dim = ctx["dim"]
+    A = hessian(ctx, dim)
+    rng = ctx.instance_rng()
+    rng.standard_normal(dim * dim)  # the Hessian's Haar draw comes first
+    x_min, x0 = rng.standard_normal(dim), rng.standard_normal(dim)
+    return A, x_min, x0, ctx["fraction"] * _eta_star(ctx, A)
+
+
+def mean_path(ctx, *, lr: float, beta: float, ema: bool = False) -> np.ndarray:
+    """E x_t at the recorded steps from the mean recursion (``ema``: m = beta m + (1 - beta) g, a near miss)."""
+    A, x_min, x0, _ = _setup(ctx)
+    dim = ctx["dim"]
+    K = ctx["scale"] * second_moment(ctx.law, dim) @ A
+    forward = np.zeros(dim)
+    if ctx["scheme"] == "forward":
+        forward = ctx["scale"] * 0.5 * ctx["mu"] * quadratic_form_mean(ctx.law, dim, A)
+    e, m, out = x0 - x_min, np.zeros(dim), []
+    for t in range(1, max(_STEPS) + 1):
+        g = K @ e + forward
+        if ctx["method"] == "gd":
+            e = e - lr * g
+        else:
+            m = beta * m + ((1 - beta) * g if ema else g)
+            e = e - lr * m
+        if t in _STEPS:
+            out.append(e + x_min)
+    return np.concatenate(out)
+
+
+def _path_predict(ctx):
+    *_, lr = _setup(ctx)
+    return mean_path(ctx, lr=lr, beta=ctx["beta"])
+
+
+def _path_simulate(ctx):
+    A, x_min, x0, lr = _setup(ctx)
+    subject = optimizer_subject(ctx)
+
+    def f(y):
+        e = y - x_min
+        return float(0.5 * e @ A @ e)
+
+    rows = []
+    for seed in replicate_seeds(ctx, ctx.num_samples):
+        run = subject.instance(x0, lr, int(seed))
+        path = [run.step(f) for _ in range(max(_STEPS))]
+        rows.append(np.concatenate([path[t - 1] for t in _STEPS]))
+    return np.asarray(rows)
+
+
+def _path_controls(ctx, pred):
+    *_, lr = _setup(ctx)
+    controls = [(f"lr x{1 + s * 0.1:.3g}", mean_path(ctx, lr=lr * (1 + s * 0.1), beta=ctx["beta"])) for s in (1, -1)]
+    if ctx["method"] == "gdm":
+        controls.append(("m = beta m + (1 - beta) g", mean_path(ctx, lr=lr, beta=ctx["beta"], ema=True)))
+    return controls
+
+
+register(
+    Claim(
+        name="audit.optimizer_mean_path",
+        predict=_path_predict,
+        simulate=_path_simulate,
+        test=BatchMeans(),
+        laws=("gaussian", "rademacher"),
+        num_samples=1 << 15,
+        params=_method_params(6, fraction=Param(0.5, "lr as a fraction of the exact eta*", low=0.01, high=0.99)),
+        labels=lambda ctx: [f"E x_{t}[{i}]" for t in _STEPS for i in range(ctx["dim"])],
+        negative_alternatives=_path_controls,
+    )
+)
+
+
+# ------------------------------------------------------------------ the stable step
+def probe_maps(ctx, H: np.ndarray, lr: float, seeds) -> np.ndarray:
+    """(n, d, d): each seed's one-step map B (x1 = x0 - lr (B x0 + c)), from d + 1 first steps."""
+    subject = optimizer_subject(ctx)
+    dim = H.shape[0]
+
+    def f(y):
+        return float(0.5 * y @ H @ y)
+
+    basis = np.vstack([np.zeros(dim), np.eye(dim)])
+    maps = np.empty((len(seeds), dim, dim))
+    for k, seed in enumerate(seeds):
+        x1 = np.stack([subject.instance(x0, lr, int(seed)).step(f) for x0 in basis])
+        maps[k] = ((basis[1:] - x1[1:]) - (0.0 - x1[0])).T / lr
+    return maps
+
+
+def _stable_predict(ctx):
+    return [_eta_star(ctx, hessian(ctx, ctx["dim"]))]
+
+
+def _stable_simulate(ctx):
+    dim = ctx["dim"]
+    H = hessian(ctx, dim)
+    if ctx["method"] not in ("gd", "gdm"):
+        raise NotApplicableError("the stable-step probe needs a first step that is linear in x0 (gd, gdm)")
+    lr = 1.0 / np.trace(H)  # any positive step: the probe divides it out
+    maps = probe_maps(ctx, H, lr, replicate_seeds(ctx, ctx.num_samples))
+    c = np.concatenate([np.ones((len(maps), 1)), maps.reshape(len(maps), -1)], axis=1)
+    groups = np.array_split(np.arange(len(maps)), _GROUPS)
+    moments = np.stack([c[g].T @ c[g] for g in groups])
+    counts = np.array([len(g) for g in groups], float)
+    beta = ctx["beta"] if ctx["method"] == "gdm" else 0.0
+    mean_map = maps.mean(0)
+    start = 0.2 / max(float(np.max(np.abs(np.linalg.eigvals(mean_map)))), 1e-12)  # from the data: below any edge
+
+    def edge(mom, n, guess, grow):
+        return SampleOperator(mom, n, d=dim, method=ctx["method"], beta=beta, K=np.eye(dim)).eta_star(guess, grow=grow)
+
+    total, n = moments.sum(0), counts.sum()
+    full = edge(total, n, start, 1.25)
+    loo = np.array([edge(total - moments[i], n - counts[i], full * 0.9, 1.02) for i in range(_GROUPS)])
+    return (_GROUPS * full - (_GROUPS - 1) * loo)[:, None]
+
+
+register(
+    Claim(
+        name="audit.optimizer_stable_step",
+        predict=_stable_predict,
+        simulate=_stable_simulate,
+        test=DeleteAGroupJackknife(num_groups=_GROUPS),
+        laws=("gaussian", "rademacher"),
+        num_samples=1 << 15,
+        params=_method_params(4),
+        labels=lambda ctx: [f"eta* ({ctx['method']}, q={ctx['queries']}) of the subject's one-step operator"],
+        negative_delta=0.1,
+    )
+)

@@ -1,0 +1,180 @@
+"""Audit properties of a MeZO-style update ``update(model, loss_fn, lr, seed)``.
+
+The probe model is a bare list of parameter tensors (shapes that are not multiples of 8,
+the largest one ``size`` entries) and the loss is linear, L = sum_t <c_t, theta_t>,
+computed in float64: a central difference is then exact, the update of tensor t is
+-lr scale c(z) z_t with c(z) = <c, z>, and every quantity below has a closed form.  The
+parameters start at 0, so each recorded offset is the perturbation itself.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from zoverify._errors import NotApplicableError
+from zoverify._rng import make_numpy_generator, spawn_seeds
+from zoverify.claims.audit.common import declared_params, replicate_seeds, torch_update_subject
+from zoverify.verify.claim import Claim
+from zoverify.verify.decision import BatchMeans, Exact
+from zoverify.verify.params import Param
+from zoverify.verify.registry import register
+
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+class ProbeModel(torch.nn.Module):
+    """Parameters only: the audit's losses read them directly."""
+
+    def __init__(self, shapes, *, dtype=torch.float32):
+        super().__init__()
+        self.tensors = torch.nn.ParameterList([torch.nn.Parameter(torch.zeros(s, dtype=dtype)) for s in shapes])
+
+
+def probe_shapes(size: int) -> list[tuple[int, ...]]:
+    """Small tensors, a matrix with rows of odd length, and a largest tensor of about ``size`` entries."""
+    cols = 347
+    rows = max(1, math.ceil(size / cols))
+    return [(7,), (13, 5), (3, 5, 11), (rows, cols)]
+
+
+def linear_loss(model: ProbeModel, ctx, *, unit: bool = True):
+    """(loss_fn, c): L = sum_t <c_t, theta_t> in float64; with ``unit`` every ||c_t|| = 1."""
+    rng = make_numpy_generator(spawn_seeds(ctx.seed, 6)[5])
+    coeffs = []
+    for p in model.tensors:
+        c = rng.standard_normal(p.numel())
+        coeffs.append(torch.from_numpy(c / np.linalg.norm(c) if unit else c).view(p.shape))
+
+    def loss_fn(m):
+        return sum((p.to(torch.float64) * c).sum() for p, c in zip(m.tensors, coeffs, strict=True))
+
+    return loss_fn, coeffs
+
+
+def _size_params(size: int):
+    return declared_params(
+        extra={"size": Param(size, "entries of the probe model's largest tensor", low=1, integer=True)}
+    )
+
+
+# ------------------------------------------------------------------ the mean, per tensor
+def _mean_predict(ctx):
+    """-lr scale <c_t, (M2 c)_t>; M2 = E[zz^T] over the concatenated parameters (c I for these laws)."""
+    from zoverify.claims.audit.common import second_moment
+
+    c2 = second_moment(ctx.law, 4)
+    if not np.allclose(c2, c2[0, 0] * np.eye(4)):
+        raise NotApplicableError("the per-tensor mean is derived for laws with E[zz^T] = c I")
+    return [-ctx["lr"] * ctx["scale"] * c2[0, 0]] * len(probe_shapes(ctx["size"]))
+
+
+def _mean_simulate(ctx):
+    model = ProbeModel(probe_shapes(ctx["size"]))
+    loss_fn, coeffs = linear_loss(model, ctx)
+    subject = torch_update_subject(ctx)
+    rows = []
+    for seed in replicate_seeds(ctx, ctx.num_samples):
+        with torch.no_grad():
+            for p in model.tensors:
+                p.zero_()
+        rec = subject.apply(model, loss_fn, ctx["lr"], int(seed), record=False)
+        rows.append([float((ch * c).sum()) for ch, c in zip(rec.change, coeffs, strict=True)])
+    return np.asarray(rows)
+
+
+register(
+    Claim(
+        name="audit.torch_update_mean",
+        predict=_mean_predict,
+        simulate=_mean_simulate,
+        test=BatchMeans(),
+        laws=("gaussian",),
+        num_samples=2048,
+        params={**_size_params(1 << 17), "lr": Param(1e-2, "learning rate of the probe updates", low=1e-12)},
+        labels=lambda ctx: [f"E<delta theta_{t}, c_{t}> {s}" for t, s in enumerate(probe_shapes(ctx["size"]))],
+        negative_alternatives=lambda ctx, pred: [
+            (f"scale x{1 + s * 0.25:.3g}", np.asarray(pred) * (1 + s * 0.25)) for s in (1, -1)
+        ],
+    )
+)
+
+
+# ------------------------------------------------------------------ the direction, per tensor
+_ROUNDING = 1e-4  # |cos| of two float32 roundings of one direction differs from 1 by ~1e-7 per entry
+
+
+def _direction_simulate(ctx):
+    if ctx["queries"] != 1:
+        raise NotApplicableError("with q > 1 the update is a sum over directions, not along one perturbation")
+    model = ProbeModel(probe_shapes(ctx["size"]))
+    loss_fn, _ = linear_loss(model, ctx)
+    subject = torch_update_subject(ctx)
+    worst = np.ones(len(model.tensors))
+    for seed in replicate_seeds(ctx, ctx["updates"]):
+        with torch.no_grad():
+            for p in model.tensors:
+                p.zero_()
+        rec = subject.apply(model, loss_fn, ctx["lr"], int(seed))
+        if not rec.offsets:
+            raise NotApplicableError("the subject never called loss_fn")
+        for t, (dz, ch) in enumerate(zip(rec.offsets[0], rec.change, strict=True)):
+            denom = float(dz.norm() * ch.norm())
+            cos = abs(float((dz * ch).sum())) / denom if denom > 0 else 0.0
+            worst[t] = min(worst[t], cos)
+    return worst, np.full(worst.shape, _ROUNDING)
+
+
+register(
+    Claim(
+        name="audit.torch_update_direction",
+        predict=lambda ctx: [1.0] * len(probe_shapes(ctx["size"])),
+        simulate=_direction_simulate,
+        test=Exact(),
+        laws=("gaussian",),
+        num_samples=1,
+        params={
+            **_size_params(1 << 17),
+            "lr": Param(1e-2, "learning rate of the probe updates", low=1e-12),
+            "updates": Param(4, "updates (seeds) probed", low=1, integer=True),
+        },
+        labels=lambda ctx: [f"min |cos(update, perturbation)| {s}" for s in probe_shapes(ctx["size"])],
+        negative_delta=1e-3,
+    )
+)
+
+
+# ------------------------------------------------------------------ exact restore
+def _restore_simulate(ctx):
+    counts = []
+    subject = torch_update_subject(ctx)
+    for k, dtype in enumerate(DTYPES.values()):
+        model = ProbeModel(probe_shapes(ctx["size"]), dtype=dtype)
+        gen = torch.Generator().manual_seed(spawn_seeds(ctx.seed, 8)[7] + k)
+        with torch.no_grad():
+            for p in model.tensors:
+                p.copy_(torch.randn(p.shape, generator=gen, dtype=torch.float32).to(dtype))
+        before = [p.detach().clone() for p in model.tensors]
+        loss_fn, _ = linear_loss(model, ctx)
+        subject.apply(model, loss_fn, 0.0, int(replicate_seeds(ctx, 1)[0]), record=False)
+        counts.append(sum(int(not torch.equal(p, b)) for p, b in zip(model.tensors, before, strict=True)))
+    return counts, [0.0] * len(counts)
+
+
+register(
+    Claim(
+        name="audit.torch_update_restore",
+        predict=lambda ctx: [0.0] * len(DTYPES),
+        simulate=_restore_simulate,
+        test=Exact(),
+        laws=("gaussian",),
+        num_samples=1,
+        params=_size_params(1 << 17),
+        labels=lambda ctx: [f"tensors not restored bitwise at lr = 0, {name}" for name in DTYPES],
+        negative_alternatives=lambda ctx, pred: [
+            (f"one {name} tensor not restored", np.eye(len(DTYPES))[k]) for k, name in enumerate(DTYPES)
+        ],
+    )
+)
