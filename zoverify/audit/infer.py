@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import stats
 
+from zoverify._errors import ZoverifyError
 from zoverify.claims.audit.common import fourth_moment, second_moment
 from zoverify.perturbations import parse_law
 from zoverify.subjects import EstimatorSubject
@@ -120,7 +121,7 @@ def _closest_law(Z: np.ndarray, dim: int) -> tuple[str | None, dict]:
         try:
             e11 = fourth_moment(law, dim, np.outer(eye[0], eye[0]))[0, 0]
             en4 = float(np.trace(fourth_moment(law, dim, eye)))
-        except Exception:  # a law without the moments at this dimension is no candidate
+        except ZoverifyError:  # a law without these moments at this dimension is no candidate
             continue
         scores = [
             abs(z4.mean() - e11) / max(z4.std(ddof=1) / np.sqrt(n), 1e-12),

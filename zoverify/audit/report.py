@@ -71,7 +71,8 @@ class AuditReport:
             lines.append(self.behaves_like)
         for r in self.results:
             extra = f"  ({r.message})" if r.message else ""
-            lines.append(f"  {r.verdict:<13} {r.claim} [{r.law}, dim {r.params.get('dim', '-')}]{extra}")
+            where = f", dim {r.params['dim']}" if "dim" in r.params else f", size {r.params.get('size')}"
+            lines.append(f"  {r.verdict:<13} {r.claim} [{r.law}{where}]{extra}")
         for f in self.findings:
             lines.append(f"{f.verdict.upper()}: {f.prop}: {f.diagnosis}")
             lines.append(f"    {f.statistic}")

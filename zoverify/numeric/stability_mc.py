@@ -335,15 +335,25 @@ def mc_eta_star_method(
         law, H, num_samples=num_samples, num_groups=num_groups, generator=generator, q=q, mu=mu
     )
     lam = np.linalg.eigvalsh(H)
-    guess = guess or 2.0 / (lam.sum() + 2 * lam.max())
+    start = guess or float(2.0 / (lam.sum() + 2 * lam.max()))
+    return jackknife_edge(G, counts, d=d, method=method, beta=beta, K=K, guess=start)
 
-    def edge(moments, n, start, grow):
-        return SampleOperator(moments, n, d=d, method=method, beta=beta, K=K).eta_star(start, grow=grow)
 
-    total, n = G.sum(0), counts.sum()
+def jackknife_edge(
+    moments: np.ndarray, counts: np.ndarray, *, d: int, method: str, beta: float, K: np.ndarray, guess: float
+) -> tuple[float, np.ndarray]:
+    """(eta* of the sample operator from all groups, delete-a-group pseudo-values).
+
+    ``moments[i]`` is group i's sum of c c^T, c = (1, vec b); ``guess`` must lie below the edge.
+    """
+
+    def edge(mom, n, start, grow):
+        return SampleOperator(mom, n, d=d, method=method, beta=beta, K=K).eta_star(start, grow=grow)
+
+    total, n = moments.sum(0), counts.sum()
     full = edge(total, n, guess, 1.25)
     g = len(counts)
-    loo = np.array([edge(total - G[i], n - counts[i], full, 1.02) for i in range(g)])
+    loo = np.array([edge(total - moments[i], n - counts[i], full, 1.02) for i in range(g)])
     return full, g * full - (g - 1) * loo
 
 
@@ -351,6 +361,7 @@ __all__ = [
     "SampleOperator",
     "chain_second_moments",
     "decay_rate",
+    "jackknife_edge",
     "mc_eta_star",
     "mc_eta_star_method",
     "sample_estimator_moments",

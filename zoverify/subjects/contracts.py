@@ -45,6 +45,14 @@ def _call(fn: Callable, *args, what: str, budget_s: float) -> Any:
     return out
 
 
+def _build(factory: Callable, *args, what: str, returns: str, budget_s: float) -> Callable:
+    """``factory(*args)``, which must return a callable (the instance the contract describes)."""
+    made = _call(factory, *args, what=what, budget_s=budget_s)
+    if not callable(made):
+        raise SubjectError(f"{what} returned {type(made).__name__}; expected a callable {returns}", prop="contract")
+    return made
+
+
 def _is_gradient_error(exc: Exception) -> bool:
     text = str(exc)
     return isinstance(exc, RuntimeError) and ("does not require grad" in text or "grad_fn" in text)
@@ -134,12 +142,14 @@ class EstimatorSubject:
 
     def instance(self, dim: int, seed: int) -> EstimatorInstance:
         """A fresh instance with ``seed``."""
-        estimate = _call(self.factory, int(dim), int(seed), what="factory(dim, seed)", budget_s=self.budget_s)
-        if not callable(estimate):
-            raise SubjectError(
-                f"factory(dim, seed) returned {type(estimate).__name__}; expected a callable estimate(f, x)",
-                prop="contract",
-            )
+        estimate = _build(
+            self.factory,
+            int(dim),
+            int(seed),
+            what="factory(dim, seed)",
+            returns="estimate(f, x)",
+            budget_s=self.budget_s,
+        )
         return EstimatorInstance(estimate, int(dim), self.budget_s)
 
 
@@ -168,13 +178,15 @@ class OptimizerSubject:
     def instance(self, x0: np.ndarray, lr: float, seed: int) -> OptimizerInstance:
         """A fresh run from ``x0`` at step size ``lr`` with ``seed``."""
         x0 = np.array(x0, dtype=np.float64)
-        step = _call(
-            self.factory, x0.copy(), float(lr), int(seed), what="factory(x0, lr, seed)", budget_s=self.budget_s
+        step = _build(
+            self.factory,
+            x0.copy(),
+            float(lr),
+            int(seed),
+            what="factory(x0, lr, seed)",
+            returns="step(f)",
+            budget_s=self.budget_s,
         )
-        if not callable(step):
-            raise SubjectError(
-                f"factory(x0, lr, seed) returned {type(step).__name__}; expected a callable step(f)", prop="contract"
-            )
         return OptimizerInstance(step, x0.size, self.budget_s)
 
 

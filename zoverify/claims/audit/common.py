@@ -33,7 +33,7 @@ REFERENCE = "reference"
 SPECTRUM = (3.0, 2.0, 1.5, 1.0, 0.6, 0.3)
 
 
-def declared_params(*, dim: int = 6, extra: dict | None = None) -> dict[str, Param]:
+def declared_params(*, dim: int | None = 6, extra: dict | None = None) -> dict[str, Param]:
     """The parameters every audit claim takes: the subject and what the user declares of it."""
     params = {
         "subject": Param(REFERENCE, "the code audited: module:callable, path/to/file.py:callable, or reference"),
@@ -44,6 +44,8 @@ def declared_params(*, dim: int = 6, extra: dict | None = None) -> dict[str, Par
         "dim": Param(dim, "dimension of the test problem", low=2, high=64, integer=True),
         "budget": Param(10.0, "wall-clock budget of one call of the subject, seconds", low=0.001),
     }
+    if dim is None:  # a subject without a test dimension (the torch update)
+        del params["dim"]
     params.update(extra or {})
     return params
 

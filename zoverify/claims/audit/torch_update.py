@@ -56,7 +56,7 @@ def linear_loss(model: ProbeModel, ctx, *, unit: bool = True):
 
 def _size_params(size: int):
     return declared_params(
-        extra={"size": Param(size, "entries of the probe model's largest tensor", low=1, integer=True)}
+        dim=None, extra={"size": Param(size, "entries of the probe model's largest tensor", low=1, integer=True)}
     )
 
 
