@@ -42,7 +42,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 CATALOGUE = Path(__file__).resolve().with_name("catalogue.toml")
 REQUIRED = ("id", "area", "file", "description", "search", "replace", "checks", "tests")
-AREAS = ("laws", "symbolic", "numeric", "statistics", "cli")
+AREAS = ("laws", "symbolic", "numeric", "statistics", "cli", "audit")
 CAUGHT_BY_CHECK = {"fail", "inconclusive", "error", "crash"}
 
 

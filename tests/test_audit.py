@@ -28,21 +28,40 @@ def test_correct_estimator_passes_and_is_inferred():
 
 
 @pytest.mark.parametrize(
-    ("slip", "claim", "named"),
-    [
-        ("scale_two", "audit.estimator_mean", "scale 2"),
-        ("sign_flip", "audit.estimator_mean", "sign flip"),
-        ("sphere_without_d", "audit.estimator_mean", "scale 1/d"),
-        ("reused_pool", "audit.estimator_conditional_mean", "reused directions"),
-        ("rank_one", "audit.estimator_second_moment", "rank-one"),
+    ("slip", "claim", "named", "samples"),
+    [  # gross slips are judged at 1/8 of the default samples (the suite's time); the others at the default
+        ("scale_two", "audit.estimator_mean", "scale 2", 1 << 14),
+        ("sign_flip", "audit.estimator_mean", "sign flip", 1 << 14),
+        ("sphere_without_d", "audit.estimator_mean", "scale 1/d", 1 << 14),
+        ("rank_one", "audit.estimator_second_moment", "rank-one", 1 << 14),
+        ("reused_pool", "audit.estimator_conditional_mean", "reused directions", None),
+        ("ignores_seed", "audit.estimator_reproducible", "two seeds give the same", 1 << 14),
     ],
 )
-def test_slips_are_caught_and_named(slip, claim, named):
+def test_slips_are_caught_and_named(slip, claim, named, samples):
     law = None if slip == "sphere_without_d" else "gaussian"
-    report = audit(f"{SLIPS}:{slip}", law=law)
+    report = audit(f"{SLIPS}:{slip}", law=law, samples=samples)
     assert _fails(report, claim), report.text()
     assert any(named in f.diagnosis for f in report.findings if f.prop == claim), report.text()
     assert all(f.reproduce.startswith("zoverify check") for f in report.findings if f.reproduce)
+
+
+def test_diverging_streams_at_one_tensor_size_are_caught():
+    from zoverify.claims import check, select
+
+    subject = f"{SLIPS}:row_wise_update"
+    direction = check(select(["audit.torch_update_direction"])[0], params={"subject": subject, "mu": 1e-3})
+    assert direction.verdict == "fail"
+    assert direction.estimate[:3] == pytest.approx([1, 1, 1], abs=1e-4)  # the tensors drawn before the large one
+    assert direction.estimate[-1] < 0.01  # the 131,186-entry tensor, updated row by row
+
+
+def test_reference_torch_update_passes():
+    from zoverify.perturbations import parse_law
+    from zoverify.subjects import reference_torch_update
+
+    report = audit(reference_torch_update(parse_law("gaussian"), mu=1e-3), kind="torch-update", mu=1e-3)
+    assert report.exit_code == 0, report.text()
 
 
 def test_near_miss_scale_is_caught():
@@ -106,10 +125,11 @@ def test_budget_is_enforced():
 
 @pytest.mark.skipif(importlib.util.find_spec("mezo") is None, reason="the registry's mezo package is not installed")
 def test_mezo_package_findings():
-    report = audit("examples/audit/mezo_package.py:update", kind="torch-update", mu=1e-3)
-    by = {r.claim: r for r in report.results}
-    direction = by["audit.torch_update_direction"]
+    from zoverify.claims import check, select
+
+    params = {"subject": "examples/audit/mezo_package.py:update", "mu": 1e-3}
+    direction = check(select(["audit.torch_update_direction"])[0], params=params)
     assert direction.verdict == "fail"
     assert direction.estimate[:3] == pytest.approx([1, 1, 1], abs=1e-4)  # tensors below 100,000 entries are right
     assert direction.estimate[3] < 0.01  # the row-by-row path regenerates another direction
-    assert by["audit.torch_update_restore"].verdict == "fail"
+    assert check(select(["audit.torch_update_restore"])[0], params=params).verdict == "fail"

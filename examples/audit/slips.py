@@ -68,3 +68,41 @@ def ema_momentum(x0, lr, seed):
         return x.copy()
 
     return step
+
+
+def ignores_seed(dim, seed):
+    """Every instance seeded with 0: replicates that should be independent are one stream."""
+    return correct(dim, 0)
+
+
+def row_wise_update(model, loss_fn, lr, seed):
+    """A MeZO-style update whose update regenerates directions row by row for tensors of 50,000 entries or more,
+    while the perturbation drew each tensor at once (the generator is consumed differently)."""
+    import torch
+
+    mu = 1e-3
+    params = list(model.parameters())
+
+    def directions():
+        gen = torch.Generator().manual_seed(seed)
+        return [torch.randn(p.shape, generator=gen, dtype=torch.float32) for p in params]
+
+    def shift(factor):
+        with torch.no_grad():
+            for p, z in zip(params, directions(), strict=True):
+                p.add_((factor * z).to(p.dtype))
+
+    shift(mu)
+    plus = float(loss_fn(model))
+    shift(-2 * mu)
+    minus = float(loss_fn(model))
+    shift(mu)
+    coeff = (plus - minus) / (2 * mu)
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in params:
+            if p.numel() >= 50_000:
+                z = torch.stack([torch.randn(p.shape[1:], generator=gen) for _ in range(p.shape[0])])
+            else:
+                z = torch.randn(p.shape, generator=gen)
+            p.sub_((lr * coeff * z).to(p.dtype))

@@ -215,7 +215,11 @@ def _finding(r: ClaimResult, spec: str, setting: dict, inf: Inferred, seed: int)
     elif r.claim == "audit.estimator_conditional_mean":
         diagnosis = "the mean conditional on one instance is not the unconditional one: reused directions (a pool, a seed reused between calls, a counter that never advances)"
     elif r.claim == "audit.estimator_reproducible":
-        diagnosis = "the same seed does not replay the same outputs, or two seeds give the same ones"
+        diagnosis = (
+            "the same seed does not replay the same outputs"
+            if r.estimate and r.estimate[0] > 0
+            else "two seeds give the same outputs: instances that should be independent share one stream"
+        )
     elif r.claim == "audit.torch_update_direction":
         bad = [lab for lab, e in zip(r.labels, r.estimate, strict=True) if e < 0.99]
         diagnosis = (

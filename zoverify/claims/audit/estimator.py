@@ -30,6 +30,7 @@ from zoverify.verify.params import Param
 from zoverify.verify.registry import register
 
 _AUDIT_LAWS = ("gaussian", "rademacher", "sphere")
+_MIN_INSTANCES = 64  # two per batch of the batch-means test, whatever --samples asks
 
 
 def _run_instances(ctx, *, linear: bool, calls: int, reduce):
@@ -38,7 +39,7 @@ def _run_instances(ctx, *, linear: bool, calls: int, reduce):
     f, x, _, _ = test_function(ctx, dim, linear=linear)
     subject = estimator_subject(ctx)
     rows = []
-    for seed in replicate_seeds(ctx, max(ctx.num_samples // calls, 2)):
+    for seed in replicate_seeds(ctx, max(ctx.num_samples // calls, _MIN_INSTANCES)):
         estimate = subject.instance(dim, int(seed))
         rows.append(reduce(np.stack([estimate(f, x) for _ in range(calls)])))
     return np.asarray(rows)

@@ -98,7 +98,7 @@ def _path_simulate(ctx):
         return float(0.5 * e @ A @ e)
 
     rows = []
-    for seed in replicate_seeds(ctx, ctx.num_samples):
+    for seed in replicate_seeds(ctx, max(ctx.num_samples, 2 * _GROUPS)):
         run = subject.instance(x0, lr, int(seed))
         path = [run.step(f) for _ in range(max(_STEPS))]
         rows.append(np.concatenate([path[t - 1] for t in _STEPS]))
@@ -155,7 +155,7 @@ def _stable_simulate(ctx):
     if ctx["method"] not in ("gd", "gdm"):
         raise NotApplicableError("the stable-step probe needs a first step that is linear in x0 (gd, gdm)")
     lr = 1.0 / np.trace(H)  # any positive step: the probe divides it out
-    maps = probe_maps(ctx, H, lr, replicate_seeds(ctx, ctx.num_samples))
+    maps = probe_maps(ctx, H, lr, replicate_seeds(ctx, max(ctx.num_samples, 2 * _GROUPS)))
     c = np.concatenate([np.ones((len(maps), 1)), maps.reshape(len(maps), -1)], axis=1)
     groups = np.array_split(np.arange(len(maps)), _GROUPS)
     moments = np.stack([c[g].T @ c[g] for g in groups])

@@ -68,15 +68,19 @@ def _mean_predict(ctx):
     c2 = second_moment(ctx.law, 4)
     if not np.allclose(c2, c2[0, 0] * np.eye(4)):
         raise NotApplicableError("the per-tensor mean is derived for laws with E[zz^T] = c I")
-    return [-ctx["lr"] * ctx["scale"] * c2[0, 0]] * len(probe_shapes(ctx["size"]))
+    return [-ctx["lr"] * ctx["scale"] * c2[0, 0]] * len(probe_shapes(MEAN_SIZE))
+
+
+#: the mean needs no large tensor (the direction and restore probes take ``size``); this keeps 2048 updates cheap
+MEAN_SIZE = 1 << 12
 
 
 def _mean_simulate(ctx):
-    model = ProbeModel(probe_shapes(ctx["size"]))
+    model = ProbeModel(probe_shapes(MEAN_SIZE))
     loss_fn, coeffs = linear_loss(model, ctx)
     subject = torch_update_subject(ctx)
     rows = []
-    for seed in replicate_seeds(ctx, ctx.num_samples):
+    for seed in replicate_seeds(ctx, max(ctx.num_samples, 64)):
         with torch.no_grad():
             for p in model.tensors:
                 p.zero_()
@@ -93,8 +97,11 @@ register(
         test=BatchMeans(),
         laws=("gaussian",),
         num_samples=2048,
-        params={**_size_params(1 << 17), "lr": Param(1e-2, "learning rate of the probe updates", low=1e-12)},
-        labels=lambda ctx: [f"E<delta theta_{t}, c_{t}> {s}" for t, s in enumerate(probe_shapes(ctx["size"]))],
+        params={
+            **declared_params(dim=None),
+            "lr": Param(1e-2, "learning rate of the probe updates", low=1e-12),
+        },
+        labels=lambda ctx: [f"E<delta theta_{t}, c_{t}> {s}" for t, s in enumerate(probe_shapes(MEAN_SIZE))],
         negative_alternatives=lambda ctx, pred: [
             (f"scale x{1 + s * 0.25:.3g}", np.asarray(pred) * (1 + s * 0.25)) for s in (1, -1)
         ],
