@@ -33,16 +33,34 @@ _AUDIT_LAWS = ("gaussian", "rademacher", "sphere")
 _MIN_INSTANCES = 64  # two per batch of the batch-means test, whatever --samples asks
 
 
-def _run_instances(ctx, *, linear: bool, calls: int, reduce):
-    """(R, k) rows: ``reduce(outputs of one instance)`` for R = num_samples // calls fresh instances."""
+def _run_instances(ctx, *, linear: bool, calls: int, reduce, groups: int | None = None):
+    """Rows ``reduce(outputs of one instance)`` for R = num_samples // calls fresh instances.
+
+    With ``groups`` the rows are averaged in that many contiguous groups of equal size as
+    they arrive (memory O(groups x k) at any sample size); batch means over the group means
+    is the same test as over the rows, since a batch is a run of whole groups.
+    """
     dim = ctx["dim"]
     f, x, _, _ = test_function(ctx, dim, linear=linear)
     subject = estimator_subject(ctx)
-    rows = []
-    for seed in replicate_seeds(ctx, max(ctx.num_samples // calls, _MIN_INSTANCES)):
+    count = max(ctx.num_samples // calls, _MIN_INSTANCES)
+    if groups is not None:
+        groups = min(groups, count - count % _MIN_INSTANCES)
+        count -= count % groups
+    sums, rows = None, []
+    for i, seed in enumerate(replicate_seeds(ctx, count)):
         estimate = subject.instance(dim, int(seed))
-        rows.append(reduce(np.stack([estimate(f, x) for _ in range(calls)])))
-    return np.asarray(rows)
+        row = np.asarray(reduce(np.stack([estimate(f, x) for _ in range(calls)])), float)
+        if groups is None:
+            rows.append(row)
+            continue
+        if sums is None:
+            sums = np.zeros((groups, row.size))
+        sums[i * groups // count] += row
+    return np.asarray(rows) if groups is None else sums / (count // groups)
+
+
+_GROUPS = 256
 
 
 # ------------------------------------------------------------------ the mean
@@ -56,7 +74,9 @@ register(
     Claim(
         name="audit.estimator_mean",
         predict=_mean_predict,
-        simulate=lambda ctx: _run_instances(ctx, linear=False, calls=ctx["calls"], reduce=lambda g: g.mean(0)),
+        simulate=lambda ctx: _run_instances(
+            ctx, linear=False, calls=ctx["calls"], reduce=lambda g: g.mean(0), groups=_GROUPS
+        ),
         test=BatchMeans(),
         laws=_AUDIT_LAWS,
         num_samples=1 << 17,
@@ -83,7 +103,7 @@ register(
         name="audit.estimator_second_moment",
         predict=_second_predict,
         simulate=lambda ctx: _run_instances(
-            ctx, linear=ctx["scheme"] == "forward", calls=ctx["calls"], reduce=_outer_mean
+            ctx, linear=ctx["scheme"] == "forward", calls=ctx["calls"], reduce=_outer_mean, groups=_GROUPS
         ),
         test=BatchMeans(),
         laws=_AUDIT_LAWS,
