@@ -102,6 +102,9 @@ def test_reference_optimizers_pass_and_ema_momentum_fails():
         ("raises", "raised ValueError: boom"),
         ("gradient", "gradient"),
         ("nothing_here", "has no attribute"),
+        ("one_inf", "NaN or inf"),
+        ("returns_number", "returned float; expected a callable"),
+        ("NOT_CALLABLE", "not a callable"),
     ],
 )
 def test_bad_subjects_exit_2_with_one_line(name, words):
@@ -133,3 +136,48 @@ def test_mezo_package_findings():
     assert direction.estimate[:3] == pytest.approx([1, 1, 1], abs=1e-4)  # tensors below 100,000 entries are right
     assert direction.estimate[3] < 0.01  # the row-by-row path regenerates another direction
     assert check(select(["audit.torch_update_restore"])[0], params=params).verdict == "fail"
+
+
+def test_a_torch_update_that_differentiates_is_refused():
+    proc = subprocess.run(
+        [sys.executable, "-m", "zoverify.cli", "audit", f"{BAD}:backward_update", "--kind", "torch-update"],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 2 and "no gradients" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_queries_are_recorded_as_made_even_through_one_buffer():
+    report = audit(f"{SLIPS}:in_place", law="gaussian", samples=1 << 14)
+    assert (report.inferred["scheme"], report.inferred["queries"]) == ("central", 1), report.text()
+    assert abs(report.inferred["mu"] - 1e-2) < 2e-3
+
+
+def test_too_few_samples_is_inconclusive_not_a_pass_and_exits_3():
+    proc = subprocess.run(
+        [sys.executable, "-m", "zoverify.cli", "audit", f"{SLIPS}:correct", "--law", "gaussian", "--samples", "600"],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert "inconclusive" in proc.stdout and "raise --samples" in proc.stdout
+
+
+def test_exit_code_precedence():
+    from zoverify.audit import AuditReport
+    from zoverify.verify.result import ClaimResult
+
+    def result(verdict):
+        return ClaimResult(
+            claim="c", law="gaussian", params={}, verdict=verdict, prediction=[], estimate=[], ci_low=[],
+            ci_high=[], p_value=None, alpha=1e-4, method="", seed=0, num_samples=1, device="cpu",
+            dtype="float64", elapsed_s=0.0, version="0", labels=[],
+        )  # fmt: skip
+
+    def code(*verdicts):
+        return AuditReport("s", "estimator", {}, {}, "", results=[result(v) for v in verdicts]).exit_code
+
+    assert code("pass", "pass") == 0
+    assert code("pass", "inconclusive") == 3
+    assert code("inconclusive", "fail") == 1
+    assert code("fail", "inconclusive", "pass") == 1

@@ -44,3 +44,25 @@ def slow(dim, seed):
         return np.zeros(dim)
 
     return estimate
+
+
+def one_inf(dim, seed):
+    def estimate(f, x):
+        g = np.zeros(dim)
+        g[-1] = np.inf
+        return g
+
+    return estimate
+
+
+def returns_number(dim, seed):
+    """A factory that returns an estimate instead of the estimator."""
+    return 0.0
+
+
+NOT_CALLABLE = 3.0
+
+
+def backward_update(model, loss_fn, lr, seed):
+    """A torch update that differentiates the loss."""
+    loss_fn(model).backward()

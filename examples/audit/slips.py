@@ -106,3 +106,20 @@ def row_wise_update(model, loss_fn, lr, seed):
             else:
                 z = torch.randn(p.shape, generator=gen)
             p.sub_((lr * coeff * z).to(p.dtype))
+
+
+def in_place(dim, seed):
+    """Correct, but perturbs one buffer in place (as MeZO does): the audit must still see what it queried."""
+    rng = np.random.default_rng(seed)
+    buffer = np.empty(dim)
+
+    def estimate(f, x):
+        z = rng.standard_normal(dim)
+        buffer[:] = x
+        np.add(buffer, MU * z, out=buffer)
+        plus = f(buffer)
+        np.subtract(buffer, 2 * MU * z, out=buffer)
+        minus = f(buffer)
+        return (plus - minus) / (2 * MU) * z
+
+    return estimate

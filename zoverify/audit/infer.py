@@ -50,18 +50,6 @@ class Inferred:
         return "behaves like: " + ", ".join(parts)
 
 
-def _scheme(points: list[np.ndarray], x: np.ndarray) -> tuple[str | None, int | None, np.ndarray]:
-    P = np.asarray(points) - x
-    at_x = np.all(P == 0, axis=1)
-    if at_x.sum() == 1 and len(P) >= 2:
-        return "forward", len(P) - 1, P[~at_x]
-    if len(P) >= 2 and len(P) % 2 == 0:
-        plus, minus = P[0::2], P[1::2]
-        if np.allclose(plus, -minus, rtol=1e-6, atol=1e-12 * (np.abs(P).max() + 1e-300)):
-            return "central", len(P) // 2, plus
-    return None, None, P
-
-
 def infer_estimator(
     subject: EstimatorSubject, f, x: np.ndarray, v: np.ndarray, *, dim: int, calls: int, instances: int, seeds, law=None
 ) -> Inferred:
@@ -72,7 +60,7 @@ def infer_estimator(
         estimate = subject.instance(dim, int(seed))
         for _ in range(calls):
             outputs.append(estimate(f, x))
-            scheme, q, u = _scheme(estimate.log.points, x)
+            scheme, q, u = estimate.log.pattern(x)
             schemes.add(scheme)
             qs.add(q)
             offsets.append(u)

@@ -29,6 +29,7 @@ PROPERTIES = {
         "audit.estimator_second_moment",
         "audit.estimator_conditional_mean",
         "audit.estimator_reproducible",
+        "audit.estimator_queries",
     ),
     "optimizer": ("audit.optimizer_mean_path", "audit.optimizer_stable_step"),
     "torch-update": ("audit.torch_update_direction", "audit.torch_update_restore", "audit.torch_update_mean"),
@@ -212,6 +213,9 @@ def _finding(r: ClaimResult, spec: str, setting: dict, inf: Inferred, seed: int)
             and inf.top_eigen_share > 0.99
         ):
             diagnosis = f"rank-one second moment (top eigenvalue {100 * inf.top_eigen_share:.1f} % of the trace): every estimate lies along one direction"
+    elif r.claim == "audit.estimator_queries":
+        got = f"{inf.scheme} difference" if inf.scheme else "queries of no two-point pattern"
+        diagnosis = f"{got} with q = {inf.queries} declared {setting['scheme']} with q = {setting['queries']}"
     elif r.claim == "audit.estimator_conditional_mean":
         diagnosis = "the mean conditional on one instance is not the unconditional one: reused directions (a pool, a seed reused between calls, a counter that never advances)"
     elif r.claim == "audit.estimator_reproducible":

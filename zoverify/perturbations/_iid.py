@@ -129,7 +129,10 @@ class AbstractIIDLaw(AbstractLaw):
         return out.to(self._device(generator, device))
 
     def _has_zero_mean(self) -> bool:
-        return _is_zero(self.mean_vector(S.d)) if self.fixed_dim is None else False
+        # memoised: the samplers ask at every draw, and the answer is a sympy simplification
+        if "_zero_mean" not in self.__dict__:
+            self.__dict__["_zero_mean"] = _is_zero(self.mean_vector(S.d)) if self.fixed_dim is None else False
+        return self.__dict__["_zero_mean"]
 
     def mean_tensor(self, dim: int, *, dtype=None, device=None) -> torch.Tensor:
         """E[z] as a length-``dim`` tensor (for samplers and reduced simulators); float64 by default."""
@@ -139,7 +142,9 @@ class AbstractIIDLaw(AbstractLaw):
     def _mean_tensor(self, dim: int, dtype, device) -> torch.Tensor:
         import torch
 
-        return torch.full((dim,), float(self.scalar_mean()), dtype=dtype, device=device)
+        if "_scalar_mean" not in self.__dict__:  # memoised like _has_zero_mean
+            self.__dict__["_scalar_mean"] = float(self.scalar_mean())
+        return torch.full((dim,), self.__dict__["_scalar_mean"], dtype=dtype, device=device)
 
     def _sample_centred(self, shape, generator, dtype) -> torch.Tensor:
         raise NotImplementedError

@@ -27,6 +27,20 @@ FAMILY.declare(
     status=(Status.DERIVED_CHECKED,),
 )
 FAMILY.declare(
+    "estimator_mean_forward",
+    module="estimator",
+    statement="The mean with a forward difference at mu = 0.5 and q = 4, for laws whose E[(z^T A z) z] does not vanish: scale (M2 v + (mu/2) E[(z^T A z) z]).",
+    source=f"{_SOURCE}#mean",
+    status=(Status.DERIVED_CHECKED,),
+)
+FAMILY.declare(
+    "estimator_second_moment_q4",
+    module="estimator",
+    statement="E[g g^T] of a q = 4 forward-difference average on a linear function: scale^2 ((3/4) M2 v v^T M2 + E[(z^T v)^2 z z^T]/4).",
+    source=f"{_SOURCE}#second-moment",
+    status=(Status.DERIVED_CHECKED,),
+)
+FAMILY.declare(
     "estimator_conditional_mean",
     module="estimator",
     statement="Training-like use: calls of one instance are independent draws, so calls x ||mean of the calls - E g||^2 averages to tr Cov(g) (a reused direction pool, a counter that never advances or a seed reused between calls inflate it).",
@@ -38,6 +52,13 @@ FAMILY.declare(
     module="estimator",
     statement="The same seed replays the same outputs bitwise; different seeds give different outputs.",
     source=f"{_SOURCE}#reproducibility",
+    status=(Status.DERIVED_CHECKED,),
+)
+FAMILY.declare(
+    "estimator_queries",
+    module="estimator",
+    statement="The subject queries f as it declares: a central scheme at pairs x + mu z, x - mu z, a forward one at x and x + mu z, q directions per call.",
+    source=f"{_SOURCE}#queries",
     status=(Status.DERIVED_CHECKED,),
 )
 FAMILY.declare(

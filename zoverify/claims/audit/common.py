@@ -9,6 +9,7 @@ so every property runs on a correct subject in the default check.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import lru_cache
 
 import numpy as np
@@ -33,7 +34,7 @@ REFERENCE = "reference"
 SPECTRUM = (3.0, 2.0, 1.5, 1.0, 0.6, 0.3)
 
 
-def declared_params(*, dim: int | None = 6, extra: dict | None = None) -> dict[str, Param]:
+def declared_params(*, dim: int | None = 6, extra: dict | None = None, **defaults) -> dict[str, Param]:
     """The parameters every audit claim takes: the subject and what the user declares of it."""
     params = {
         "subject": Param(REFERENCE, "the code audited: module:callable, path/to/file.py:callable, or reference"),
@@ -47,6 +48,8 @@ def declared_params(*, dim: int | None = 6, extra: dict | None = None) -> dict[s
     if dim is None:  # a subject without a test dimension (the torch update)
         del params["dim"]
     params.update(extra or {})
+    for key, value in defaults.items():  # a claim variant's own declared setting
+        params[key] = replace(params[key], default=value)
     return params
 
 

@@ -70,20 +70,29 @@ def _mean_predict(ctx):
     return estimate_mean(ctx.law, dim, A=A, v=v, scheme=ctx["scheme"], mu=ctx["mu"], scale=ctx["scale"])
 
 
-register(
-    Claim(
-        name="audit.estimator_mean",
-        predict=_mean_predict,
-        simulate=lambda ctx: _run_instances(
-            ctx, linear=False, calls=ctx["calls"], reduce=lambda g: g.mean(0), groups=_GROUPS
-        ),
-        test=BatchMeans(),
-        laws=_AUDIT_LAWS,
-        num_samples=1 << 17,
-        params=declared_params(extra={"calls": Param(8, "calls per instance", low=1, integer=True)}),
-        labels=lambda ctx: [f"E g[{i}]" for i in range(ctx["dim"])],
-        negative_alternatives=lambda ctx, pred: scale_controls(pred, 0.05),
+def _register_mean(name: str, *, laws, **setting):
+    register(
+        Claim(
+            name=name,
+            predict=_mean_predict,
+            simulate=lambda ctx: _run_instances(
+                ctx, linear=False, calls=ctx["calls"], reduce=lambda g: g.mean(0), groups=_GROUPS
+            ),
+            test=BatchMeans(),
+            laws=laws,
+            num_samples=1 << 17,
+            params=declared_params(extra={"calls": Param(8, "calls per instance", low=1, integer=True)}, **setting),
+            labels=lambda ctx: [f"E g[{i}]" for i in range(ctx["dim"])],
+            negative_alternatives=lambda ctx, pred: scale_controls(pred, 0.05),
+        )
     )
+
+
+_register_mean("audit.estimator_mean", laws=_AUDIT_LAWS)
+# the forward scheme's mean term (mu/2) E[(z^T A z) z] at a radius where it is large, for a law whose
+# third moments do not vanish, averaged over q = 4 directions: the default check runs that code too
+_register_mean(
+    "audit.estimator_mean_forward", laws=("gaussian(mean=0.3)", "rademacher"), scheme="forward", mu=0.5, queries=4
 )
 
 
@@ -98,21 +107,27 @@ def _outer_mean(g: np.ndarray) -> np.ndarray:
     return upper(g.T @ g / g.shape[0])
 
 
-register(
-    Claim(
-        name="audit.estimator_second_moment",
-        predict=_second_predict,
-        simulate=lambda ctx: _run_instances(
-            ctx, linear=ctx["scheme"] == "forward", calls=ctx["calls"], reduce=_outer_mean, groups=_GROUPS
-        ),
-        test=BatchMeans(),
-        laws=_AUDIT_LAWS,
-        num_samples=1 << 17,
-        params=declared_params(extra={"calls": Param(8, "calls per instance", low=1, integer=True)}),
-        labels=lambda ctx: upper_labels(ctx["dim"], "E gg^T"),
-        negative_alternatives=lambda ctx, pred: scale_controls(pred, 0.1, power=1, what="second moment"),
+def _register_second(name: str, *, laws, **setting):
+    register(
+        Claim(
+            name=name,
+            predict=_second_predict,
+            simulate=lambda ctx: _run_instances(
+                ctx, linear=ctx["scheme"] == "forward", calls=ctx["calls"], reduce=_outer_mean, groups=_GROUPS
+            ),
+            test=BatchMeans(),
+            laws=laws,
+            num_samples=1 << 17,
+            params=declared_params(extra={"calls": Param(8, "calls per instance", low=1, integer=True)}, **setting),
+            labels=lambda ctx: upper_labels(ctx["dim"], "E gg^T"),
+            negative_alternatives=lambda ctx, pred: scale_controls(pred, 0.1, power=1, what="second moment"),
+        )
     )
-)
+
+
+_register_second("audit.estimator_second_moment", laws=_AUDIT_LAWS)
+# q = 4 directions averaged ((1 - 1/q) M2 v v^T M2 + F/q), forward scheme (judged on a linear function)
+_register_second("audit.estimator_second_moment_q4", laws=("gaussian", "sphere"), scheme="forward", queries=4)
 
 
 # ------------------------------------------------------------------ training-like use
@@ -205,6 +220,49 @@ register(
         negative_alternatives=lambda ctx, pred: [
             ("one replay differs", [1.0, 0.0]),
             ("two seeds coincide", [0.0, 1.0]),
+        ],
+    )
+)
+
+
+# ------------------------------------------------------------------ the queries
+def _queries_simulate(ctx):
+    """[calls whose queries are not the declared scheme's pattern, calls with another number of directions than q]."""
+    dim = ctx["dim"]
+    f, x, _, _ = test_function(ctx, dim, linear=False)
+    subject = estimator_subject(ctx)
+    wrong_scheme = wrong_q = 0
+    for seed in replicate_seeds(ctx, ctx["instances"], stream=1):
+        estimate = subject.instance(dim, int(seed))
+        for _ in range(ctx["calls"]):
+            estimate(f, x)
+            scheme, q, _ = estimate.log.pattern(x)
+            wrong_scheme += int(scheme != ctx["scheme"])
+            wrong_q += int(q != ctx["queries"])
+    return [wrong_scheme, wrong_q], [0.0, 0.0]
+
+
+register(
+    Claim(
+        name="audit.estimator_queries",
+        predict=lambda ctx: [0.0, 0.0],
+        simulate=_queries_simulate,
+        test=Exact(),
+        laws=("gaussian",),
+        num_samples=1,
+        params=declared_params(
+            extra={
+                "calls": Param(4, "calls per instance", low=1, integer=True),
+                "instances": Param(16, "instances", low=1, integer=True),
+            }
+        ),
+        labels=lambda ctx: [
+            f"calls whose queries are not a {ctx['scheme']} difference",
+            f"calls with another number of directions than q = {ctx['queries']}",
+        ],
+        negative_alternatives=lambda ctx, pred: [
+            ("one call of another scheme", [1.0, 0.0]),
+            ("one call with another q", [0.0, 1.0]),
         ],
     )
 )
