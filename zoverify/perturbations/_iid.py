@@ -130,9 +130,11 @@ class AbstractIIDLaw(AbstractLaw):
 
     def _has_zero_mean(self) -> bool:
         # memoised: the samplers ask at every draw, and the answer is a sympy simplification
-        if "_zero_mean" not in self.__dict__:
-            self.__dict__["_zero_mean"] = _is_zero(self.mean_vector(S.d)) if self.fixed_dim is None else False
-        return self.__dict__["_zero_mean"]
+        memo = getattr(self, "_zero_mean_memo", None)
+        if memo is None:
+            memo = _is_zero(self.mean_vector(S.d)) if self.fixed_dim is None else False
+            object.__setattr__(self, "_zero_mean_memo", memo)
+        return memo
 
     def mean_tensor(self, dim: int, *, dtype=None, device=None) -> torch.Tensor:
         """E[z] as a length-``dim`` tensor (for samplers and reduced simulators); float64 by default."""
@@ -142,9 +144,11 @@ class AbstractIIDLaw(AbstractLaw):
     def _mean_tensor(self, dim: int, dtype, device) -> torch.Tensor:
         import torch
 
-        if "_scalar_mean" not in self.__dict__:  # memoised like _has_zero_mean
-            self.__dict__["_scalar_mean"] = float(self.scalar_mean())
-        return torch.full((dim,), self.__dict__["_scalar_mean"], dtype=dtype, device=device)
+        memo = getattr(self, "_scalar_mean_memo", None)  # memoised like _has_zero_mean
+        if memo is None:
+            memo = float(self.scalar_mean())
+            object.__setattr__(self, "_scalar_mean_memo", memo)
+        return torch.full((dim,), memo, dtype=dtype, device=device)
 
     def _sample_centred(self, shape, generator, dtype) -> torch.Tensor:
         raise NotImplementedError

@@ -57,7 +57,9 @@ def _run_instances(ctx, *, linear: bool, calls: int, reduce, groups: int | None 
         if sums is None:
             sums = np.zeros((groups, row.size))
         sums[i * groups // count] += row
-    return np.asarray(rows) if groups is None else sums / (count // groups)
+    if groups is None or sums is None:
+        return np.asarray(rows)
+    return sums / (count // groups)
 
 
 _GROUPS = 256
