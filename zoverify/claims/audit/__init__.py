@@ -83,6 +83,27 @@ FAMILY.declare(
     status=(Status.DERIVED_CHECKED,),
 )
 FAMILY.declare(
+    "optimizer_mean_path_gdm",
+    module="optimizer",
+    statement="The mean path of ZO heavy ball (beta = 0.5) with q = 4 directions: m = beta m + g, x = x - lr m, E g = scale M2 grad f.",
+    source="arXiv 2604.14669, Propositions 1-2 (the mean dynamics); docs/audit.md#optimizer",
+    status=(Status.DERIVED_CHECKED,),
+)
+FAMILY.declare(
+    "optimizer_stable_step_gdm",
+    module="optimizer",
+    statement="The mean-square stable step of ZO heavy ball (beta = 0.5, q = 4), measured by probing its first step, is the exact eta* of the declared law; +-10 % rejected.",
+    source="arXiv 2604.14669, Theorem 2; zoverify/numeric/stability_operator.py; docs/audit.md#stable-step",
+    status=(Status.DERIVED_CHECKED,),
+)
+FAMILY.declare(
+    "torch_update_mean_q4",
+    module="torch_update",
+    statement="The per-tensor mean of a q = 4 update on a linear loss: E[<delta theta_t, c_t>] = -lr scale <c_t, (E zz^T) c>_t (the q directions averaged).",
+    source="arXiv 2604.14669, Section 2 and Appendix B; docs/audit.md#torch-update",
+    status=(Status.DERIVED_CHECKED,),
+)
+FAMILY.declare(
     "torch_update_direction",
     module="torch_update",
     statement="On a linear loss the update of every tensor lies along the direction the subject perturbed it with (|cos| = 1 up to rounding), at sizes up to millions of entries and shapes that are not multiples of 8.",

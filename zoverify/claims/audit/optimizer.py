@@ -37,7 +37,7 @@ _STEPS = (1, 2, 5)
 _GROUPS = 32
 
 
-def _method_params(dim: int, **extra):
+def _method_params(dim: int, *, setting: dict | None = None, **extra):
     return declared_params(
         dim=dim,
         extra={
@@ -45,7 +45,12 @@ def _method_params(dim: int, **extra):
             "beta": Param(0.9, "declared momentum (gdm: m = beta m + g, x = x - lr m)", low=0.0, high=0.999),
             **extra,
         },
+        **(setting or {}),
     )
+
+
+#: the default check runs each optimizer property for ZO-GD and for ZO heavy ball with q = 4 directions
+_GDM = {"method": "gdm", "beta": 0.5, "queries": 4}
 
 
 def _eta_star(ctx, H) -> float:
@@ -113,19 +118,22 @@ def _path_controls(ctx, pred):
     return controls
 
 
-register(
-    Claim(
-        name="audit.optimizer_mean_path",
-        predict=_path_predict,
-        simulate=_path_simulate,
-        test=BatchMeans(),
-        laws=("gaussian", "rademacher"),
-        num_samples=1 << 15,
-        params=_method_params(6, fraction=Param(0.5, "lr as a fraction of the exact eta*", low=0.01, high=0.99)),
-        labels=lambda ctx: [f"E x_{t}[{i}]" for t in _STEPS for i in range(ctx["dim"])],
-        negative_alternatives=_path_controls,
+for _name, _setting in (("audit.optimizer_mean_path", {}), ("audit.optimizer_mean_path_gdm", _GDM)):
+    register(
+        Claim(
+            name=_name,
+            predict=_path_predict,
+            simulate=_path_simulate,
+            test=BatchMeans(),
+            laws=("gaussian", "rademacher"),
+            num_samples=1 << 15,
+            params=_method_params(
+                6, setting=_setting, fraction=Param(0.5, "lr as a fraction of the exact eta*", low=0.01, high=0.99)
+            ),
+            labels=lambda ctx: [f"E x_{t}[{i}]" for t in _STEPS for i in range(ctx["dim"])],
+            negative_alternatives=_path_controls,
+        )
     )
-)
 
 
 # ------------------------------------------------------------------ the stable step
@@ -167,16 +175,17 @@ def _stable_simulate(ctx):
     return pseudo[:, None]
 
 
-register(
-    Claim(
-        name="audit.optimizer_stable_step",
-        predict=_stable_predict,
-        simulate=_stable_simulate,
-        test=DeleteAGroupJackknife(num_groups=_GROUPS),
-        laws=("gaussian", "rademacher"),
-        num_samples=1 << 15,
-        params=_method_params(4),
-        labels=lambda ctx: [f"eta* ({ctx['method']}, q={ctx['queries']}) of the subject's one-step operator"],
-        negative_delta=0.1,
+for _name, _setting in (("audit.optimizer_stable_step", {}), ("audit.optimizer_stable_step_gdm", _GDM)):
+    register(
+        Claim(
+            name=_name,
+            predict=_stable_predict,
+            simulate=_stable_simulate,
+            test=DeleteAGroupJackknife(num_groups=_GROUPS),
+            laws=("gaussian", "rademacher"),
+            num_samples=1 << 15,
+            params=_method_params(4, setting=_setting),
+            labels=lambda ctx: [f"eta* ({ctx['method']}, q={ctx['queries']}) of the subject's one-step operator"],
+            negative_delta=0.1,
+        )
     )
-)

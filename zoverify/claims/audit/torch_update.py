@@ -89,24 +89,25 @@ def _mean_simulate(ctx):
     return np.asarray(rows)
 
 
-register(
-    Claim(
-        name="audit.torch_update_mean",
-        predict=_mean_predict,
-        simulate=_mean_simulate,
-        test=BatchMeans(),
-        laws=("gaussian",),
-        num_samples=2048,
-        params={
-            **declared_params(dim=None),
-            "lr": Param(1e-2, "learning rate of the probe updates", low=1e-12),
-        },
-        labels=lambda ctx: [f"E<delta theta_{t}, c_{t}> {s}" for t, s in enumerate(probe_shapes(MEAN_SIZE))],
-        negative_alternatives=lambda ctx, pred: [
-            (f"scale x{1 + s * 0.25:.3g}", np.asarray(pred) * (1 + s * 0.25)) for s in (1, -1)
-        ],
+for _name, _queries in (("audit.torch_update_mean", 1), ("audit.torch_update_mean_q4", 4)):
+    register(
+        Claim(
+            name=_name,
+            predict=_mean_predict,
+            simulate=_mean_simulate,
+            test=BatchMeans(),
+            laws=("gaussian",),
+            num_samples=2048,
+            params={
+                **declared_params(dim=None, queries=_queries),
+                "lr": Param(1e-2, "learning rate of the probe updates", low=1e-12),
+            },
+            labels=lambda ctx: [f"E<delta theta_{t}, c_{t}> {s}" for t, s in enumerate(probe_shapes(MEAN_SIZE))],
+            negative_alternatives=lambda ctx, pred: [
+                (f"scale x{1 + s * 0.25:.3g}", np.asarray(pred) * (1 + s * 0.25)) for s in (1, -1)
+            ],
+        )
     )
-)
 
 
 # ------------------------------------------------------------------ the direction, per tensor
