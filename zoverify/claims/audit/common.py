@@ -124,8 +124,10 @@ def test_function(ctx, dim: int, *, linear: bool):
     x, b = gradient_point(ctx, dim, hessian(ctx, dim))
     v = A @ x + b
 
+    half = 0.5 * A
+
     def f(y: np.ndarray) -> float:
-        return float(0.5 * y @ A @ y + b @ y)
+        return float(y @ (half @ y + b))
 
     return f, x, A, v
 
