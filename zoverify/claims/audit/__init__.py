@@ -62,6 +62,13 @@ FAMILY.declare(
     status=(Status.DERIVED_CHECKED,),
 )
 FAMILY.declare(
+    "estimator_queries_forward",
+    module="estimator",
+    statement="The same for a forward scheme with q = 4: x queried once and x + mu z_k for each of the 4 directions.",
+    source=f"{_SOURCE}#queries",
+    status=(Status.DERIVED_CHECKED,),
+)
+FAMILY.declare(
     "optimizer_mean_path",
     module="optimizer",
     statement="E x_t of the declared method (GD: x - lr g; heavy ball: m = beta m + g, x - lr m) with E g = scale M2 grad f, at t = 1, 2, 5 on a quadratic.",

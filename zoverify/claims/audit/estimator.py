@@ -244,27 +244,33 @@ def _queries_simulate(ctx):
     return [wrong_scheme, wrong_q], [0.0, 0.0]
 
 
-register(
-    Claim(
-        name="audit.estimator_queries",
-        predict=lambda ctx: [0.0, 0.0],
-        simulate=_queries_simulate,
-        test=Exact(),
-        laws=("gaussian",),
-        num_samples=1,
-        params=declared_params(
-            extra={
-                "calls": Param(4, "calls per instance", low=1, integer=True),
-                "instances": Param(16, "instances", low=1, integer=True),
-            }
-        ),
-        labels=lambda ctx: [
-            f"calls whose queries are not a {ctx['scheme']} difference",
-            f"calls with another number of directions than q = {ctx['queries']}",
-        ],
-        negative_alternatives=lambda ctx, pred: [
-            ("one call of another scheme", [1.0, 0.0]),
-            ("one call with another q", [0.0, 1.0]),
-        ],
+def _register_queries(name: str, **setting):
+    register(
+        Claim(
+            name=name,
+            predict=lambda ctx: [0.0, 0.0],
+            simulate=_queries_simulate,
+            test=Exact(),
+            laws=("gaussian",),
+            num_samples=1,
+            params=declared_params(
+                extra={
+                    "calls": Param(4, "calls per instance", low=1, integer=True),
+                    "instances": Param(16, "instances", low=1, integer=True),
+                },
+                **setting,
+            ),
+            labels=lambda ctx: [
+                f"calls whose queries are not a {ctx['scheme']} difference",
+                f"calls with another number of directions than q = {ctx['queries']}",
+            ],
+            negative_alternatives=lambda ctx, pred: [
+                ("one call of another scheme", [1.0, 0.0]),
+                ("one call with another q", [0.0, 1.0]),
+            ],
+        )
     )
-)
+
+
+_register_queries("audit.estimator_queries")
+_register_queries("audit.estimator_queries_forward", scheme="forward", queries=4)
