@@ -83,6 +83,7 @@ def test_rademacher_declared_gaussian_is_named():
     from zoverify.subjects import reference_estimator
 
     report = audit(reference_estimator(parse_law("rademacher")), law="gaussian", samples=1 << 14)
+    assert {r.law for r in report.results} == {"gaussian"}  # the declared law is what is judged
     assert any(f.prop == "law" and "rademacher" in f.diagnosis for f in report.findings), report.text()
 
 
@@ -185,8 +186,39 @@ def test_exit_code_precedence():
     assert code("inconclusive", "fail") == 1
     assert code("fail", "inconclusive", "pass") == 1
 
+    def passed(*verdicts):
+        return AuditReport("s", "estimator", {}, {}, "", results=[result(v) for v in verdicts]).passed
+
+    assert passed("pass", "pass") and not passed("pass", "inconclusive") and not passed("fail")
+
 
 def test_scale_is_judged_against_the_declared_one():
     """A correct estimator declared at scale 1/2 is twice what is declared: named as scale 2."""
     report = audit(f"{SLIPS}:correct", law="gaussian", scale=0.5, samples=1 << 14)
     assert any("scale 2" in f.diagnosis for f in report.findings if f.prop == "audit.estimator_mean"), report.text()
+
+
+def test_command_line_defaults_are_the_api_defaults():
+    import inspect
+
+    from zoverify.cli import build_parser
+
+    args = build_parser().parse_args(["audit", "x.py:f"])
+    api = inspect.signature(audit).parameters
+    for name in (
+        "kind",
+        "law",
+        "scheme",
+        "mu",
+        "queries",
+        "scale",
+        "method",
+        "beta",
+        "lr",
+        "size",
+        "samples",
+        "seed",
+        "alpha",
+    ):
+        assert getattr(args, name) == api[name].default, name
+    assert tuple(int(d) for d in args.dims.split(",")) == api["dims"].default
