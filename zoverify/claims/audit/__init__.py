@@ -36,7 +36,7 @@ FAMILY.declare(
 FAMILY.declare(
     "estimator_second_moment_q4",
     module="estimator",
-    statement="E[g g^T] of a q = 4 forward-difference average on a linear function: scale^2 ((3/4) M2 v v^T M2 + E[(z^T v)^2 z z^T]/4).",
+    statement="E[g g^T] of a q = 4 forward-difference average on a linear function at a declared scale of 1/2: scale^2 ((3/4) M2 v v^T M2 + E[(z^T v)^2 z z^T]/4).",
     source=f"{_SOURCE}#second-moment",
     status=(Status.DERIVED_CHECKED,),
 )
@@ -92,14 +92,14 @@ FAMILY.declare(
 FAMILY.declare(
     "optimizer_mean_path_gdm",
     module="optimizer",
-    statement="The mean path of ZO heavy ball (beta = 0.5) with q = 4 directions: m = beta m + g, x = x - lr m, E g = scale M2 grad f.",
+    statement="The mean path of ZO heavy ball (beta = 0.5) with q = 4 directions at a declared scale of 1/2: m = beta m + g, x = x - lr m, E g = scale M2 grad f.",
     source="arXiv 2604.14669, Propositions 1-2 (the mean dynamics); docs/audit.md#optimizer",
     status=(Status.DERIVED_CHECKED,),
 )
 FAMILY.declare(
     "optimizer_stable_step_gdm",
     module="optimizer",
-    statement="The mean-square stable step of ZO heavy ball (beta = 0.5, q = 4), measured by probing its first step, is the exact eta* of the declared law; +-10 % rejected.",
+    statement="The mean-square stable step of ZO heavy ball (beta = 0.5, q = 4, scale 1/2), measured by probing its first step, is the exact eta* of the declared law divided by the scale; +-10 % rejected.",
     source="arXiv 2604.14669, Theorem 2; zoverify/numeric/stability_operator.py; docs/audit.md#stable-step",
     status=(Status.DERIVED_CHECKED,),
 )

@@ -128,8 +128,11 @@ def _register_second(name: str, *, laws, **setting):
 
 
 _register_second("audit.estimator_second_moment", laws=_AUDIT_LAWS)
-# q = 4 directions averaged ((1 - 1/q) M2 v v^T M2 + F/q), forward scheme (judged on a linear function)
-_register_second("audit.estimator_second_moment_q4", laws=("gaussian", "sphere"), scheme="forward", queries=4)
+# q = 4 directions averaged ((1 - 1/q) M2 v v^T M2 + F/q), forward scheme (judged on a linear function), at a
+# declared scale of 1/2, so the scale^2 of the prediction is exercised too
+_register_second(
+    "audit.estimator_second_moment_q4", laws=("gaussian", "sphere"), scheme="forward", queries=4, scale=0.5
+)
 
 
 # ------------------------------------------------------------------ training-like use

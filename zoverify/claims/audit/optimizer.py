@@ -50,7 +50,8 @@ def _method_params(dim: int, *, setting: dict | None = None, **extra):
 
 
 #: the default check runs each optimizer property for ZO-GD and for ZO heavy ball with q = 4 directions
-_GDM = {"method": "gdm", "beta": 0.5, "queries": 4}
+#: at a declared scale of 1/2 (the scale divides eta* and multiplies the mean step)
+_GDM = {"method": "gdm", "beta": 0.5, "queries": 4, "scale": 0.5}
 
 
 def _eta_star(ctx, H) -> float:
