@@ -42,7 +42,7 @@ def declared_params(*, dim: int | None = 6, extra: dict | None = None, **default
         "mu": Param(1e-2, "declared perturbation radius", low=1e-12),
         "queries": Param(1, "declared number of directions per estimate (q)", low=1, high=1024, integer=True),
         "scale": Param(1.0, "declared scale of the estimate (E g = scale x E[zz^T] grad f)"),
-        "dim": Param(dim, "dimension of the test problem", low=2, high=64, integer=True),
+        "dim": Param(dim, "dimension of the test problem", low=2, high=256, integer=True),
         "budget": Param(10.0, "wall-clock budget of one call of the subject, seconds", low=0.001),
     }
     if dim is None:  # a subject without a test dimension (the torch update)
