@@ -222,3 +222,9 @@ def test_command_line_defaults_are_the_api_defaults():
     ):
         assert getattr(args, name) == api[name].default, name
     assert tuple(int(d) for d in args.dims.split(",")) == api["dims"].default
+
+
+def test_law_and_radius_are_inferred_when_not_declared():
+    report = audit(f"{SLIPS}:correct", samples=1 << 14)
+    assert report.inferred["law"] == "gaussian", report.text()
+    assert abs(report.inferred["mu"] / 1e-2 - 1) < 0.016  # 5 SE, as in test_correct_estimator_passes_and_is_inferred
