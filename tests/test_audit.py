@@ -230,3 +230,11 @@ def test_law_and_radius_are_inferred_when_not_declared():
     report = audit(f"{SLIPS}:correct", samples=1 << 14)
     assert report.inferred["law"] == "gaussian", report.text()
     assert abs(report.inferred["mu"] / 1e-2 - 1) < 0.016  # 5 SE, as in test_correct_estimator_passes_and_is_inferred
+
+
+def test_a_tensor_left_unchanged_is_not_aligned():
+    from zoverify.claims import check, select
+
+    direction = check(select(["audit.torch_update_direction"])[0], params={"subject": f"{SLIPS}:skips_large_tensors"})
+    assert direction.verdict == "fail" and direction.estimate[-1] == 0.0
+    assert direction.estimate[:3] == pytest.approx([1, 1, 1], abs=1e-4)

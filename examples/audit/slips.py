@@ -4,6 +4,7 @@ Each is ``factory(dim, seed) -> estimate(f, x)``:  zoverify audit examples/audit
 """
 
 import numpy as np
+import torch
 
 MU = 1e-2
 
@@ -123,3 +124,17 @@ def in_place(dim, seed):
         return (plus - minus) / (2 * MU) * z
 
     return estimate
+
+
+def skips_large_tensors(model, loss_fn, lr, seed):
+    """A correct MeZO-style step that leaves tensors of 50,000 entries or more where they were (as a size filter
+    meant for logging but applied to the update would)."""
+    from zoverify.perturbations import parse_law
+    from zoverify.subjects import reference_torch_update
+
+    large = [p for p in model.parameters() if p.numel() >= 50_000]
+    saved = [p.detach().clone() for p in large]
+    reference_torch_update(parse_law("gaussian"), mu=1e-3)(model, loss_fn, lr, seed)
+    with torch.no_grad():
+        for p, s in zip(large, saved, strict=True):
+            p.copy_(s)
