@@ -238,3 +238,18 @@ def test_a_tensor_left_unchanged_is_not_aligned():
     direction = check(select(["audit.torch_update_direction"])[0], params={"subject": f"{SLIPS}:skips_large_tensors"})
     assert direction.verdict == "fail" and direction.estimate[-1] == 0.0
     assert direction.estimate[:3] == pytest.approx([1, 1, 1], abs=1e-4)
+
+
+def test_near_misses_are_the_stated_sizes():
+    """The controls are what the statements say: a 5 % scale for the mean, 10 % for the second moment."""
+    import numpy as np
+
+    from zoverify.claims import select
+
+    for name, delta in (("audit.estimator_mean", 0.05), ("audit.estimator_second_moment", 0.1)):
+        claim = select([name])[0].load()
+        pred = np.array([1.0, 2.0])
+        alts = dict(claim.negative_alternatives(None, pred))
+        assert set(alts) == {f"{'scale' if delta == 0.05 else 'second moment'} x{1 + s * delta:.3g}" for s in (1, -1)}
+        for alt in alts.values():
+            assert np.allclose(np.abs(alt / pred - 1), delta)
