@@ -33,6 +33,9 @@ class AuditReport:
     results: list[ClaimResult] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     elapsed_s: float = 0.0
+    #: the audit's false-failure probability, and each check's share of it (Bonferroni)
+    alpha: float = 0.05
+    alpha_each: float = 0.05
 
     @property
     def exit_code(self) -> int:
@@ -58,6 +61,8 @@ class AuditReport:
             "inferred": self.inferred,
             "behaves_like": self.behaves_like,
             "exit_code": self.exit_code,
+            "alpha": self.alpha,
+            "alpha_each": self.alpha_each,
             "results": [r.to_dict() for r in self.results],
             "findings": [asdict(f) for f in self.findings],
             "elapsed_s": self.elapsed_s,
@@ -77,7 +82,10 @@ class AuditReport:
             lines.append(f"{f.verdict.upper()}: {f.prop}: {f.diagnosis}")
             lines.append(f"    {f.statistic}")
             lines.append(f"    reproduce: {f.reproduce}")
-        lines.append(f"{len(self.results)} properties in {self.elapsed_s:.1f} s; exit {self.exit_code}")
+        lines.append(
+            f"{len(self.results)} properties, each at alpha {self.alpha_each:.3g} (audit alpha {self.alpha:g}),"
+            f" in {self.elapsed_s:.1f} s; exit {self.exit_code}"
+        )
         return "\n".join(lines)
 
     def write(self, folder: str | Path) -> None:

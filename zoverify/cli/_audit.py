@@ -28,7 +28,12 @@ def add_commands(sub) -> None:
     p.add_argument("--size", type=int, default=None, help="entries of the largest probe tensor (torch update)")
     p.add_argument("--samples", type=int, default=None, help="Monte Carlo samples of every property")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--alpha", type=float, default=ALPHA, help=f"false-failure probability per property ({ALPHA:g})")
+    p.add_argument(
+        "--alpha",
+        type=float,
+        default=ALPHA,
+        help=f"false-failure probability of the whole audit, split over its checks ({ALPHA:g})",
+    )
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.add_argument("--report", default=None, metavar="DIR", help="write audit.json and audit.md here")
     p.set_defaults(run=run_audit)
