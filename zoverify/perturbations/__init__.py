@@ -11,6 +11,10 @@ from zoverify.perturbations._families import Laplace as Laplace
 from zoverify.perturbations._families import Rademacher as Rademacher
 from zoverify.perturbations._families import StudentT as StudentT
 from zoverify.perturbations._families import Uniform as Uniform
+from zoverify.perturbations._higher import coordinate_cumulants as coordinate_cumulants
+from zoverify.perturbations._higher import cubic_moment as cubic_moment
+from zoverify.perturbations._higher import fifth_moment as fifth_moment
+from zoverify.perturbations._higher import sixth_moment as sixth_moment
 from zoverify.perturbations._iid import AbstractIIDLaw as AbstractIIDLaw
 from zoverify.perturbations._iid import Gaussian as Gaussian
 from zoverify.perturbations._params import Integer as Integer
@@ -59,8 +63,12 @@ __all__ = [
     "Subspace",
     "SympyIIDLaw",
     "Uniform",
+    "coordinate_cumulants",
+    "cubic_moment",
     "default_specs",
+    "fifth_moment",
     "law_names",
     "parse_law",
     "register_law",
+    "sixth_moment",
 ]

@@ -29,7 +29,13 @@ class Rademacher(AbstractIIDLaw):
         return {}
 
     def centred_moments(self):
-        return {"var": sp.Integer(1), "m3": sp.Integer(0), "m4": sp.Integer(1)}
+        return {
+            "var": sp.Integer(1),
+            "m3": sp.Integer(0),
+            "m4": sp.Integer(1),
+            "m5": sp.Integer(0),
+            "m6": sp.Integer(1),
+        }
 
     def enumerate_outcomes(self, dim):
         import torch
@@ -46,7 +52,7 @@ class Rademacher(AbstractIIDLaw):
 
 
 class Uniform(AbstractIIDLaw):
-    """z_i iid uniform on [-sqrt(3), sqrt(3)] (unit variance)."""
+    """z_i iid uniform on [-sqrt(3), sqrt(3)] (unit variance): E z^(2k) = 3^k / (2k + 1)."""
 
     name = "uniform"
 
@@ -54,7 +60,13 @@ class Uniform(AbstractIIDLaw):
         return {}
 
     def centred_moments(self):
-        return {"var": sp.Integer(1), "m3": sp.Integer(0), "m4": sp.Rational(9, 5)}
+        return {
+            "var": sp.Integer(1),
+            "m3": sp.Integer(0),
+            "m4": sp.Rational(9, 5),
+            "m5": sp.Integer(0),
+            "m6": sp.Rational(27, 7),
+        }
 
     def _sample_centred(self, shape, generator, dtype):
         import torch
@@ -64,7 +76,7 @@ class Uniform(AbstractIIDLaw):
 
 
 class Laplace(AbstractIIDLaw):
-    """z_i iid Laplace(0, b): density exp(-|x|/b) / (2b); var 2b^2, m4 24b^4."""
+    """z_i iid Laplace(0, b): density exp(-|x|/b) / (2b); E z^(2k) = (2k)! b^(2k): var 2b^2, m4 24b^4, m6 720b^6."""
 
     name = "laplace"
     law_params = {"b": LawParam(domain=Real(0), typical=Span(0.2, 3.0), test_values=(0.6,))}
@@ -76,7 +88,8 @@ class Laplace(AbstractIIDLaw):
         return {"b": plain(self.b)} if self.b != 1 else {}
 
     def centred_moments(self):
-        return {"var": 2 * self.b**2, "m3": sp.Integer(0), "m4": 24 * self.b**4}
+        b = self.b
+        return {"var": 2 * b**2, "m3": sp.Integer(0), "m4": 24 * b**4, "m5": sp.Integer(0), "m6": 720 * b**6}
 
     def _sample_centred(self, shape, generator, dtype):
         import torch
@@ -90,7 +103,9 @@ class Laplace(AbstractIIDLaw):
 class StudentT(AbstractIIDLaw):
     """z_i iid Student-t with ``nu`` degrees of freedom (unscaled).
 
-    var = nu/(nu-2) needs nu > 2; m4 = 3 nu^2 / ((nu-2)(nu-4)) needs nu > 4.
+    var = nu/(nu-2) needs nu > 2; m4 = 3 nu^2 / ((nu-2)(nu-4)) needs nu > 4;
+    m5 = 0 needs nu > 5; m6 = 15 nu^3 / ((nu-2)(nu-4)(nu-6)) needs nu > 6
+    (E T^(2k) = nu^k Gamma(k + 1/2) Gamma(nu/2 - k) / (sqrt(pi) Gamma(nu/2))).
     """
 
     name = "student_t"
@@ -106,7 +121,17 @@ class StudentT(AbstractIIDLaw):
 
     def centred_moments(self):
         nu = self.nu
-        mom = {"var": nu / (nu - 2), "m3": sp.Integer(0), "m4": 3 * nu**2 / ((nu - 2) * (nu - 4))}
+        mom = {
+            "var": nu / (nu - 2),
+            "m3": sp.Integer(0),
+            "m4": 3 * nu**2 / ((nu - 2) * (nu - 4)),
+            "m5": sp.Integer(0),
+            "m6": 15 * nu**3 / ((nu - 2) * (nu - 4) * (nu - 6)),
+        }
+        if nu.is_number and nu <= 6:
+            mom["m6"] = sp.oo
+        if nu.is_number and nu <= 5:
+            mom["m5"] = sp.oo
         if nu.is_number and nu <= 4:
             # Return what exists; maps that need m4 call require_moment(4) first.
             mom["m4"] = sp.oo

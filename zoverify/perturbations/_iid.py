@@ -47,7 +47,11 @@ class AbstractIIDLaw(AbstractLaw):
     moment_order_bound: float = float("inf")
 
     def centred_moments(self) -> dict[str, sp.Expr]:
-        """{var, m3, m4}: central moments of one coordinate (may raise if absent)."""
+        """{var, m3, m4} and, where the law defines them, {m5, m6}: central moments of one coordinate.
+
+        m5 and m6 serve the fifth- and sixth-order maps (:mod:`zoverify.perturbations._higher`);
+        a law without them can still give every map up to the fourth order.
+        """
         raise NotImplementedError
 
     def scalar_mean(self) -> sp.Expr:
@@ -256,7 +260,7 @@ class Gaussian(AbstractIIDLaw):
 
     def centred_moments(self):
         s2 = self.std**2
-        return {"var": s2, "m3": sp.Integer(0), "m4": 3 * s2**2}
+        return {"var": s2, "m3": sp.Integer(0), "m4": 3 * s2**2, "m5": sp.Integer(0), "m6": 15 * s2**3}
 
     def _mean_tensor(self, dim, dtype, device):
         if self._vector_mean is None:

@@ -16,12 +16,18 @@ from zoverify.perturbations._params import LawParam, OneOf
 class AbstractIsotropicLaw(AbstractLaw):
     """Zero-mean, rotation-invariant, E[z z^T] = I: E[z z^T A z z^T] = c(d) (tr(A) I + 2A).
 
-    Rotation invariance forces that form; subclasses give c(d) = E||z||^4 / (d (d + 2)).
+    Rotation invariance forces that form; subclasses give c(d) = E||z||^4 / (d (d + 2)), and
+    may give c6(d) = E||z||^6 / (d (d + 2) (d + 4)) for the sixth moments
+    (:mod:`zoverify.perturbations._higher`).
     """
 
     rotation_invariant = True
 
     def fourth_moment_factor(self, d: sp.Expr) -> sp.Expr:
+        raise NotImplementedError
+
+    def sixth_moment_factor(self, d: sp.Expr) -> sp.Expr:
+        """c6(d): E[z_i z_j z_k z_l z_a z_b] = c6 x (the sum of the 15 pairings of the indices)."""
         raise NotImplementedError
 
     def mean(self, d: S.Dim = S.d):
@@ -45,7 +51,7 @@ class AbstractIsotropicLaw(AbstractLaw):
 class Sphere(AbstractIsotropicLaw):
     """z uniform on the sphere of radius sqrt(d): E[z z^T] = I, ||z||^2 = d exactly.
 
-    E||z||^4 = d^2, so c(d) = d / (d + 2).
+    E||z||^4 = d^2, so c(d) = d / (d + 2); E||z||^6 = d^3, so c6(d) = d^2 / ((d + 2)(d + 4)).
     """
 
     name = "sphere"
@@ -55,6 +61,9 @@ class Sphere(AbstractIsotropicLaw):
 
     def fourth_moment_factor(self, d):
         return d / (d + 2)
+
+    def sixth_moment_factor(self, d):
+        return d**2 / ((d + 2) * (d + 4))
 
     def sample(self, num_samples, dim, *, generator, dtype=None, device=None):
         import torch

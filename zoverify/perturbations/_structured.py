@@ -284,8 +284,9 @@ class Sparse(_ScaledBase, AbstractIIDLaw):
         mom = self.base.centred_moments()
         c2, p = self.scale_sq, self.p
         out = {"var": c2 * p * mom["var"], "m3": c2 ** sp.Rational(3, 2) * p * mom["m3"]}
-        if "m4" in mom:
-            out["m4"] = c2**2 * p * mom["m4"]
+        for k in (4, 5, 6):  # z_i^k = c^k m_i w_i^k (w centred, m_i a 0/1 mask)
+            if f"m{k}" in mom:
+                out[f"m{k}"] = c2 ** sp.Rational(k, 2) * p * mom[f"m{k}"]
         return out
 
     def enumerate_outcomes(self, dim):
@@ -403,6 +404,11 @@ class Subspace(AbstractIsotropicLaw):
 
     def fourth_moment_factor(self, d):
         return d * (self.rank + 2) / (self.rank * (d + 2))
+
+    def sixth_moment_factor(self, d):
+        # ||z||^2 = (d / r) ||u||^2 with E||u||^6 = r (r + 2) (r + 4)
+        r = self.rank
+        return d**2 * (r + 2) * (r + 4) / (r**2 * (d + 2) * (d + 4))
 
     def draw_projection(self, dim: int, *, generator: torch.Generator, dtype=None, num: int | None = None):
         """Q (d x rank) with orthonormal columns spanning a Haar-random subspace (``num`` of them if given)."""

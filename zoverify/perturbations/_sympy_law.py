@@ -117,11 +117,18 @@ class SympyIIDLaw(AbstractIIDLaw):
 
     def centred_moments(self):
         m1, m2, m3, m4 = (self.raw_moment(k) for k in (1, 2, 3, 4))
-        return {
+        out = {
             "var": sp.simplify(m2 - m1**2),
             "m3": sp.simplify(m3 - 3 * m1 * m2 + 2 * m1**3),
             "m4": sp.simplify(m4 - 4 * m1 * m3 + 6 * m1**2 * m2 - 3 * m1**4),
         }
+        for k in (5, 6):  # E[(x - m1)^k] by the binomial expansion; infinite where the raw moment is
+            if not k < self.moment_order_bound:
+                out[f"m{k}"] = sp.oo
+                continue
+            raw = [sp.Integer(1), *(self.raw_moment(j) for j in range(1, k + 1))]
+            out[f"m{k}"] = sp.simplify(sp.Add(*(sp.binomial(k, j) * raw[j] * (-m1) ** (k - j) for j in range(k + 1))))
+        return out
 
     # -- sampling -------------------------------------------------------------
     def _cdf(self):

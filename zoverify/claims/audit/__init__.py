@@ -41,6 +41,27 @@ FAMILY.declare(
     status=(Status.DERIVED_CHECKED,),
 )
 FAMILY.declare(
+    "estimator_second_moment_forward",
+    module="estimator",
+    statement="E[g g^T] of a forward difference on a quadratic at mu = 0.5: scale^2 ((1 - 1/q) m m^T + S/q), S = E[(z^T v)^2 zz^T] + mu E[(z^T v)(z^T A z) zz^T] + (mu^2/4) E[(z^T A z)^2 zz^T] (fifth and sixth moments), every entry.",
+    source=f"{_SOURCE}#second-moment",
+    status=(Status.DERIVED_CHECKED,),
+)
+FAMILY.declare(
+    "estimator_mean_cubic",
+    module="estimator",
+    statement="E g on a cubic f = y^T A y/2 + b^T y + sum c_i y_i^3/6 at mu = 0.5: the central difference is exactly z^T grad f + (mu^2/6) sum c_i z_i^3, so E g = scale (M2 grad f + (mu^2/6) E[(sum c_i z_i^3) z]).",
+    source=f"{_SOURCE}#mean-on-a-cubic",
+    status=(Status.DERIVED_CHECKED,),
+)
+FAMILY.declare(
+    "estimator_mean_cubic_forward",
+    module="estimator",
+    statement="The forward difference's mean on the same cubic at mu = 0.5: scale (M2 grad f + (mu/2) E[(z^T H z) z] + (mu^2/6) E[(sum c_i z_i^3) z]), H = A + diag(c x) the Hessian at x.",
+    source=f"{_SOURCE}#mean-on-a-cubic",
+    status=(Status.DERIVED_CHECKED,),
+)
+FAMILY.declare(
     "estimator_conditional_mean",
     module="estimator",
     statement="Training-like use: calls of one instance are independent draws, so calls x ||mean of the calls - E g||^2 averages to tr Cov(g) (a reused direction pool, a counter that never advances or a seed reused between calls inflate it).",

@@ -16,6 +16,7 @@ import numpy as np
 
 from zoverify._rng import make_numpy_generator, spawn_seeds
 from zoverify.claims.stability.common import haar_rotation, rotated
+from zoverify.perturbations import cubic_moment, fifth_moment, sixth_moment
 from zoverify.subjects import (
     EstimatorSubject,
     OptimizerSubject,
@@ -32,6 +33,9 @@ from zoverify.verify.params import Param
 REFERENCE = "reference"
 #: the test Hessian's spectrum (padded with its last value, cut at the dimension)
 SPECTRUM = (3.0, 2.0, 1.5, 1.0, 0.6, 0.3)
+#: |c_i| of the cubic test function: at mu = 0.5 its term (mu^2/6) c_i E[z_i^4] is 1/6 of |v_i| = 1
+#: for Rademacher (E z_i^4 = 1, the smallest of the audited laws), so leaving it out is a >= 14 % error
+CUBIC = 4.0
 
 
 def declared_params(*, dim: int | None = 6, extra: dict | None = None, **defaults) -> dict[str, Param]:
@@ -132,6 +136,28 @@ def test_function(ctx, dim: int, *, linear: bool):
     return f, x, A, v
 
 
+def cubic_test_function(ctx, dim: int):
+    """(f, x, A, c, v): f = y^T A y / 2 + b^T y + sum_i c_i y_i^3 / 6 with grad f(x) = v.
+
+    x, A and v are those of :func:`test_function` (b absorbs the cubic's gradient c x^2 / 2), so
+    the gradient is the same and only the difference quotient changes: the central one is exactly
+    z^T v + (mu^2/6) sum_i c_i z_i^3 (docs/audit.md#mean-on-a-cubic).  c_i = CUBIC v_i (-1)^i: the
+    cubic's term raises every other component of the mean and lowers the rest, so leaving it out
+    is never a mere rescaling of E g (which a scale error would mimic).
+    """
+    A = hessian(ctx, dim)
+    x, b = gradient_point(ctx, dim, A)
+    v = A @ x + b
+    c = CUBIC * v * (-1.0) ** np.arange(dim)
+    b = b - 0.5 * c * x**2  # the cubic's gradient at x is c x^2 / 2
+    half, sixth = 0.5 * A, c / 6
+
+    def f(y: np.ndarray) -> float:
+        return float(y @ (half @ y + b) + sixth @ y**3)
+
+    return f, x, A, c, v
+
+
 # ------------------------------------------------------------------ moment maps as numbers
 @lru_cache(maxsize=64)
 def _maps(law, dim: int):
@@ -170,15 +196,37 @@ def estimate_mean(law, dim: int, *, A, v, scheme: str, mu: float, scale: float) 
     return scale * mean
 
 
-def estimate_second_moment(law, dim: int, *, v, queries: int, scale: float) -> np.ndarray:
-    """E[g g^T] of the q-query estimate where the difference quotient is exactly z^T v.
+def estimate_second_moment(
+    law, dim: int, *, v, queries: int, scale: float, A=None, scheme: str = "central", mu: float = 0.0
+) -> np.ndarray:
+    """E[g g^T] of the q-query estimate: scale^2 ((1 - 1/q) m m^T + S / q) (docs/audit.md#second-moment).
 
-    scale^2 ((1 - 1/q) M2 v v^T M2 + E[(z^T v)^2 z z^T] / q): docs/audit.md#second-moment.
+    Where the difference quotient is exactly z^T v (central on a quadratic, anything on a linear
+    function: ``A`` None or 0), m = M2 v and S = E[(z^T v)^2 z z^T].  A forward difference on
+    f = y^T A y / 2 + b^T y is z^T v + (mu/2) z^T A z, so m gains (mu/2) E[(z^T A z) z] and
+    S = E[(z^T v)^2 zz^T] + mu E[(z^T v)(z^T A z) zz^T] + (mu^2/4) E[(z^T A z)^2 zz^T]
+    (fifth and sixth moments, :mod:`zoverify.perturbations._higher`).
     """
     M2 = second_moment(law, dim)
     vv = np.outer(v, v)
     q = int(queries)
-    return scale**2 * ((1 - 1 / q) * M2 @ vv @ M2 + fourth_moment(law, dim, vv) / q)
+    mean, single = M2 @ v, fourth_moment(law, dim, vv)
+    if scheme == "forward" and A is not None and np.any(A):
+        mean = mean + 0.5 * mu * quadratic_form_mean(law, dim, A)
+        single = single + mu * fifth_moment(law, dim, v=v, A=A) + 0.25 * mu**2 * sixth_moment(law, dim, A=A)
+    return scale**2 * ((1 - 1 / q) * np.outer(mean, mean) + single / q)
+
+
+def estimate_mean_cubic(law, dim: int, *, A, c, x, v, scheme: str, mu: float, scale: float) -> np.ndarray:
+    """E g on the cubic of :func:`cubic_test_function` (docs/audit.md#mean-on-a-cubic).
+
+    Central: scale (M2 v + (mu^2/6) E[(sum_i c_i z_i^3) z]), exact.  Forward adds
+    (mu/2) E[(z^T H z) z] with H = A + diag(c x) the Hessian at x.
+    """
+    mean = second_moment(law, dim) @ v + mu**2 / 6 * cubic_moment(law, dim, c=c)
+    if scheme == "forward":
+        mean = mean + 0.5 * mu * quadratic_form_mean(law, dim, A + np.diag(c * x))
+    return scale * mean
 
 
 def upper(M: np.ndarray) -> np.ndarray:
@@ -201,9 +249,12 @@ def scale_controls(prediction: np.ndarray, delta: float, *, power: int = 1, what
 
 
 __all__ = [
+    "CUBIC",
     "REFERENCE",
+    "cubic_test_function",
     "declared_params",
     "estimate_mean",
+    "estimate_mean_cubic",
     "estimate_second_moment",
     "estimator_subject",
     "fourth_moment",

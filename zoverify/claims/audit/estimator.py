@@ -6,7 +6,10 @@ instance averaged.  Predictions come from the law's moment maps
 (:mod:`zoverify.claims.audit.common`); the simulation sees only the subject's outputs.
 The test function is a quadratic for a central scheme (the central difference is exact
 on it) and a linear function for a forward one (where the forward difference is exact),
-except for the mean, whose forward-difference term (mu/2) E[(z^T A z) z] is known.
+except for the mean, whose forward-difference term (mu/2) E[(z^T A z) z] is known, and for
+``audit.estimator_second_moment_forward``, which keeps the quadratic and predicts the
+forward difference's mu terms (fifth and sixth moments).  ``audit.estimator_mean_cubic``
+judges the mean on a cubic, where the central difference has a mu^2 term.
 """
 
 from __future__ import annotations
@@ -14,8 +17,10 @@ from __future__ import annotations
 import numpy as np
 
 from zoverify.claims.audit.common import (
+    cubic_test_function,
     declared_params,
     estimate_mean,
+    estimate_mean_cubic,
     estimate_second_moment,
     estimator_subject,
     replicate_seeds,
@@ -33,15 +38,19 @@ _AUDIT_LAWS = ("gaussian", "rademacher", "sphere")
 _MIN_INSTANCES = 64  # two per batch of the batch-means test, whatever --samples asks
 
 
-def _run_instances(ctx, *, linear: bool, calls: int, reduce, groups: int | None = None):
+def _run_instances(ctx, *, linear: bool, calls: int, reduce, groups: int | None = None, cubic: bool = False):
     """Rows ``reduce(outputs of one instance)`` for R = num_samples // calls fresh instances.
 
     With ``groups`` the rows are averaged in that many contiguous groups of equal size as
     they arrive (memory O(groups x k) at any sample size); batch means over the group means
-    is the same test as over the rows, since a batch is a run of whole groups.
+    is the same test as over the rows, since a batch is a run of whole groups.  With ``cubic``
+    the function is :func:`cubic_test_function` (same point and gradient as the quadratic).
     """
     dim = ctx["dim"]
-    f, x, _, _ = test_function(ctx, dim, linear=linear)
+    if cubic:
+        f, x, *_ = cubic_test_function(ctx, dim)
+    else:
+        f, x, _, _ = test_function(ctx, dim, linear=linear)
     subject = estimator_subject(ctx)
     count = max(ctx.num_samples // calls, _MIN_INSTANCES)
     if groups is not None:
@@ -111,11 +120,50 @@ _register_mean(
 )
 
 
-# ------------------------------------------------------------------ the full second moment
-def _second_predict(ctx):
+# ------------------------------------------------------------------ the mean on a cubic
+def _cubic_predict(ctx):
+    """E g on the cubic (central: the mu^2 term (mu^2/6) E[(sum c_i z_i^3) z]), then its projection on v."""
     dim = ctx["dim"]
-    _, _, _, v = test_function(ctx, dim, linear=ctx["scheme"] == "forward")
-    second = estimate_second_moment(ctx.law, dim, v=v, queries=ctx["queries"], scale=ctx["scale"])
+    _, x, A, c, v = cubic_test_function(ctx, dim)
+    mean = estimate_mean_cubic(ctx.law, dim, A=A, c=c, x=x, v=v, scheme=ctx["scheme"], mu=ctx["mu"], scale=ctx["scale"])
+    return np.append(mean, mean @ v / (v @ v))
+
+
+def _register_mean_cubic(name: str, *, laws, **setting):
+    register(
+        Claim(
+            name=name,
+            predict=_cubic_predict,
+            simulate=lambda ctx: _run_instances(
+                ctx, linear=False, calls=ctx["calls"], reduce=_with_projection(ctx), groups=_GROUPS, cubic=True
+            ),
+            test=BatchMeans(),
+            laws=laws,
+            num_samples=1 << 17,
+            params=declared_params(extra={"calls": Param(8, "calls per instance", low=1, integer=True)}, **setting),
+            labels=lambda ctx: [*(f"E g[{i}]" for i in range(ctx["dim"])), "E <g, grad f>/||grad f||^2"],
+            negative_alternatives=lambda ctx, pred: scale_controls(pred, 0.05),
+        )
+    )
+
+
+# mu = 0.5: the mu^2 term is >= 14 % of every component (common.CUBIC), so a prediction without it is rejected
+_register_mean_cubic("audit.estimator_mean_cubic", laws=(*_AUDIT_LAWS, "gaussian(mean=0.3)"), mu=0.5)
+# the forward scheme on the cubic adds (mu/2) E[(z^T H z) z], H = A + diag(c x): nonzero for a law with a mean
+_register_mean_cubic(
+    "audit.estimator_mean_cubic_forward", laws=("gaussian(mean=0.3)", "rademacher"), scheme="forward", mu=0.5
+)
+
+
+# ------------------------------------------------------------------ the full second moment
+def _second_predict(ctx, *, quadratic: bool = False):
+    """Every entry of E[g g^T] and its trace; ``quadratic``: a forward scheme too is judged on the quadratic."""
+    dim = ctx["dim"]
+    linear = ctx["scheme"] == "forward" and not quadratic
+    _, _, A, v = test_function(ctx, dim, linear=linear)
+    second = estimate_second_moment(
+        ctx.law, dim, v=v, queries=ctx["queries"], scale=ctx["scale"], A=A, scheme=ctx["scheme"], mu=ctx["mu"]
+    )
     return np.append(upper(second), np.trace(second))
 
 
@@ -125,13 +173,17 @@ def _outer_mean(g: np.ndarray) -> np.ndarray:
     return np.append(upper(outer), np.trace(outer))
 
 
-def _register_second(name: str, *, laws, **setting):
+def _register_second(name: str, *, laws, quadratic: bool = False, **setting):
     register(
         Claim(
             name=name,
-            predict=_second_predict,
+            predict=lambda ctx: _second_predict(ctx, quadratic=quadratic),
             simulate=lambda ctx: _run_instances(
-                ctx, linear=ctx["scheme"] == "forward", calls=ctx["calls"], reduce=_outer_mean, groups=_GROUPS
+                ctx,
+                linear=ctx["scheme"] == "forward" and not quadratic,
+                calls=ctx["calls"],
+                reduce=_outer_mean,
+                groups=_GROUPS,
             ),
             test=BatchMeans(),
             laws=laws,
@@ -148,6 +200,15 @@ _register_second("audit.estimator_second_moment", laws=_AUDIT_LAWS)
 # declared scale of 1/2, so the scale^2 of the prediction is exercised too
 _register_second(
     "audit.estimator_second_moment_q4", laws=("gaussian", "sphere"), scheme="forward", queries=4, scale=0.5
+)
+# the forward scheme on the quadratic at mu = 0.5, where its mu terms are large: S gains
+# mu E[(z^T v)(z^T A z) zz^T] (nonzero for a law with a mean) + (mu^2/4) E[(z^T A z)^2 zz^T]
+_register_second(
+    "audit.estimator_second_moment_forward",
+    laws=("gaussian(mean=0.3)", "rademacher", "sphere"),
+    quadratic=True,
+    scheme="forward",
+    mu=0.5,
 )
 
 
