@@ -82,6 +82,24 @@ def ema_momentum(x0, lr, seed):
     return step
 
 
+def adam_without_bias_correction(x0, lr, seed):
+    """ZO-Adam (beta1 0.9, beta2 0.999, eps 1e-8) that steps with m / (sqrt(v) + eps), never dividing m and v
+    by 1 - beta^t: the first steps are sqrt(1 - beta2) / (1 - beta1) ~ 0.32 of Adam's."""
+    rng = np.random.default_rng(seed)
+    x, m, v = np.array(x0, dtype=float), np.zeros(len(x0)), np.zeros(len(x0))
+
+    def step(f):
+        nonlocal x, m, v
+        z = rng.standard_normal(x.size)
+        g = (f(x + MU * z) - f(x - MU * z)) / (2 * MU) * z
+        m = 0.9 * m + 0.1 * g
+        v = 0.999 * v + 0.001 * g * g
+        x = x - lr * m / (np.sqrt(v) + 1e-8)
+        return x.copy()
+
+    return step
+
+
 def ignores_seed(dim, seed):
     """Every instance seeded with 0: replicates that should be independent are one stream."""
     return correct(dim, 0)
@@ -149,3 +167,30 @@ def skips_large_tensors(model, loss_fn, lr, seed):
     with torch.no_grad():
         for p, s in zip(large, saved, strict=True):
             p.copy_(s)
+
+
+def scale_two_update(model, loss_fn, lr, seed):
+    """A MeZO-style step that divides the central difference by mu where it needs 2 mu (twice the step)."""
+    mu = 1e-3
+    params = list(model.parameters())
+    gen = torch.Generator().manual_seed(seed)
+    z = [torch.randn(p.shape, generator=gen, dtype=p.dtype) for p in params]
+    saved = [p.detach().clone() for p in params]
+    with torch.no_grad():
+        for p, s, zp in zip(params, saved, z, strict=True):
+            p.copy_(s + mu * zp)
+        plus = float(loss_fn(model))
+        for p, s, zp in zip(params, saved, z, strict=True):
+            p.copy_(s - mu * zp)
+        minus = float(loss_fn(model))
+        coeff = (plus - minus) / mu
+        for p, s, zp in zip(params, saved, z, strict=True):
+            p.copy_(s - lr * coeff * zp)
+
+
+def lr_ten_percent_update(model, loss_fn, lr, seed):
+    """A correct MeZO-style step taken at 1.1 lr (a schedule's warm-up factor left on)."""
+    from zoverify.perturbations import parse_law
+    from zoverify.subjects import reference_torch_update
+
+    reference_torch_update(parse_law("gaussian"), mu=1e-3)(model, loss_fn, 1.1 * lr, seed)

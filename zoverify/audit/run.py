@@ -31,8 +31,13 @@ PROPERTIES = {
         "audit.estimator_reproducible",
         "audit.estimator_queries",
     ),
-    "optimizer": ("audit.optimizer_mean_path", "audit.optimizer_stable_step"),
-    "torch-update": ("audit.torch_update_direction", "audit.torch_update_restore", "audit.torch_update_mean"),
+    "optimizer": ("audit.optimizer_replay", "audit.optimizer_mean_path", "audit.optimizer_stable_step"),
+    "torch-update": (
+        "audit.torch_update_direction",
+        "audit.torch_update_restore",
+        "audit.torch_update_mean",
+        "audit.torch_update_stable_step",
+    ),
 }
 
 
@@ -47,6 +52,8 @@ def audit(
     scale: float | None = None,
     method: str = "gd",
     beta: float = 0.9,
+    beta2: float = 0.999,
+    eps: float = 1e-8,
     lr: float | None = None,
     dims: tuple[int, ...] = (6,),
     size: int | None = None,
@@ -75,8 +82,10 @@ def audit(
     }
     if kind == "optimizer":
         declared["method"] = method
-        if method == "gdm":
+        if method in ("gdm", "adam"):
             declared["beta"] = beta
+        if method == "adam":
+            declared |= {"beta2": beta2, "eps": eps}
     inferred = Inferred()
     if kind == "estimator":
         inferred = _infer(spec, dim=int(dims[0]), law=law, seed=seed)
@@ -94,7 +103,9 @@ def audit(
     for claim_name in PROPERTIES[kind]:
         entry = select([claim_name])[0]
         for dim in dims if kind != "torch-update" else (None,):
-            params = _params(entry, spec, setting, method=method, beta=beta, lr=lr, dim=dim, size=size)
+            params = _params(
+                entry, spec, setting, method=method, beta=beta, beta2=beta2, eps=eps, lr=lr, dim=dim, size=size
+            )
             if progress is not None:
                 progress(f"{claim_name} [{setting['law']}{'' if dim is None else f', dim {dim}'}]")
             results.append(
@@ -116,7 +127,7 @@ def audit(
     return report
 
 
-def _params(entry, spec, setting, *, method, beta, lr, dim, size) -> dict:
+def _params(entry, spec, setting, *, method, beta, beta2, eps, lr, dim, size) -> dict:
     values = {
         "subject": spec,
         "scheme": setting["scheme"],
@@ -125,6 +136,8 @@ def _params(entry, spec, setting, *, method, beta, lr, dim, size) -> dict:
         "scale": setting["scale"],
         "method": method,
         "beta": beta,
+        "beta2": beta2,
+        "eps": eps,
         "lr": lr,
         "dim": dim,
         "size": size,
@@ -209,7 +222,7 @@ def _finding(r: ClaimResult, spec: str, setting: dict, inf: Inferred, seed: int)
     dim = r.params.get("dim")
     args = [
         "zoverify", "check", r.claim, "--law", r.law, "--seed", str(seed),
-        *[x for k, v in r.params.items() if k in ("subject", "scheme", "mu", "queries", "scale", "method", "beta", "dim", "size") for x in ("--param", f"{k}={v}")],
+        *[x for k, v in r.params.items() if k in ("subject", "scheme", "mu", "queries", "scale", "method", "beta", "beta2", "eps", "lr", "dim", "size") for x in ("--param", f"{k}={v}")],
     ]  # fmt: skip
     diagnosis = r.message or r.verdict
     if r.claim in ("audit.estimator_mean", "audit.estimator_second_moment") and inf.scale_interval and dim:
@@ -256,10 +269,39 @@ def _finding(r: ClaimResult, spec: str, setting: dict, inf: Inferred, seed: int)
         matches = [named[c] for c in r.controls_not_rejected if c in named]
         if matches:
             diagnosis = matches[0]
+    elif r.claim == "audit.optimizer_replay":
+        diagnosis = _replay_diagnosis(r) or diagnosis
+    elif r.claim in ("audit.optimizer_stable_step", "audit.torch_update_stable_step") and r.prediction and r.estimate:
+        ratio = r.estimate[0] / r.prediction[0]
+        diagnosis = (
+            f"stable step {ratio:.3g} x the declared eta*: the subject steps about {1 / ratio:.3g} x lr x the "
+            "declared estimate (lr or scale off)"
+        )
     if r.verdict == Verdict.INCONCLUSIVE.value:
         diagnosis = f"inconclusive: {r.message}"
     statistic = _statistic(r)
     return Finding(r.claim, r.verdict, diagnosis, statistic, shlex.join(args))
+
+
+def _replay_diagnosis(r: ClaimResult) -> str | None:
+    """The near miss whose replay the subject's iterates match (the controls not rejected), or the queries."""
+    if r.estimate and r.estimate[-1] > 0:
+        return (
+            f"{int(r.estimate[-1])} steps queried f off the declared {r.params['scheme']} pattern with "
+            f"q = {r.params['queries']}: the declared estimate cannot be formed from them"
+        )
+    named = {
+        "m = beta m + (1 - beta) g": "momentum written m = beta m + (1 - beta) g, where heavy ball has no (1 - beta)",
+        "Adam without bias correction": "Adam without bias correction: m and v are not divided by 1 - beta^t",
+        "lr x1.01": "lr off by +1 %: every step is 1.01 lr x the declared update",
+        "lr x0.99": "lr off by -1 %: every step is 0.99 lr x the declared update",
+    }
+    matches = [named[c] for c in r.controls_not_rejected if c in named]
+    if matches:
+        return matches[0]
+    if r.verdict == Verdict.FAIL.value:
+        return f"x_t is not the declared {r.params['method']} recursion of the subject's own estimates ({r.message})"
+    return None
 
 
 def _where(r: ClaimResult) -> str:

@@ -21,9 +21,13 @@ def add_commands(sub) -> None:
     p.add_argument("--mu", type=float, default=None, help="declared perturbation radius")
     p.add_argument("--queries", type=int, default=None, help="declared number of directions per estimate (q)")
     p.add_argument("--scale", type=float, default=None, help="declared scale (default: judged at 1, inferred)")
-    p.add_argument("--method", choices=["gd", "gdm"], default="gd", help="declared update rule of an optimizer")
-    p.add_argument("--beta", type=float, default=0.9, help="declared momentum (gdm)")
-    p.add_argument("--lr", type=float, default=None, help="learning rate of the torch-update probes")
+    p.add_argument("--method", choices=["gd", "gdm", "adam"], default="gd", help="declared update rule of an optimizer")
+    p.add_argument("--beta", type=float, default=0.9, help="declared momentum (gdm; beta1 of adam)")
+    p.add_argument("--beta2", type=float, default=0.999, help="declared second-moment decay (adam)")
+    p.add_argument("--eps", type=float, default=1e-8, help="declared eps (adam)")
+    p.add_argument(
+        "--lr", type=float, default=None, help="learning rate of the probes (torch update; the optimizer replay)"
+    )
     p.add_argument("--dims", default="6", help="comma-separated test dimensions (estimator, optimizer)")
     p.add_argument("--size", type=int, default=None, help="entries of the largest probe tensor (torch update)")
     p.add_argument("--samples", type=int, default=None, help="Monte Carlo samples of every property")
@@ -67,6 +71,8 @@ def run_audit(args) -> int:
         scale=args.scale,
         method=args.method,
         beta=args.beta,
+        beta2=args.beta2,
+        eps=args.eps,
         lr=args.lr,
         dims=_dims(args.dims),
         size=args.size,

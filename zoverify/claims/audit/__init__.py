@@ -104,6 +104,27 @@ FAMILY.declare(
     status=(Status.DERIVED_CHECKED,),
 )
 FAMILY.declare(
+    "optimizer_replay",
+    module="replay",
+    statement="Replaying the declared method on the estimates that the subject's own queries of f define (declared scheme, mu, q, scale) reproduces its x_t at every step, within a first-order floating-point bound; lr x 1.01 and 0.99 rejected.",
+    source="arXiv 2604.14669, Section 2 (the estimate); Higham, Accuracy and Stability of Numerical Algorithms, Sections 2.2 and 3.1 (the rounding bound); docs/audit.md#replay",
+    status=(Status.DERIVED_CHECKED,),
+)
+FAMILY.declare(
+    "optimizer_replay_gdm",
+    module="replay",
+    statement="The replay of ZO heavy ball (m = beta m + g, x = x - lr m; beta 0.5, q = 4, scale 1/2) reproduces the subject's x_t; m = beta m + (1 - beta) g and lr x 1.01 rejected.",
+    source="arXiv 2604.14669, Proposition 2 (heavy ball); Higham, Accuracy and Stability of Numerical Algorithms, Sections 2.2 and 3.1; docs/audit.md#replay",
+    status=(Status.DERIVED_CHECKED,),
+)
+FAMILY.declare(
+    "optimizer_replay_adam",
+    module="replay",
+    statement="The replay of ZO-Adam (beta1 0.9, beta2 0.999, eps 1e-8, bias-corrected m and v) on a forward difference with q = 2 reproduces the subject's x_t; Adam without bias correction and lr x 1.01 rejected.",
+    source="Kingma and Ba, Adam, ICLR 2015, Algorithm 1; Higham, Accuracy and Stability of Numerical Algorithms, Sections 2.2 and 3.1; docs/audit.md#replay",
+    status=(Status.DERIVED_CHECKED,),
+)
+FAMILY.declare(
     "torch_update_mean",
     module="torch_update",
     statement="On a linear loss sum_t <c_t, theta_t>, E[<delta theta_t, c_t>] = -lr scale <c_t, (E zz^T) c>_t for every parameter tensor t.",
@@ -143,5 +164,12 @@ FAMILY.declare(
     module="torch_update",
     statement="With lr = 0 the update gives back every parameter bitwise, in float32, bfloat16 and float16.",
     source=f"{_SOURCE}#exact-restore",
+    status=(Status.DERIVED_CHECKED,),
+)
+FAMILY.declare(
+    "torch_update_stable_step",
+    module="torch_update",
+    statement="A torch update run on one float64 parameter vector with the loss theta^T H theta / 2 has the mean-square stable step of ZO-GD with its declared law and q (the exact eta*, divided by the declared scale), measured by probing first updates; +-10 % rejected.",
+    source="arXiv 2604.14669, Theorem 1; zoverify/numeric/stability_operator.py; docs/audit.md#torch-update-stable-step",
     status=(Status.DERIVED_CHECKED,),
 )

@@ -37,16 +37,29 @@ _STEPS = (1, 2, 5)
 _GROUPS = 32
 
 
-def _method_params(dim: int, *, setting: dict | None = None, **extra):
+def method_params(dim: int, *, setting: dict | None = None, **extra):
+    """The declared parameters of an optimizer: the estimate's, the method and its constants."""
     return declared_params(
         dim=dim,
         extra={
-            "method": Param("gd", "declared update rule", choices=("gd", "gdm")),
-            "beta": Param(0.9, "declared momentum (gdm: m = beta m + g, x = x - lr m)", low=0.0, high=0.999),
+            "method": Param("gd", "declared update rule", choices=("gd", "gdm", "adam")),
+            "beta": Param(
+                0.9, "declared momentum (gdm: m = beta m + g, x = x - lr m; adam: beta1)", low=0.0, high=0.999
+            ),
+            "beta2": Param(
+                0.999, "declared second-moment decay of adam (v = beta2 v + (1 - beta2) g^2)", low=0.0, high=0.999999
+            ),
+            "eps": Param(1e-8, "declared eps of adam (x = x - lr m_hat / (sqrt(v_hat) + eps))", low=0.0),
             **extra,
         },
         **(setting or {}),
     )
+
+
+def _linear_methods_only(ctx, what: str) -> None:
+    """Adam divides by sqrt(v_hat), so neither its mean path nor its one-step map is linear in x."""
+    if ctx["method"] not in ("gd", "gdm"):
+        raise NotApplicableError(f"{what} is derived for a step linear in x (gd, gdm); {ctx['method']} is not")
 
 
 #: the default check runs each optimizer property for ZO-GD and for ZO heavy ball with q = 4 directions
@@ -91,6 +104,7 @@ def mean_path(ctx, *, lr: float, beta: float, ema: bool = False) -> np.ndarray:
 
 
 def _path_predict(ctx):
+    _linear_methods_only(ctx, "the mean path")
     *_, lr = _setup(ctx)
     return mean_path(ctx, lr=lr, beta=ctx["beta"])
 
@@ -128,7 +142,7 @@ for _name, _setting in (("audit.optimizer_mean_path", {}), ("audit.optimizer_mea
             test=BatchMeans(),
             laws=("gaussian", "rademacher"),
             num_samples=1 << 15,
-            params=_method_params(
+            params=method_params(
                 6, setting=_setting, fraction=Param(0.5, "lr as a fraction of the exact eta*", low=0.01, high=0.99)
             ),
             labels=lambda ctx: [f"E x_{t}[{i}]" for t in _STEPS for i in range(ctx["dim"])],
@@ -138,9 +152,12 @@ for _name, _setting in (("audit.optimizer_mean_path", {}), ("audit.optimizer_mea
 
 
 # ------------------------------------------------------------------ the stable step
-def probe_maps(ctx, H: np.ndarray, lr: float, seeds) -> np.ndarray:
-    """(n, d, d): each seed's one-step map B (x1 = x0 - lr (B x0 + c)), from d + 1 first steps."""
-    subject = optimizer_subject(ctx)
+def probe_maps(ctx, H: np.ndarray, lr: float, seeds, *, subject=None) -> np.ndarray:
+    """(n, d, d): each seed's one-step map B (x1 = x0 - lr (B x0 + c)), from d + 1 first steps.
+
+    ``subject``: an optimizer subject (default: the one named by the claim's parameters).
+    """
+    subject = optimizer_subject(ctx) if subject is None else subject
     dim = H.shape[0]
 
     def f(y):
@@ -155,24 +172,27 @@ def probe_maps(ctx, H: np.ndarray, lr: float, seeds) -> np.ndarray:
 
 
 def _stable_predict(ctx):
+    _linear_methods_only(ctx, "the stable-step probe")
     return [_eta_star(ctx, hessian(ctx, ctx["dim"]))]
 
 
 def _stable_simulate(ctx):
+    return stable_pseudo_values(ctx, method=ctx["method"], beta=ctx["beta"] if ctx["method"] == "gdm" else 0.0)
+
+
+def stable_pseudo_values(ctx, *, method: str, beta: float, subject=None) -> np.ndarray:
+    """(groups, 1): delete-a-group jackknife pseudo-values of the edge of the probed one-step operator."""
     dim = ctx["dim"]
     H = hessian(ctx, dim)
-    if ctx["method"] not in ("gd", "gdm"):
-        raise NotApplicableError("the stable-step probe needs a first step that is linear in x0 (gd, gdm)")
     lr = 1.0 / np.trace(H)  # any positive step: the probe divides it out
-    maps = probe_maps(ctx, H, lr, replicate_seeds(ctx, max(ctx.num_samples, 2 * _GROUPS)))
+    maps = probe_maps(ctx, H, lr, replicate_seeds(ctx, max(ctx.num_samples, 2 * _GROUPS)), subject=subject)
     c = np.concatenate([np.ones((len(maps), 1)), maps.reshape(len(maps), -1)], axis=1)
     groups = np.array_split(np.arange(len(maps)), _GROUPS)
     moments = np.stack([c[g].T @ c[g] for g in groups])
     counts = np.array([len(g) for g in groups], float)
     # a start below any edge, from the data: a fifth of the mean map's first-order threshold
     start = 0.2 / max(float(np.max(np.abs(np.linalg.eigvals(maps.mean(0))))), 1e-12)
-    beta = ctx["beta"] if ctx["method"] == "gdm" else 0.0
-    _, pseudo = jackknife_edge(moments, counts, d=dim, method=ctx["method"], beta=beta, K=np.eye(dim), guess=start)
+    _, pseudo = jackknife_edge(moments, counts, d=dim, method=method, beta=beta, K=np.eye(dim), guess=start)
     return pseudo[:, None]
 
 
@@ -185,7 +205,7 @@ for _name, _setting in (("audit.optimizer_stable_step", {}), ("audit.optimizer_s
             test=DeleteAGroupJackknife(num_groups=_GROUPS),
             laws=("gaussian", "rademacher"),
             num_samples=1 << 15,
-            params=_method_params(4, setting=_setting),
+            params=method_params(4, setting=_setting),
             labels=lambda ctx: [f"eta* ({ctx['method']}, q={ctx['queries']}) of the subject's one-step operator"],
             negative_delta=0.1,
         )

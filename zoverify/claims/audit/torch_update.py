@@ -16,9 +16,13 @@ import torch
 
 from zoverify._errors import NotApplicableError
 from zoverify._rng import make_numpy_generator, spawn_seeds
-from zoverify.claims.audit.common import declared_params, replicate_seeds, torch_update_subject
+from zoverify.claims.audit.common import declared_params, hessian, replicate_seeds, torch_update_subject
+from zoverify.claims.audit.optimizer import stable_pseudo_values
+from zoverify.claims.stability.common import eta_operator
+from zoverify.subjects import OptimizerSubject, TorchUpdateSubject
 from zoverify.verify.claim import Claim
 from zoverify.verify.decision import BatchMeans, Exact
+from zoverify.verify.jackknife import DeleteAGroupJackknife
 from zoverify.verify.params import Param
 from zoverify.verify.registry import register
 
@@ -184,5 +188,65 @@ register(
         negative_alternatives=lambda ctx, pred: [
             (f"one {name} tensor not restored", np.eye(len(DTYPES))[k]) for k, name in enumerate(DTYPES)
         ],
+    )
+)
+
+
+# ------------------------------------------------------------------ the mean-square stable step
+class VectorModel(torch.nn.Module):
+    """One float64 parameter vector: the quadratic's point."""
+
+    def __init__(self, x0):
+        super().__init__()
+        self.theta = torch.nn.Parameter(torch.tensor(np.asarray(x0, float), dtype=torch.float64))
+
+
+def as_optimizer(update: TorchUpdateSubject):
+    """``factory(x0, lr, seed) -> step(f)`` running the torch update on a :class:`VectorModel`.
+
+    loss_fn(model) is f at the model's parameters as a float64 tensor, evaluated through f, so the
+    optimizer guard records every query.  Step t (from 0) uses seed + t: the stable-step probe reads
+    only first steps, which must share the instance's seed (the same direction from every x0).
+    """
+
+    def factory(x0, lr, seed):
+        model = VectorModel(x0)
+        count = [0]
+
+        def step(f):
+            def loss_fn(m):
+                return torch.tensor(f(m.theta.detach().cpu().numpy()), dtype=torch.float64)
+
+            update.apply(model, loss_fn, lr, (seed + count[0]) % 2**31, record=False)
+            count[0] += 1
+            return model.theta.detach().cpu().numpy().copy()
+
+        return step
+
+    return factory
+
+
+def _stable_predict(ctx):
+    """eta* of ZO-GD with the declared law and q (arXiv 2604.14669, Theorem 1), divided by the declared scale."""
+    return [eta_operator(ctx.law, hessian(ctx, ctx["dim"]), method="gd", q=ctx["queries"]) / abs(ctx["scale"])]
+
+
+def _stable_simulate(ctx):
+    update = torch_update_subject(ctx)
+    subject = OptimizerSubject(as_optimizer(update), name=ctx["subject"], budget_s=update.budget_s)
+    return stable_pseudo_values(ctx, method="gd", beta=0.0, subject=subject)
+
+
+register(
+    Claim(
+        name="audit.torch_update_stable_step",
+        predict=_stable_predict,
+        simulate=_stable_simulate,
+        test=DeleteAGroupJackknife(num_groups=32),
+        laws=("gaussian", "rademacher"),
+        num_samples=1 << 13,
+        params=declared_params(dim=4),
+        labels=lambda ctx: [f"eta* (gd, q={ctx['queries']}) of the update's one-step operator on a quadratic"],
+        negative_delta=0.1,
     )
 )
