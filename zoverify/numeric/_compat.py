@@ -5,15 +5,24 @@ from __future__ import annotations
 import warnings
 from contextlib import contextmanager
 
+#: what torch says when its forward-mode AD compiles decompositions with ``torch.jit.script``
+JIT_SCRIPT_MESSAGE = r".*torch\.jit\.script.*"
+#: where torch says it: only warnings raised inside torch's jit module are silenced
+JIT_SCRIPT_MODULE = r"torch\.jit\."
+#: torch 2.13 warns with DeprecationWarning, 2.14 with FutureWarning (shown to users by default)
+JIT_SCRIPT_CATEGORIES = (DeprecationWarning, FutureWarning)
+
 
 @contextmanager
 def quiet_forward_ad():
-    """Silence the DeprecationWarning torch 2.13 emits from inside forward-mode AD.
+    """Silence the warning torch emits from inside forward-mode AD about ``torch.jit.script``.
 
     Its first ``jvp`` compiles decompositions with the deprecated
     ``torch.jit.script``; the warning is about torch's internals, not the
-    caller's code, and the test suite turns warnings into errors.
+    caller's code, and the test suite turns warnings into errors.  Only that
+    message, raised from torch's jit module, in either category is ignored.
     """
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=r".*torch\.jit\.script.*", category=DeprecationWarning)
+        for category in JIT_SCRIPT_CATEGORIES:
+            warnings.filterwarnings("ignore", message=JIT_SCRIPT_MESSAGE, category=category, module=JIT_SCRIPT_MODULE)
         yield

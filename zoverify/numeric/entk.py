@@ -36,11 +36,12 @@ DEFAULT_MEMORY_BUDGET = 1 << 30  # bytes for the Jacobian route under "auto"
 
 @functools.cache
 def _warm_forward_mode() -> None:
-    """Run one tiny jvp with DeprecationWarnings silenced.
+    """Run one tiny jvp with torch's ``torch.jit.script`` deprecation silenced.
 
-    torch 2.13 compiles its forward-mode decompositions with ``torch.jit.script``
-    on first use, which emits a DeprecationWarning (an error under the test
-    suite's filterwarnings); doing it once here keeps that out of user code.
+    torch compiles its forward-mode decompositions with ``torch.jit.script``
+    on first use, which warns (DeprecationWarning in 2.13, FutureWarning from 2.14;
+    an error under the test suite's filterwarnings); doing it once here keeps that
+    out of user code.
     """
     with quiet_forward_ad():
         one = torch.ones(1, dtype=torch.float64)
