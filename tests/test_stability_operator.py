@@ -267,3 +267,39 @@ def test_krylov_path_matches_dense(monkeypatch, law_spec):
     krylov = StructuredOperator(law, H).eta_star()
     # the Krylov solves stop at 1e-12..1e-14 relative residual; 1e-9 on eta* is ample
     assert abs(krylov - dense) <= REL * dense
+
+
+def _flat_direction_operator():
+    """ZO-GDM (beta = 1/2, q = 4) on d = 60 with one nearly flat direction, as in a trained network's Hessian.
+
+    The flat direction's pair block has an eigenvalue near 1 - 4 eta lambda: lambda is set so that it falls
+    just inside [1 - 1e-6, 1] at eta*.  d > 48, so the root search does not check the pair blocks and the
+    secular function has a pole there (eos_zo_gdm [gaussian] seed 1026 met one at 1 - 9.96e-7).
+    """
+    lam = np.concatenate([[4.9], np.linspace(0.5, 1.0, 58), [(1e-6 - 5e-9) / (4 * 0.0778238657)]])
+    op = StructuredOperator(parse_law("gaussian"), np.diag(lam), method="gdm", beta=0.5, q=4)
+    return op, op.eta_star()
+
+
+def test_radius_near_one_brackets_the_perron_root_not_a_pair_pole():
+    from scipy import optimize
+
+    op, eta = _flat_direction_operator()
+    iu = np.triu_indices(op.eig.lam.size)
+    A, _ = op._pair_arrays(eta, iu)
+    top_pair = np.abs(np.linalg.eigvals(A)).max()
+    assert 1 - 1e-6 < top_pair < 1  # the case: a pole inside the old fixed bracket
+    with pytest.raises(ValueError, match="different signs"):  # the fixed bracket straddles it
+        optimize.brentq(lambda mu: -op.secular(eta, mu), 1 - 1e-6, 1 + 1e-6, xtol=1e-15)
+    root = op.radius_near_one(eta)
+    # eta* is found to 4 eps, so its Perron root is 1 to a few ulps, above every pair block's eigenvalue
+    assert abs(root - 1) <= 8 * np.finfo(float).eps and root > top_pair
+    step = critical_step_size(op.law, op.H, method="gdm", beta=0.5, q=4, solver="structured")
+    assert step.eta_star == eta and step.radius_at_eta_star == root
+
+
+def test_radius_near_one_reports_no_root_instead_of_a_pole():
+    """Below the edge the Perron root is far below 1 and only the flat pair's pole is near it: not a root."""
+    op, eta = _flat_direction_operator()
+    with pytest.raises(NotApplicableError, match="no eigenvalue of the operator"):
+        op.radius_near_one(eta / 2)

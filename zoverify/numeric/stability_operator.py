@@ -410,9 +410,28 @@ class StructuredOperator:
             if eps * top >= 1:
                 raise NotApplicableError("the Diag coupling alone reaches the edge first; use the dense operator")
 
-    def radius_near_one(self, eta: float, *, width: float = 1e-6) -> float:
-        """The operator eigenvalue in [1 - width, 1 + width] at eta (the Perron root at eta*)."""
-        root = optimize.brentq(lambda mu: -self.secular(eta, mu), 1 - width, 1 + width, xtol=1e-15)
+    def radius_near_one(self, eta: float, *, width: float = 1e-6, grow: float = 10.0) -> float:
+        """The operator eigenvalue nearest 1 within [1 - width, 1 + width] at eta (the Perron root at eta*).
+
+        The bracket starts a few ulps wide and grows geometrically until the secular function changes
+        sign the Perron root's way (positive below, negative above): with momentum, the pair blocks of
+        nearly flat directions have eigenvalues just below 1, and a fixed bracket that reaches past one
+        of them straddles a pole rather than the root.
+        """
+        if not 0 < width < 1 or not grow > 1:
+            raise InvalidParameterError(f"width must be in (0, 1) and grow above 1, got {width}, {grow}")
+        w = min(width, 4 * float(np.finfo(float).eps))
+        while True:
+            below, above = self.secular(eta, 1 - w), self.secular(eta, 1 + w)
+            if below > 0 > above:
+                break
+            if w >= width:
+                raise NotApplicableError(
+                    f"no eigenvalue of the operator at eta = {eta:.6g} within {width:g} of 1 (the secular "
+                    f"function is {below:.3g} at 1 - {width:g} and {above:.3g} at 1 + {width:g})"
+                )
+            w = min(w * grow, width)
+        root = optimize.brentq(lambda mu: -self.secular(eta, mu), 1 - w, 1 + w, xtol=1e-15)
         return float(root)  # pyright: ignore[reportArgumentType]  # a float without full_output
 
 
