@@ -42,7 +42,9 @@ for heavy-tailed laws the orders whose Monte Carlo variance is infinite are
 left out (student_t(nu): order k is tested when 2k < nu), since no
 finite-sample test of them has a known false-failure rate.  The decision is the
 batch-means t-test (B = 128 batches) with Bonferroni over the components; its
-per-component detectable sizes are reported with the result.
+per-component detectable sizes are reported with the result.  The per-sample
+values are reduced block by block into the batches' sums (memory independent of
+the sample count); the test is the same as on the rows.
 """
 
 from __future__ import annotations
@@ -55,12 +57,12 @@ import numpy as np
 import torch
 
 from zoverify._errors import InvalidParameterError, MomentDoesNotExistError
-from zoverify.numeric import map_blocks
+from zoverify.numeric._batching import BatchSums, batch_sums
 from zoverify.perturbations import AbstractLaw, default_specs
 from zoverify.symbolic import evaluate
 from zoverify.symbolic import symbols as S
 from zoverify.verify.claim import Claim, Context
-from zoverify.verify.decision import BatchMeans, MeanSummary
+from zoverify.verify.decision import MeanSummary
 from zoverify.verify.params import Param
 from zoverify.verify.registry import register
 
@@ -401,6 +403,20 @@ class RoundedSummary(MeanSummary):
         return super().decide(prediction, alpha=alpha, bias=total)
 
 
+#: batches of the batch-means test (t with 127 df)
+NUM_BATCHES = 128
+
+
+@dataclass(frozen=True)
+class PanelSample:
+    """What the simulation keeps: the batches' sums of the component and envelope columns."""
+
+    sums: BatchSums
+    dtype: torch.dtype
+    dim: int
+    orders: list[int]
+
+
 @dataclass(frozen=True)
 class PanelMeans:
     """Batch-means test on the component columns; the envelope columns give the rounding bound.
@@ -413,16 +429,29 @@ class PanelMeans:
     that are constant in exact arithmetic (e.g. sum z_i^2 = d on the sphere).
     """
 
-    num_batches: int = 128
+    num_batches: int = NUM_BATCHES
 
-    def summarize(self, observed, *, variance=None) -> RoundedSummary:
-        values, dtype, dim, orders = observed
-        k = len(orders)
-        base = BatchMeans(self.num_batches).summarize(values[:, :k], variance=variance)
-        unit = float(torch.finfo(dtype).eps) / 2
-        gamma = (dim + math.log2(max(values.shape[0], 2)) + 16) * unit * _COEFF_BOUND
-        envelope = values[:, k:].detach().to("cpu", torch.float64).mean(dim=0).numpy()
-        rounding = gamma * envelope[np.asarray(orders) - 1]
+    def summarize(self, observed: PanelSample, *, variance=None) -> RoundedSummary:
+        """Batch means (or the plain mean with an exact ``variance``) of the components, with the rounding bound."""
+        sums, k, n = observed.sums, len(observed.orders), observed.sums.num_samples
+        B = self.num_batches
+        if variance is not None:
+            var = np.asarray(variance, dtype=float).reshape(k)
+            base = MeanSummary(sums.mean()[:k].numpy(), np.sqrt(var / n), None, "exact variance (z)")
+        else:
+            if sums.sums.shape[0] != B:
+                raise InvalidParameterError(f"the sample holds {sums.sums.shape[0]} batches, the test needs {B}")
+            if n < 2 * B:
+                raise InvalidParameterError(f"batch means needs at least {2 * B} samples, got {n} (raise --samples)")
+            # the batch means of the rows, as BatchMeans forms them from the full (n, k) array
+            means = sums.batch_means()[:, :k].numpy()
+            base = MeanSummary(
+                means.mean(axis=0), means.std(axis=0, ddof=1) / np.sqrt(B), B - 1, f"batch means (B={B})"
+            )
+        unit = float(torch.finfo(observed.dtype).eps) / 2
+        gamma = (observed.dim + math.log2(max(n, 2)) + 16) * unit * _COEFF_BOUND
+        envelope = sums.mean()[k:].numpy()
+        rounding = gamma * envelope[np.asarray(observed.orders) - 1]
         return RoundedSummary(base.estimate, base.stderr, base.df, base.method, rounding=rounding)
 
 
@@ -456,8 +485,9 @@ def _simulate(ctx: Context):
         z = ctx.law.sample(n, dim, generator=gen, dtype=ctx.dtype, device=ctx.device)
         return sample_components(panel, z)
 
-    values = map_blocks(block, ctx.num_samples, generator=ctx.mc_generator())
-    return values, ctx.dtype, dim, [c.order for c in panel]
+    # only the batches' sums are kept: 2^21 samples of a dozen columns would hold 200+ MB of rows
+    sums = batch_sums(block, ctx.num_samples, generator=ctx.mc_generator(), num_batches=NUM_BATCHES)
+    return PanelSample(sums, ctx.dtype, dim, [c.order for c in panel])
 
 
 def _labels(ctx: Context) -> list[str]:
@@ -519,6 +549,8 @@ __all__ = [
     "MOMENTS",
     "Component",
     "DeclaredSlices",
+    "PanelMeans",
+    "PanelSample",
     "build_panel",
     "declared_slices",
     "declared_values",
