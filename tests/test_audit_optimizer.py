@@ -125,3 +125,21 @@ def test_torch_update_with_scale_two_fails_the_stable_step():
     )
     assert r.verdict == "fail", r.message
     assert r.ci_high[0] < 0.9 * r.prediction[0]
+
+
+def test_a_step_along_one_fixed_direction_has_no_stable_step_and_is_named():
+    """Every probed one-step map has rank one, so I - lr B keeps eigenvalue 1 at every lr: edge 0, a finding."""
+    from zoverify.audit import audit
+
+    report = audit(f"{SLIPS}:broadcast_step", kind="optimizer", law="gaussian", samples=256)
+    stable = [r for r in report.results if r.claim == "audit.optimizer_stable_step"]
+    assert stable and stable[0].verdict == "fail" and stable[0].estimate == [0.0], report.text()
+    named = [f.diagnosis for f in report.findings if f.prop == "audit.optimizer_stable_step"]
+    assert named and "no step size is mean-square stable" in named[0], report.text()
+    assert report.exit_code == 1
+
+
+def test_a_property_the_setting_rules_out_is_not_applicable_not_an_error():
+    """With q > 1 the update sums directions, so the direction property says n/a, and the audit goes on."""
+    r = check(select(["audit.torch_update_direction"])[0], params={"queries": 4, "size": 64})
+    assert r.verdict == "n/a" and "q > 1" in r.message

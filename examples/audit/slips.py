@@ -82,6 +82,21 @@ def ema_momentum(x0, lr, seed):
     return step
 
 
+def broadcast_step(x0, lr, seed):
+    """ZO-GD whose step collapses onto the all-ones direction (what theta (d, 1) + z (1, d) broadcasting does)."""
+    rng = np.random.default_rng(seed)
+    x = np.array(x0, dtype=float)
+
+    def step(f):
+        nonlocal x
+        z = rng.standard_normal(x.size)
+        c = (f(x + MU * z) - f(x - MU * z)) / (2 * MU)
+        x = x - lr * c * z.mean() * np.ones(x.size)
+        return x.copy()
+
+    return step
+
+
 def adam_without_bias_correction(x0, lr, seed):
     """ZO-Adam (beta1 0.9, beta2 0.999, eps 1e-8) that steps with m / (sqrt(v) + eps), never dividing m and v
     by 1 - beta^t: the first steps are sqrt(1 - beta2) / (1 - beta1) ~ 0.32 of Adam's."""

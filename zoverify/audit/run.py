@@ -121,7 +121,7 @@ def audit(
         alpha=alpha,
         alpha_each=alpha_each,
     )
-    report.findings = [f for r in results if (f := _finding(r, spec, setting, inferred, seed)) is not None]
+    report.findings = [f for r in results if (f := _finding(r, spec, setting, inferred, seed, samples)) is not None]
     report.findings[:0] = _setting_findings(declared, inferred, spec=spec, dim=int(dims[0]), seed=seed)
     report.elapsed_s = time.perf_counter() - start
     return report
@@ -216,12 +216,13 @@ def _scale_name(ratio_lo: float, ratio_hi: float, dim: int) -> str | None:
     return None
 
 
-def _finding(r: ClaimResult, spec: str, setting: dict, inf: Inferred, seed: int) -> Finding | None:
+def _finding(r: ClaimResult, spec: str, setting: dict, inf: Inferred, seed: int, samples: int | None) -> Finding | None:
     if r.verdict not in (Verdict.FAIL.value, Verdict.INCONCLUSIVE.value):
         return None
     dim = r.params.get("dim")
     args = [
         "zoverify", "check", r.claim, "--law", r.law, "--seed", str(seed),
+        *(["--samples", str(samples)] if samples is not None else []),
         *[x for k, v in r.params.items() if k in ("subject", "scheme", "mu", "queries", "scale", "method", "beta", "beta2", "eps", "lr", "dim", "size") for x in ("--param", f"{k}={v}")],
     ]  # fmt: skip
     diagnosis = r.message or r.verdict
@@ -276,6 +277,9 @@ def _finding(r: ClaimResult, spec: str, setting: dict, inf: Inferred, seed: int)
         diagnosis = (
             f"stable step {ratio:.3g} x the declared eta*: the subject steps about {1 / ratio:.3g} x lr x the "
             "declared estimate (lr or scale off)"
+            if ratio > 0
+            else "no step size is mean-square stable: some directions are never contracted (the update moves "
+            "along too few directions, e.g. a broadcast that collapses z)"
         )
     if r.verdict == Verdict.INCONCLUSIVE.value:
         diagnosis = f"inconclusive: {r.message}"

@@ -63,6 +63,8 @@ def check(
         return _not_applicable(claim, ctx, start, f"the law refuses this claim's setting: {exc}", alpha=alpha)
     try:
         observed = claim.simulate(ctx)
+    except NotApplicableError as exc:  # the setting rules the property out (e.g. one direction's update at q > 1)
+        return _not_applicable(claim, ctx, start, str(exc), alpha=alpha)
     except InvalidParameterError as exc:
         return _not_applicable(claim, ctx, start, f"the law refuses this claim's setting: {exc}", alpha=alpha)
     variance = claim.variance(ctx) if claim.variance is not None else None

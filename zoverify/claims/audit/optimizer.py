@@ -192,7 +192,13 @@ def stable_pseudo_values(ctx, *, method: str, beta: float, subject=None) -> np.n
     counts = np.array([len(g) for g in groups], float)
     # a start below any edge, from the data: a fifth of the mean map's first-order threshold
     start = 0.2 / max(float(np.max(np.abs(np.linalg.eigvals(maps.mean(0))))), 1e-12)
-    _, pseudo = jackknife_edge(moments, counts, d=dim, method=method, beta=beta, K=np.eye(dim), guess=start)
+    try:
+        _, pseudo = jackknife_edge(moments, counts, d=dim, method=method, beta=beta, K=np.eye(dim), guess=start)
+    except NotApplicableError as exc:
+        if "no stable step" not in str(exc):
+            raise
+        # unstable at every step size (a map that leaves a direction uncontracted): its edge is 0, a finding
+        return np.zeros((_GROUPS, 1))
     return pseudo[:, None]
 
 
