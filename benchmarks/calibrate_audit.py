@@ -107,6 +107,8 @@ def main() -> None:
     ap.add_argument("--alpha-wide", type=float, default=0.05)
     ap.add_argument("--workers", type=int, default=None)
     ap.add_argument("--json", default=None)
+    ap.add_argument("--rows", default="audit-calibration-rows.jsonl", help="one line per audit, as each ends; resumed")
+    ap.add_argument("--cases", default=None, help="only the cases whose label contains this text")
     args = ap.parse_args()
 
     from zoverify.sweep.engine import open_client
@@ -115,14 +117,26 @@ def main() -> None:
         (lab, spec, opt, s) for lab, spec, opt in CORRECT for s in range(args.first_seed, args.first_seed + args.seeds)
     ]
     tasks += [(lab, spec, opt, s) for lab, spec, opt in SLIPS_CASES for s in range(args.first_seed, args.first_seed + args.power_seeds)]  # fmt: skip
+    if args.cases:
+        tasks = [t for t in tasks if args.cases in t[0]]
+    rows_path = Path(args.rows)
+    rows = [json.loads(line) for line in rows_path.read_text().splitlines()] if rows_path.exists() else []
+    done = {(r["case"], r["seed"]) for r in rows}
+    tasks = [t for t in tasks if (t[0], t[3]) not in done]
+    tasks.sort(key=lambda t: t[3])  # seed by seed across the cases: a run cut short still covers every case
     start = time.perf_counter()
-    with open_client(workers=args.workers) as client:
-        futures = [
-            client.submit(run_one, *t, args.alpha_wide, key=f"audit-{i}", pure=False) for i, t in enumerate(tasks)
-        ]
-        rows = client.gather(futures)
-    calibration = [_summary(rows, lab, key="fails_at_alpha") | {"wide": _summary(rows, lab, key="fails_at_wide_alpha")} for lab, _, _ in CORRECT]  # fmt: skip
-    power = [_summary(rows, lab, key="fails_at_alpha") for lab, _, _ in SLIPS_CASES]
+    from distributed import as_completed
+
+    with open_client(workers=args.workers) as client, rows_path.open("a") as sink:
+        futures = [client.submit(run_one, *t, args.alpha_wide, pure=False) for t in tasks]
+        for future in as_completed(futures):
+            row = future.result()
+            rows.append(row)
+            sink.write(json.dumps(row) + "\n")
+            sink.flush()
+    ran = {r["case"] for r in rows}
+    calibration = [_summary(rows, lab, key="fails_at_alpha") | {"wide": _summary(rows, lab, key="fails_at_wide_alpha")} for lab, _, _ in CORRECT if lab in ran]  # fmt: skip
+    power = [_summary(rows, lab, key="fails_at_alpha") for lab, _, _ in SLIPS_CASES if lab in ran]
     out = {
         "machine": platform.machine(),
         "python": platform.python_version(),
