@@ -129,7 +129,7 @@ def main() -> None:
 
     with open_client(workers=args.workers) as client, rows_path.open("a") as sink:
         futures = [client.submit(run_one, *t, args.alpha_wide, pure=False) for t in tasks]
-        for future in as_completed(futures):
+        for future in as_completed(futures, loop=client.loop):
             row = future.result()
             rows.append(row)
             sink.write(json.dumps(row) + "\n")
