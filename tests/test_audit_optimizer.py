@@ -143,3 +143,12 @@ def test_a_property_the_setting_rules_out_is_not_applicable_not_an_error():
     """With q > 1 the update sums directions, so the direction property says n/a, and the audit goes on."""
     r = check(select(["audit.torch_update_direction"])[0], params={"queries": 4, "size": 64})
     assert r.verdict == "n/a" and "q > 1" in r.message
+
+
+def test_a_torch_update_twice_too_long_is_named_scale_two():
+    """The per-tensor mean is 2x its prediction in every tensor: the finding says which slip that is."""
+    from zoverify.audit import audit
+
+    report = audit(f"{SLIPS}:scale_two_update", kind="torch-update", samples=4096, size=4096)
+    named = [f.diagnosis for f in report.findings if f.prop == "audit.torch_update_mean"]
+    assert named and named[0].startswith("update twice too long"), report.text()

@@ -257,6 +257,16 @@ def _finding(r: ClaimResult, spec: str, setting: dict, inf: Inferred, seed: int,
             + "; ".join(bad)
             + " (its direction is regenerated differently)"
         )
+    elif r.claim == "audit.torch_update_mean" and r.prediction and all(r.prediction):
+        # every tensor's interval, as a ratio to its prediction, holding one named scale
+        pred = np.asarray(r.prediction)
+        lo, hi = (
+            np.minimum(*(np.asarray(v) / pred for v in (r.ci_low, r.ci_high))),
+            np.maximum(*(np.asarray(v) / pred for v in (r.ci_low, r.ci_high))),
+        )
+        named = {2.0: "update twice too long: the difference divided by mu where the central scheme needs 2 mu",
+                 0.5: "update half as long as declared", -1.0: "sign flip: the update climbs the loss"}  # fmt: skip
+        diagnosis = next((text for k, text in named.items() if np.all((lo <= k) & (k <= hi))), diagnosis)
     elif r.claim == "audit.torch_update_restore":
         bad = [lab.rsplit(", ", 1)[-1] for lab, e in zip(r.labels, r.estimate, strict=True) if e > 0]
         diagnosis = "parameters not restored bitwise in " + ", ".join(bad)
