@@ -27,10 +27,10 @@ class OneLineParser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     """The full parser.  Command modules import their numerics only when a command runs."""
-    from zoverify.cli import _audit, _check, _entk, _moments, _nzk, _stability, _sweep
+    from zoverify.cli import _audit, _check, _entk, _moments, _nzk, _stability, _stepsize, _sweep
 
     # the order of `zoverify --help`
-    commands = (_check, _audit, _moments, _nzk, _stability, _entk, _sweep)
+    commands = (_check, _audit, _moments, _nzk, _stability, _stepsize, _entk, _sweep)
 
     parser = OneLineParser(prog="zoverify", description="Verify claims about zeroth-order training dynamics.")
     sub = parser.add_subparsers(dest="command", parser_class=OneLineParser, metavar="COMMAND")

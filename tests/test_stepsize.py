@@ -1,0 +1,196 @@
+"""``zoverify stepsize``: the matrix-free eta* against the dense Hessian, interval coverage, bad input.
+
+The second route is the dense Hessian from torch.func.hessian (zoverify.numeric.hessian) and
+the law's exact operator on its positive part (zoverify.numeric.stability_operator), never
+a value produced by the code under test.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from scipy import stats
+
+from zoverify.cli import main
+from zoverify.numeric.hessian import dense_hessian, flat_loss
+from zoverify.numeric.stability_operator import critical_step_size
+from zoverify.numeric.stepsize import (
+    ROUTE_BOUNDS,
+    ROUTE_EXACT,
+    ROUTE_SPECTRAL,
+    stepsize,
+    structured_setting,
+    weighted_eta_star,
+)
+from zoverify.perturbations import parse_law
+from zoverify.symbolic.stability import spectral_eta_star, spectral_setting
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "stepsize" / "digits_mlp.py"
+sys.path.insert(0, str(EXAMPLE.parent))
+from digits_mlp import digits_data, digits_mlp  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def one_intra_op_thread():
+    """The models here are tiny: a thread pool costs more than it saves (30x on a shared 2-core machine)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@cache
+def dense_positive_part(hidden: int, samples: int) -> np.ndarray:
+    """H_+ of the example model from the dense Hessian (torch.func.hessian of the flat loss)."""
+    model, _ = digits_mlp(hidden=hidden, samples=samples)
+    x, y = digits_data(samples=samples)
+    f, theta = flat_loss(model, x, lambda out: torch.nn.functional.cross_entropy(out, y))
+    lam, V = np.linalg.eigh(dense_hessian(f, theta).numpy())
+    return (V * np.clip(lam, 0.0, None)) @ V.T
+
+
+def dense_eta(law: str, hidden: int = 8, samples: int = 500, **kw) -> float:
+    return critical_step_size(parse_law(law), dense_positive_part(hidden, samples), **kw).eta_star
+
+
+def test_weighted_root_with_unit_weights_is_the_spectral_formula():
+    """The numpy gain sum on exact eigenvalues (weights 1) has the root of zoverify.symbolic's formula."""
+    spectrum = np.array([5.0, 3.0, 2.0, 1.5, 1.0, 0.8, 0.5, 0.3, 0.2, 0.1, -0.4])  # a negative one: clipped
+    for law, method, beta, q in (("gaussian", "gd", 0.0, 1), ("sphere", "gd", 0.0, 2), ("gaussian", "gdm", 0.5, 1)):
+        ref = spectral_setting(parse_law(law), method=method, beta=beta, q=q, d=spectrum.size)
+        ours = weighted_eta_star(spectrum, np.ones_like(spectrum), ref, lambda_max=5.0)
+        assert ours == pytest.approx(float(spectral_eta_star(spectrum, ref)), rel=1e-12)
+    # the gain constants built from a structured form match the symbolic ones (Gaussian: c, a, b = 1, 1, 2)
+    built = structured_setting(1.0, 1.0, 2.0, method="gd", beta=0.0, q=3)
+    ref = spectral_setting(parse_law("gaussian"), q=3, d=10)
+    assert (built.kappa_g, built.kappa_s) == pytest.approx((ref.kappa_g, ref.kappa_s), rel=1e-15)
+
+
+def test_matrix_free_eta_inside_its_interval_around_dense():
+    """Gaussian and sphere: the dense eta* lies in the 99.9 % interval (false-failure probability <= 2e-3)."""
+    model, loss_fn = digits_mlp()
+    result = stepsize(model, loss_fn, laws=["gaussian", "sphere"], accuracy=0.25, confidence=0.999, seed=0)
+    assert result.dimension == 610
+    for law in result.laws:
+        exact = dense_eta(law.law, solver="structured")
+        low, high = law.eta_star_interval
+        assert law.route == ROUTE_SPECTRAL
+        assert low <= exact <= high, (law.law, low, exact, high)
+    # lambda_max: Ritz values never exceed it, and the top one has converged here
+    lam_max = float(np.linalg.eigvalsh(dense_positive_part(8, 500))[-1])
+    rounding = result.dimension * np.finfo(float).eps * lam_max  # eigh's backward error on the dense side
+    assert result.lambda_max <= lam_max + rounding
+    assert result.lambda_max >= lam_max - result.lambda_max_residual - rounding
+
+
+def test_coverage_over_seeds():
+    """95 % intervals on a smaller network (d = 310), 6 seeds: at most 2 misses.
+
+    If the coverage is at least 95 %, P(3 or more misses of 6) <= 2.3e-3: the false-failure
+    probability.  The 50-seed measurement is benchmarks/stepsize_coverage.py.
+    """
+    seeds, allowed = 6, 2
+    assert stats.binom(seeds, 0.05).sf(allowed) < 2.3e-3
+    model, loss_fn = digits_mlp(hidden=4, samples=200)
+    exact = dense_eta("gaussian", hidden=4, samples=200, solver="structured")
+    misses = 0
+    for seed in range(seeds):
+        (law,) = stepsize(model, loss_fn, laws=["gaussian"], accuracy=0.2, seed=seed).laws
+        misses += not (law.eta_star_interval[0] <= exact <= law.eta_star_interval[1])
+    assert misses <= allowed
+
+
+def test_other_laws_exact_and_bounds():
+    """Rademacher (e < 0) and sparse (e > 0): exact operator at small d; above the limit the bounds hold it."""
+    model, loss_fn = digits_mlp(hidden=4, samples=200)
+    exact = {parse_law(s).spec: dense_eta(s, hidden=4, samples=200) for s in ("rademacher", "sparse")}
+    small = stepsize(model, loss_fn, laws=["rademacher"], accuracy=0.3, seed=1)
+    for law in small.laws:
+        assert law.route == ROUTE_EXACT and law.eta_star == pytest.approx(exact[law.law], rel=1e-9)
+    big = stepsize(model, loss_fn, laws=["rademacher", "sparse"], accuracy=0.3, seed=1, exact_max_dim=100)
+    for law in big.laws:
+        low, high = law.eta_star_interval
+        assert law.route == ROUTE_BOUNDS and law.eta_star is None and "Diag" in law.note
+        assert low <= exact[law.law] <= high, (law.law, low, exact[law.law], high)
+
+
+def test_cli_json(capsys):
+    spec = f"{EXAMPLE}:digits_mlp"
+    code = main(["stepsize", spec, "--law", "gaussian", "--accuracy", "0.3", "--format", "json"])
+    out = capsys.readouterr().out
+    assert code == 0
+    data = json.loads(out)
+    (law,) = data["laws"]
+    for key in ("eta_star", "eta_star_interval", "lambda_max", "trace", "route", "first_order"):
+        assert key in law
+    assert law["route"] == ROUTE_SPECTRAL
+    assert law["first_order"] == pytest.approx(2 / data["lambda_max"], rel=1e-15)
+    assert data["cost_in_forward_backward"] > 0
+
+
+BAD_MODELS = """
+import torch
+
+def no_parameters():
+    return torch.nn.Tanh(), lambda m: torch.tensor(1.0)
+
+def _lin():
+    torch_gen = torch.Generator().manual_seed(0)
+    model = torch.nn.Linear(3, 2).double()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(torch.randn(p.shape, generator=torch_gen, dtype=torch.float64))
+    return model
+
+X = torch.linspace(-1, 1, 12, dtype=torch.float64).reshape(4, 3)
+
+def not_scalar():
+    return _lin(), lambda m: m(X) ** 2
+
+def detached():
+    return _lin(), lambda m: (m(X) ** 2).sum().detach()
+
+def nan_loss():
+    return _lin(), lambda m: (m(X) ** 2).sum() * float("nan")
+
+def linear_loss():
+    return _lin(), lambda m: m(X).sum()
+
+def concave_loss():
+    return _lin(), lambda m: -(m(X) ** 2).sum()
+
+def raises():
+    return _lin(), lambda m: 1 / 0
+
+def not_a_pair():
+    return _lin()
+"""
+
+
+@pytest.mark.parametrize(
+    ("name", "words"),
+    [
+        ("no_parameters", "no trainable parameters"),
+        ("not_scalar", "scalar"),
+        ("detached", "no autograd graph"),
+        ("nan_loss", "not finite"),
+        ("linear_loss", "positive part is zero"),
+        ("concave_loss", "positive part is zero"),
+        ("raises", "ZeroDivisionError"),
+        ("not_a_pair", "(model, loss_fn)"),
+        ("missing", "no attribute"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2(capsys, tmp_path, name, words):
+    path = tmp_path / "bad_models.py"
+    path.write_text(BAD_MODELS)
+    code = main(["stepsize", f"{path}:{name}"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1 and "Traceback" not in err and words in err, err

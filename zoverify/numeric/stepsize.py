@@ -1,0 +1,498 @@
+"""The mean-square stable ZO step eta* of a user's torch model, matrix-free (docs/stepsize.md).
+
+Per law, one of three routes (the result says which):
+
+* ``spectrum formula on SLQ density``: laws whose eta* is a function of the spectrum
+  (structured fourth moment with e = 0: Gaussian, sphere).  The gain formula
+  sum_i g_i(eta) = 1 (docs/stability.md#the-gain-formula; Eqs. 16, 18 of arXiv 2604.14669)
+  is a trace, tr g(H_+; eta) = 1, estimated per Rademacher probe by Lanczos quadrature.
+  The interval inverts the probes' t-test of "the trace is 1" at each eta, widened by the
+  quadrature-error estimate.
+* ``exact operator``: other laws at d <= ``exact_max_dim``: the dense Hessian (d products),
+  its positive part and the law's exact mean-square operator.
+* ``bounds``: other laws above that size: comparison bounds in the cone order
+  (docs/stepsize.md#bounds) from the same SLQ density, and the mean threshold.
+
+H_+ = V max(Lambda, 0) V^T throughout: negative eigenvalues are clipped to 0, as in
+zoverify/numeric/eos_curvature.py (the negative directions are unstable for every step
+at the same slow rate, so they do not move the edge).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import sympy as sp
+import torch
+from scipy import optimize, stats
+
+from zoverify._errors import InvalidParameterError, NotApplicableError
+from zoverify.numeric.curvature import (
+    ParameterHessian,
+    ProbeQuadratures,
+    slq_probes,
+    time_forward_backward,
+    top_eigenvalues,
+)
+from zoverify.perturbations import parse_law
+from zoverify.symbolic.stability import METHODS, SpectralSetting, first_order_threshold, fourth_moment_form
+
+ROUTE_SPECTRAL = "spectrum formula on SLQ density"
+ROUTE_EXACT = "exact operator on the dense Hessian's positive part"
+ROUTE_BOUNDS = "bounds"
+
+DEFAULT_LAWS = ("gaussian", "sphere")
+CONFIDENCE = 0.95  # of every interval
+PILOT_PROBES = 10  # probes before the count is chosen from their spread
+MAX_PROBES = 4000
+LANCZOS_STEPS = 40  # per probe; the half-run rule estimates the quadrature error left
+TOP_STEPS = 60  # Lanczos steps for lambda_max and the top eigenvalues
+EXACT_MAX_DIM = 1000  # the exact operator costs O(d^3) per secular evaluation: ~20 s at d = 650 on one core
+
+
+# ---------------------------------------------------------------- the gain formula
+def gain_terms(eta: float, nodes: np.ndarray, setting: SpectralSetting) -> np.ndarray:
+    """g(max(lambda, 0); eta) of the gain formula, elementwise (docs/stability.md#the-gain-formula)."""
+    lam = np.clip(nodes, 0.0, None)
+    b = setting.beta
+    den = 2 * (1 - b**2) - eta * lam * setting.s * setting.curvature
+    return eta * setting.kappa_g * lam * setting.s * (1 + b) / den
+
+
+def gain_elasticity(eta: float, nodes: np.ndarray, setting: SpectralSetting) -> np.ndarray:
+    """eta dg/deta = g * 2(1 - b^2)/den: the sensitivity that turns an error in the sum into one in eta."""
+    lam = np.clip(nodes, 0.0, None)
+    b = setting.beta
+    full = 2 * (1 - b**2)
+    return gain_terms(eta, nodes, setting) * full / (full - eta * lam * setting.s * setting.curvature)
+
+
+def pole(setting: SpectralSetting, lambda_max: float) -> float:
+    """The first eta where the top mode's denominator vanishes (inf when its coefficient is <= 0)."""
+    coef = lambda_max * setting.s * setting.curvature
+    return 2 * (1 - setting.beta**2) / coef if coef > 0 else math.inf
+
+
+def weighted_eta_star(nodes, weights, setting: SpectralSetting, *, lambda_max: float, target: float = 1.0) -> float:
+    """Root of sum_k w_k g(lambda_k; eta) = target below the pole (the pole itself if the sum stays below)."""
+    nodes, weights = np.ravel(nodes), np.ravel(weights)
+    return _first_root(lambda eta: float(weights @ gain_terms(eta, nodes, setting)) - target, setting, lambda_max)
+
+
+def _first_root(h: Callable[[float], float], setting: SpectralSetting, lambda_max: float) -> float:
+    if setting.kappa_g <= 0:
+        return pole(setting, lambda_max)
+    hi = pole(setting, lambda_max)
+    if math.isinf(hi):
+        hi = 1.0 / max(lambda_max, 1e-300)
+        for _ in range(200):
+            if h(hi) >= 0:
+                break
+            hi *= 2
+    else:
+        hi = hi * (1 - 1e-12)
+        if h(hi) < 0:
+            return pole(setting, lambda_max)
+    lo = hi
+    for _ in range(2000):
+        lo /= 2
+        if h(lo) < 0:
+            break
+    else:
+        raise NotApplicableError("no stable step size found for the estimated spectrum")
+    return float(optimize.brentq(h, lo, hi, xtol=1e-300, rtol=4 * np.finfo(float).eps))  # pyright: ignore[reportArgumentType]
+
+
+@dataclass(frozen=True)
+class SpectralEstimate:
+    """eta* of one spectral setting from the SLQ probes, with its interval and the parts of its width."""
+
+    eta_star: float
+    low: float
+    high: float
+    standard_error: float  # of the estimated trace sum at eta*
+    quadrature_error: float  # |full rule - half rule| at eta*
+    elasticity: float  # eta d(sum)/d eta at eta*
+    probe_spread: float  # standard deviation of one probe's sum at eta*
+
+
+def spectral_estimate(
+    quad: ProbeQuadratures, setting: SpectralSetting, *, lambda_max: float, confidence: float = CONFIDENCE
+) -> SpectralEstimate:
+    """eta* where the probes' mean of tr g(H_+; eta) is 1; interval {eta : |mean - 1| <= t se + quadrature error}."""
+    m = quad.num_probes
+    t = float(stats.t(m - 1).isf((1 - confidence) / 2))
+
+    def per_probe(eta, nodes, weights):
+        return np.sum(weights * gain_terms(eta, nodes, setting), axis=1)
+
+    def parts(eta):
+        full = per_probe(eta, quad.nodes, quad.weights)
+        half = per_probe(eta, quad.half_nodes, quad.half_weights)
+        return float(full.mean()), float(full.std(ddof=1) / math.sqrt(m)), abs(float(np.mean(full - half)))
+
+    eta = _first_root(lambda e: parts(e)[0] - 1.0, setting, lambda_max)
+
+    def widened(sign):
+        def h(e):
+            mean, se, quad_err = parts(e)
+            return mean + sign * (t * se + quad_err) - 1.0
+
+        return h
+
+    low = _first_root(widened(+1), setting, lambda_max)
+    high = _first_root(widened(-1), setting, lambda_max)
+    mean, se, quad_err = parts(eta)
+    spread = se * math.sqrt(m)
+    elasticity = float(np.mean(np.sum(quad.weights * gain_elasticity(eta, quad.nodes, setting), axis=1)))
+    return SpectralEstimate(eta, min(low, eta), max(high, eta), se, quad_err, elasticity, spread)
+
+
+def probes_needed(estimate: SpectralEstimate, *, accuracy: float, confidence: float, pilot: int) -> int:
+    """Probes for a relative half-width ``accuracy`` by the delta method.
+
+    The interval's half-width is about t * spread / sqrt(m) / elasticity relative to eta*
+    (a change dS in the sum moves eta by eta dS / elasticity), so
+    m = (t * spread / (accuracy * elasticity))^2, the spread estimated from the pilot probes.
+    """
+    t = float(stats.t(pilot - 1).isf((1 - confidence) / 2))
+    need = (t * estimate.probe_spread / (accuracy * max(estimate.elasticity, 1e-300))) ** 2
+    return int(min(MAX_PROBES, max(pilot, math.ceil(need))))
+
+
+# ---------------------------------------------------------------------- law routes
+def structured_setting(c: float, a: float, b: float, *, method: str, beta: float, q: int) -> SpectralSetting:
+    """Gain constants of a law with E zz^T = c I and E[zz^T A zz^T] = a tr(A) I + b A (no Diag term).
+
+    kappa_g = a/(q c^2), kappa_s = (b - c^2)/(q c^2) as in zoverify.symbolic.stability.noise_constants.
+    """
+    beta = 0.0 if method == "gd" else float(beta)
+    return SpectralSetting(a / (q * c**2), (b - c**2) / (q * c**2), beta, c)
+
+
+def mean_threshold_scalar(c: float, lambda_max: float, *, method: str, beta: float) -> float:
+    """Stability in the mean (an upper bound on the mean-square eta* by Jensen): FO threshold of c H."""
+    return first_order_threshold(c * lambda_max, method=method, beta=beta)
+
+
+def identity_scale(law, d: int) -> float | None:
+    """c when the law's symbolic E zz^T is c I at dimension d, else None (no matrix is formed)."""
+    M2 = law.second_moment(sp.Integer(d))
+    if isinstance(M2, sp.Identity):
+        return 1.0
+    if isinstance(M2, sp.MatMul):
+        mats = [x for x in M2.args if getattr(x, "is_Matrix", False)]
+        if len(mats) == 1 and isinstance(mats[0], sp.Identity):
+            return float(sp.Mul(*[x for x in M2.args if not getattr(x, "is_Matrix", False)]).subs(sp.Symbol("d"), d))
+    return None
+
+
+@dataclass
+class LawStepsize:
+    """eta* for one law: the value, its interval, what was computed, and the curvature it came from."""
+
+    law: str
+    route: str
+    eta_star: float | None
+    eta_star_interval: tuple[float | None, float | None]
+    first_order: float
+    lambda_max: float
+    trace: float
+    note: str = ""
+    relative_half_width: float | None = None
+    details: dict = field(default_factory=dict)
+
+
+@dataclass
+class StepsizeResult:
+    """eta* per law for one model, with the shared curvature estimates and the cost."""
+
+    dimension: int
+    loss: float
+    method: str
+    beta: float
+    queries: int
+    accuracy: float
+    confidence: float
+    seed: int
+    lambda_max: float
+    lambda_max_residual: float
+    top_eigenvalues: list[float]
+    trace: float
+    trace_interval: tuple[float, float]
+    trace_positive_part: float
+    num_probes: int
+    lanczos_steps: int
+    hessian_vector_products: int
+    seconds: float
+    forward_backward_seconds: float
+    laws: list[LawStepsize]
+
+    @property
+    def cost_in_forward_backward(self) -> float:
+        """Wall time of the estimate in units of one forward-backward pass of the loss."""
+        return self.seconds / self.forward_backward_seconds
+
+    def to_dict(self) -> dict:
+        """JSON-ready dict."""
+        out = asdict(self)
+        out["cost_in_forward_backward"] = self.cost_in_forward_backward
+        return out
+
+
+def _check_options(method, beta, queries, accuracy, confidence) -> tuple[float, int]:
+    if method not in METHODS or method == "adam":
+        raise InvalidParameterError(f"method must be gd or gdm, got {method!r}")
+    beta = 0.0 if method == "gd" else float(beta)
+    if not 0 <= beta < 1:
+        raise InvalidParameterError(f"beta must be in [0, 1), got {beta}")
+    if int(queries) != queries or queries < 1:
+        raise InvalidParameterError(f"queries must be a positive integer, got {queries}")
+    if not 0 < accuracy < 1:
+        raise InvalidParameterError(f"accuracy must be a relative half-width in (0, 1), got {accuracy}")
+    if not 0 < confidence < 1:
+        raise InvalidParameterError(f"confidence must be in (0, 1), got {confidence}")
+    return beta, int(queries)
+
+
+def stepsize(
+    model: torch.nn.Module,
+    loss_fn: Callable[[torch.nn.Module], torch.Tensor],
+    *,
+    laws: Sequence[str] | None = None,
+    queries: int = 1,
+    method: str = "gd",
+    beta: float = 0.9,
+    accuracy: float = 0.1,
+    confidence: float = CONFIDENCE,
+    seed: int = 0,
+    device: str | torch.device = "cpu",
+    lanczos_steps: int = LANCZOS_STEPS,
+    exact_max_dim: int = EXACT_MAX_DIM,
+) -> StepsizeResult:
+    """Mean-square stable step eta* of ZO-GD / ZO-GDM for ``loss_fn(model)`` at the current parameters.
+
+    ``accuracy``: the relative half-width aimed at for the spectral laws' intervals (the probe count
+    follows from it); ``laws``: law specs (default Gaussian and sphere).  Parameters are moved to
+    ``device``; ``loss_fn`` must put its data on the model's device.
+    """
+    from zoverify._device import resolve_device
+    from zoverify._rng import make_generator, spawn_seeds
+
+    beta, queries = _check_options(method, beta, queries, accuracy, confidence)
+    parsed = [parse_law(spec) for spec in (laws or DEFAULT_LAWS)]
+    dev = resolve_device(device)
+    if any(p.device != dev for p in model.parameters()):
+        model.to(dev)
+    start = time.perf_counter()
+    op = ParameterHessian(model, loss_fn)  # validates the model and the loss first
+    setup = time.perf_counter() - start
+    fb = time_forward_backward(model, loss_fn)
+    start = time.perf_counter() - setup
+    d = op.dim
+    top_seed, pilot_seed, more_seed = spawn_seeds(seed, 3)
+    top, residual = top_eigenvalues(op, steps=TOP_STEPS, generator=make_generator(top_seed, device=dev))
+    forms = {law.spec: _structured_form(law, d) for law in parsed}
+    settings = _spectral_settings(parsed, forms, d=d, method=method, beta=beta, q=queries, exact_max_dim=exact_max_dim)
+    steps = min(int(lanczos_steps), d)
+    while True:  # half of the accuracy budget for the quadrature error: more Lanczos steps until it fits
+        quad = slq_probes(op, num_probes=PILOT_PROBES, steps=steps, generator=make_generator(pilot_seed, device=dev))
+        lambda_max = max(float(top[0]), float(quad.nodes.max()))  # every Ritz value is <= lambda_max
+        _require_positive_curvature(op, quad, lambda_max)
+        pilots = [spectral_estimate(quad, st, lambda_max=lambda_max, confidence=confidence) for st in settings]
+        quad_rel = max((e.quadrature_error / e.elasticity for e in pilots), default=0.0)
+        if quad_rel <= accuracy / 2 or steps >= d:
+            break
+        steps = min(2 * steps, d)
+    budget = accuracy - min(quad_rel, accuracy / 2)
+    wanted = max(
+        [PILOT_PROBES] + [probes_needed(e, accuracy=budget, confidence=confidence, pilot=PILOT_PROBES) for e in pilots]
+    )
+    if wanted > quad.num_probes:
+        more = slq_probes(
+            op, num_probes=wanted - quad.num_probes, steps=steps, generator=make_generator(more_seed, device=dev)
+        )
+        quad = quad.extended(more)
+        lambda_max = max(lambda_max, float(quad.nodes.max()))
+
+    m = quad.num_probes
+    t = float(stats.t(m - 1).isf((1 - confidence) / 2))
+    trace = float(quad.rayleigh.mean())
+    trace_half = t * float(quad.rayleigh.std(ddof=1)) / math.sqrt(m)
+    trace_pos = float(np.mean(np.sum(quad.weights * np.clip(quad.nodes, 0.0, None), axis=1)))
+
+    dense: list = []  # the positive part of the dense Hessian, formed once if a law needs it
+    results = []
+    for law in parsed:
+        results.append(
+            _law_result(
+                law,
+                forms[law.spec],
+                quad,
+                op,
+                dense,
+                d=d,
+                method=method,
+                beta=beta,
+                q=queries,
+                lambda_max=lambda_max,
+                trace=trace,
+                confidence=confidence,
+                exact_max_dim=exact_max_dim,
+            )
+        )
+    seconds = time.perf_counter() - start
+    return StepsizeResult(
+        dimension=d,
+        loss=op.loss,
+        method=method,
+        beta=beta,
+        queries=queries,
+        accuracy=float(accuracy),
+        confidence=float(confidence),
+        seed=int(seed),
+        lambda_max=lambda_max,
+        lambda_max_residual=residual,
+        top_eigenvalues=[float(x) for x in top],
+        trace=trace,
+        trace_interval=(trace - trace_half, trace + trace_half),
+        trace_positive_part=trace_pos,
+        num_probes=m,
+        lanczos_steps=steps,
+        hessian_vector_products=op.products,
+        seconds=seconds,
+        forward_backward_seconds=fb,
+        laws=results,
+    )
+
+
+def _require_positive_curvature(op: ParameterHessian, quad: ProbeQuadratures, lambda_max: float) -> None:
+    scale = max(abs(float(quad.nodes.min())), abs(lambda_max))
+    if op.zero or scale == 0 or lambda_max <= 1e-12 * scale:
+        raise InvalidParameterError(
+            "the Hessian's positive part is zero at these parameters (no positive curvature): every step is "
+            "mean-square stable on the quadratic model, so eta* is not defined"
+        )
+
+
+def _structured_form(law, d: int):
+    try:
+        return tuple(float(x) for x in (fourth_moment_form(law, sp.Integer(d)).subs(d).__dict__.values()))
+    except NotApplicableError:
+        return None
+
+
+def _spectral_settings(parsed, forms, *, d, method, beta, q, exact_max_dim) -> list[SpectralSetting]:
+    """The settings whose intervals the probe count must serve (spectral laws; bounds above the exact size)."""
+    out = []
+    for law in parsed:
+        form = forms[law.spec]
+        if form is None:
+            continue
+        c, a, b, e = form
+        if e == 0:
+            out.append(structured_setting(c, a, b, method=method, beta=beta, q=q))
+        elif d > exact_max_dim:
+            out.append(structured_setting(c, a + max(e, 0.0), b, method=method, beta=beta, q=q))
+    return out
+
+
+def _law_result(law, form, quad, op, dense, *, d, method, beta, q, lambda_max, trace, confidence, exact_max_dim):
+    first = first_order_threshold(lambda_max, method=method, beta=beta)
+    common = dict(law=law.spec, first_order=first, lambda_max=lambda_max, trace=trace)
+    if form is not None and form[3] == 0:
+        setting = structured_setting(*form[:3], method=method, beta=beta, q=q)
+        est = spectral_estimate(quad, setting, lambda_max=lambda_max, confidence=confidence)
+        return LawStepsize(
+            route=ROUTE_SPECTRAL,
+            eta_star=est.eta_star,
+            eta_star_interval=(est.low, est.high),
+            relative_half_width=(est.high - est.low) / (2 * est.eta_star),
+            details=asdict(est) | {"kappa_g": setting.kappa_g, "kappa_s": setting.kappa_s},
+            **common,
+        )
+    if d <= exact_max_dim:
+        try:
+            eta = _exact(law, op, dense, method=method, beta=beta, q=q)
+            return LawStepsize(route=ROUTE_EXACT, eta_star=eta, eta_star_interval=(eta, eta), **common)
+        except NotApplicableError as exc:
+            note = f"exact operator not available: {exc}"
+    else:
+        note = f"d = {d} > {exact_max_dim}: the exact operator was not formed"
+    low, high, why = _bounds(
+        law, form, quad, d=d, method=method, beta=beta, q=q, lambda_max=lambda_max, confidence=confidence
+    )
+    return LawStepsize(
+        route=ROUTE_BOUNDS, eta_star=None, eta_star_interval=(low, high), note=f"{note}; {why}", **common
+    )
+
+
+def _exact(law, op, dense, *, method, beta, q) -> float:
+    from zoverify.numeric.eos_curvature import Curvature, block_edge_step
+    from zoverify.numeric.stability_operator import critical_step_size
+
+    if not dense:
+        H = op.dense().cpu().numpy()
+        lam, V = np.linalg.eigh(H)
+        curv = Curvature(
+            float(lam.sum()), float(lam[-1]), float(lam[lam > 0].sum()), float(-lam[lam < 0].sum()), lam, V
+        )
+        dense.append(curv)
+    curv = dense[0]
+    gaussian_blocks = law.name == "block" and getattr(law.base, "spec", "") == "gaussian"
+    if gaussian_blocks and method == "gd" and law.independent_draws:  # block_edge's moments are Gaussian ones
+        return block_edge_step(curv, blocks=int(law.blocks), q=q, scaled=bool(getattr(law, "scaled", True)))
+    return critical_step_size(law, curv.positive_part(), method=method, beta=beta, q=q).eta_star
+
+
+def _bounds(law, form, quad, *, d, method, beta, q, lambda_max, confidence):
+    """(low, high, text): cone-order comparison bounds and the mean threshold (docs/stepsize.md#bounds)."""
+    c = form[0] if form is not None else identity_scale(law, d)
+    high = None if c is None else mean_threshold_scalar(c, lambda_max, method=method, beta=beta)
+    texts = [] if high is None else ["upper: stability in the mean (Jensen)"]
+    if form is None:
+        return 0.0, high, "; ".join(texts + ["no lower bound derived for this law"])
+    c, a, b, e = form
+    if e < 0:  # E[B A B] minus a Diag term: at most the e = 0 operator, so eta* is at least its edge
+        low = spectral_estimate(
+            quad,
+            structured_setting(c, a, b, method=method, beta=beta, q=q),
+            lambda_max=lambda_max,
+            confidence=confidence,
+        ).low
+        return low, high, "; ".join(["lower: the same law without its Diag term (e < 0)", *texts])
+    # e > 0: Diag(Y) <= tr(Y) I moves e into the trace coefficient (lower); dropping it gives the upper
+    low = spectral_estimate(
+        quad,
+        structured_setting(c, a + e, b, method=method, beta=beta, q=q),
+        lambda_max=lambda_max,
+        confidence=confidence,
+    ).low
+    upper = spectral_estimate(
+        quad, structured_setting(c, a, b, method=method, beta=beta, q=q), lambda_max=lambda_max, confidence=confidence
+    ).high
+    high = upper if high is None else min(high, upper)
+    return (
+        low,
+        high,
+        "lower: Diag(Y) <= tr(Y) I (e > 0); upper: the same law without its Diag term, and the mean threshold",
+    )
+
+
+__all__ = [
+    "LawStepsize",
+    "ROUTE_BOUNDS",
+    "ROUTE_EXACT",
+    "ROUTE_SPECTRAL",
+    "SpectralEstimate",
+    "StepsizeResult",
+    "gain_terms",
+    "probes_needed",
+    "spectral_estimate",
+    "stepsize",
+    "weighted_eta_star",
+]
