@@ -1,0 +1,101 @@
+"""The audit's own rules, each against a near miss: how alpha is shared, when a declared law is
+rejected, the scale interval's coverage, which seeds inference may use, what gets a finding."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from zoverify.audit import audit
+from zoverify.audit.infer import LAW_CRITICAL, _batch_interval
+from zoverify.verify.result import ClaimResult
+
+SLIPS = "examples/audit/slips.py"
+
+
+def test_the_checks_share_the_audit_alpha_over_properties_and_dimensions():
+    """A correct subject fails the audit with probability <= alpha: the checks' alphas add up to it (Bonferroni)."""
+    report = audit(f"{SLIPS}:correct", law="gaussian", dims=(2, 3), samples=1024, alpha=0.01)
+    judged = [r for r in report.results if r.verdict != "n/a"]
+    assert len(report.results) == 2 * 5
+    assert sum(r.alpha for r in report.results) == pytest.approx(0.01)
+    assert {r.alpha for r in judged} == {report.alpha_each}
+
+
+def test_a_right_declared_law_is_rejected_with_probability_at_most_1e_4():
+    """Two moments, each two-sided: four tails share 1e-4 (a critical value for two tails would double it)."""
+    assert 4 * stats.norm.sf(LAW_CRITICAL) == pytest.approx(1e-4, rel=1e-9)
+
+
+def test_the_scale_interval_covers_at_its_stated_99_percent():
+    """8,000 synthetic runs of 32 batch means: coverage 0.99 within a binomial band at 1e-6 (4.9 standard errors);
+    a 98 % interval (e.g. a one-sided quantile) sits 9 standard errors lower and falls outside the band with
+    probability 0.998."""
+    rng = np.random.default_rng(20261207)
+    n = 8_000
+    covered = 0
+    for _ in range(n):
+        values = rng.standard_normal(32 * 4) + 3.0  # heavy enough to be t with 31 df after batching
+        _, (lo, hi) = _batch_interval(values)
+        covered += lo <= 3.0 <= hi
+    low, high = stats.binom.ppf([0.5e-6, 1 - 0.5e-6], n, 0.99)
+    assert low <= covered <= high, covered / n
+
+
+def test_inference_draws_its_instances_from_its_own_stream():
+    """The instances that infer the setting are never the instances a property judges (no reused seeds)."""
+    import torch
+
+    from zoverify.audit.run import _infer
+    from zoverify.claims import select
+    from zoverify.claims.audit.common import replicate_seeds
+    from zoverify.perturbations import parse_law
+    from zoverify.subjects import remember
+    from zoverify.verify.claim import Context
+
+    seen: list[int] = []
+
+    def factory(dim, seed):
+        seen.append(int(seed))
+        rng = np.random.default_rng(seed)
+
+        def estimate(f, x):
+            z = rng.standard_normal(dim)
+            return (f(x + 1e-2 * z) - f(x - 1e-2 * z)) / 2e-2 * z
+
+        return estimate
+
+    _infer(remember(factory), dim=3, law="gaussian", seed=5)
+    entry = select(["audit.estimator_mean"])[0]
+    ctx = Context(
+        parse_law("gaussian"), entry.resolve_params({"dim": 3}), 1 << 17, 5, torch.device("cpu"), torch.float64
+    )
+    judged = set(replicate_seeds(ctx, 1 << 14).tolist())
+    assert seen and not judged.intersection(seen)
+
+
+def test_an_inconclusive_property_gets_a_finding():
+    """Exit 3 must say which property could not decide and what to raise."""
+    from zoverify.audit.infer import Inferred
+    from zoverify.audit.run import _finding
+
+    r = ClaimResult(
+        claim="audit.estimator_conditional_mean", law="gaussian", params={"dim": 6}, verdict="inconclusive",
+        prediction=[0.0], estimate=[0.1], ci_low=[-1.0], ci_high=[1.2], p_value=0.9, alpha=2e-5, method="batch means",
+        seed=0, num_samples=1024, device="cpu", dtype="float64", elapsed_s=0.0, version="0", labels=["spread"],
+        message="1/2 negative controls not rejected; raise --samples",
+    )  # fmt: skip
+    finding = _finding(r, "m:f", {"scale": 1.0}, Inferred(), 0, 1024)
+    assert finding is not None and finding.verdict == "inconclusive" and "raise --samples" in finding.diagnosis
+    assert "--samples 1024" in finding.reproduce
+
+
+def test_dimension_two_is_accepted_and_one_refused():
+    """The smallest test problem is d = 2 (a near miss at the boundary)."""
+    from zoverify._errors import InvalidParameterError
+    from zoverify.cli._audit import _dims
+
+    assert _dims("2,6") == (2, 6)
+    with pytest.raises(InvalidParameterError, match="integers >= 2"):
+        _dims("1,6")
