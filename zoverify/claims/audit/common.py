@@ -114,11 +114,17 @@ def hessian(ctx, dim: int) -> np.ndarray:
 
 
 def gradient_point(ctx, dim: int, A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(x, b) with grad f(x) = A x + b = v: |v_i| = 1 for every i (random signs), so no component is near 0."""
+    """(x, b) with grad f(x) = A x + b = v: |v_i| = 1 for every i (random signs), so no component is near 0.
+
+    The signs never sum to 0: a law with mean m adds m m^T v to E[zz^T] v, which a gradient orthogonal
+    to the all-ones vector would hide from every mean and moment the audit compares.
+    """
     rng = ctx.instance_rng()
     rng.standard_normal(dim * dim)  # the Haar draw of the Hessian comes first in this stream
     x = rng.standard_normal(dim)
     v = rng.choice([-1.0, 1.0], size=dim)
+    if v.sum() == 0:
+        v[0] = -v[0]
     return x, v - A @ x
 
 
