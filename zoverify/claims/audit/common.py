@@ -74,7 +74,8 @@ def estimator_subject(ctx) -> EstimatorSubject:
 
 
 def optimizer_subject(ctx) -> OptimizerSubject:
-    """The optimizer named by ``ctx['subject']`` (the reference runs the declared method)."""
+    """The optimizer named by ``ctx['subject']`` (the reference runs the declared method with its constants)."""
+    adam = {k: ctx.params[k] for k in ("beta2", "eps") if k in ctx.params}
     factory = _subject_callable(
         ctx,
         lambda: reference_optimizer(
@@ -85,6 +86,7 @@ def optimizer_subject(ctx) -> OptimizerSubject:
             mu=ctx["mu"],
             queries=ctx["queries"],
             scale=ctx["scale"],
+            **adam,
         ),
     )
     return OptimizerSubject(factory, name=ctx["subject"], budget_s=ctx["budget"])

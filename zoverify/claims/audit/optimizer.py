@@ -73,12 +73,18 @@ def _eta_star(ctx, H) -> float:
     return eta_operator(ctx.law, H, method=ctx["method"], beta=beta, q=ctx["queries"]) / abs(ctx["scale"])
 
 
-def _setup(ctx):
+def path_problem(ctx) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(A, x*, x0) of f = (x - x*)^T A (x - x*) / 2, from the claim's instance stream."""
     dim = ctx["dim"]
     A = hessian(ctx, dim)
     rng = ctx.instance_rng()
     rng.standard_normal(dim * dim)  # the Hessian's Haar draw comes first
     x_min, x0 = rng.standard_normal(dim), rng.standard_normal(dim)
+    return A, x_min, x0
+
+
+def _setup(ctx):
+    A, x_min, x0 = path_problem(ctx)
     return A, x_min, x0, ctx["fraction"] * _eta_star(ctx, A)
 
 

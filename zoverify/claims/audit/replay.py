@@ -24,9 +24,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from zoverify.claims.audit.common import REFERENCE, hessian, replicate_seeds
-from zoverify.claims.audit.optimizer import method_params
-from zoverify.subjects import OptimizerSubject, load_callable, reference_optimizer
+from zoverify.claims.audit.common import optimizer_subject, replicate_seeds
+from zoverify.claims.audit.optimizer import method_params, path_problem
 from zoverify.verify.claim import Claim
 from zoverify.verify.decision import Exact
 from zoverify.verify.params import Param
@@ -147,32 +146,9 @@ def near_misses(rec: Recursion) -> list[tuple[str, Recursion]]:
 
 
 # ------------------------------------------------------------------ the claim
-def declared_optimizer(ctx) -> OptimizerSubject:
-    """The optimizer named by ``ctx['subject']``; the reference runs the declared method with its constants."""
-    if ctx["subject"] == REFERENCE:
-        factory = reference_optimizer(
-            ctx.law,
-            method=ctx["method"],
-            beta=ctx["beta"],
-            beta2=ctx["beta2"],
-            eps=ctx["eps"],
-            scheme=ctx["scheme"],
-            mu=ctx["mu"],
-            queries=ctx["queries"],
-            scale=ctx["scale"],
-        )
-    else:
-        factory = load_callable(ctx["subject"])
-    return OptimizerSubject(factory, name=ctx["subject"], budget_s=ctx["budget"])
-
-
 def _problem(ctx):
     """f = (x - x*)^T A (x - x*) / 2 and x0, drawn as the mean-path claim draws them."""
-    dim = ctx["dim"]
-    A = hessian(ctx, dim)
-    rng = ctx.instance_rng()
-    rng.standard_normal(dim * dim)  # the Hessian's Haar draw comes first
-    x_min, x0 = rng.standard_normal(dim), rng.standard_normal(dim)
+    A, x_min, x0 = path_problem(ctx)
 
     def f(y):
         e = y - x_min
@@ -195,7 +171,7 @@ def _run(ctx):
     component counts the steps whose queries are not the declared pattern (an instance's replay stops there).
     """
     f, x0 = _problem(ctx)
-    subject = declared_optimizer(ctx)
+    subject = optimizer_subject(ctx)
     rec = declared_recursion(ctx, lr=ctx["lr"])
     misses = near_misses(rec)
     T = ctx["steps"]
