@@ -94,13 +94,22 @@ def _with_projection(ctx):
     return lambda g: np.append(g.mean(0), (g @ v).mean() / (v @ v))
 
 
-def _register_mean(name: str, *, laws, **setting):
+def _cubic_predict(ctx):
+    """E g on the cubic (central: the mu^2 term (mu^2/6) E[(sum c_i z_i^3) z]), then its projection on v."""
+    dim = ctx["dim"]
+    _, x, A, c, v = cubic_test_function(ctx, dim)
+    mean = estimate_mean_cubic(ctx.law, dim, A=A, c=c, x=x, v=v, scheme=ctx["scheme"], mu=ctx["mu"], scale=ctx["scale"])
+    return np.append(mean, mean @ v / (v @ v))
+
+
+def _register_mean(name: str, *, laws, cubic: bool = False, **setting):
+    """The mean and its projection on the gradient, on the quadratic or (``cubic``) on the cubic test function."""
     register(
         Claim(
             name=name,
-            predict=_mean_predict,
+            predict=_cubic_predict if cubic else _mean_predict,
             simulate=lambda ctx: _run_instances(
-                ctx, linear=False, calls=ctx["calls"], reduce=_with_projection(ctx), groups=_GROUPS
+                ctx, linear=False, calls=ctx["calls"], reduce=_with_projection(ctx), groups=_GROUPS, cubic=cubic
             ),
             test=BatchMeans(),
             laws=laws,
@@ -121,37 +130,15 @@ _register_mean(
 
 
 # ------------------------------------------------------------------ the mean on a cubic
-def _cubic_predict(ctx):
-    """E g on the cubic (central: the mu^2 term (mu^2/6) E[(sum c_i z_i^3) z]), then its projection on v."""
-    dim = ctx["dim"]
-    _, x, A, c, v = cubic_test_function(ctx, dim)
-    mean = estimate_mean_cubic(ctx.law, dim, A=A, c=c, x=x, v=v, scheme=ctx["scheme"], mu=ctx["mu"], scale=ctx["scale"])
-    return np.append(mean, mean @ v / (v @ v))
-
-
-def _register_mean_cubic(name: str, *, laws, **setting):
-    register(
-        Claim(
-            name=name,
-            predict=_cubic_predict,
-            simulate=lambda ctx: _run_instances(
-                ctx, linear=False, calls=ctx["calls"], reduce=_with_projection(ctx), groups=_GROUPS, cubic=True
-            ),
-            test=BatchMeans(),
-            laws=laws,
-            num_samples=1 << 17,
-            params=declared_params(extra={"calls": Param(8, "calls per instance", low=1, integer=True)}, **setting),
-            labels=lambda ctx: [*(f"E g[{i}]" for i in range(ctx["dim"])), "E <g, grad f>/||grad f||^2"],
-            negative_alternatives=lambda ctx, pred: scale_controls(pred, 0.05),
-        )
-    )
-
-
 # mu = 0.5: the mu^2 term is >= 14 % of every component (common.CUBIC), so a prediction without it is rejected
-_register_mean_cubic("audit.estimator_mean_cubic", laws=(*_AUDIT_LAWS, "gaussian(mean=0.3)"), mu=0.5)
+_register_mean("audit.estimator_mean_cubic", laws=(*_AUDIT_LAWS, "gaussian(mean=0.3)"), cubic=True, mu=0.5)
 # the forward scheme on the cubic adds (mu/2) E[(z^T H z) z], H = A + diag(c x): nonzero for a law with a mean
-_register_mean_cubic(
-    "audit.estimator_mean_cubic_forward", laws=("gaussian(mean=0.3)", "rademacher"), scheme="forward", mu=0.5
+_register_mean(
+    "audit.estimator_mean_cubic_forward",
+    laws=("gaussian(mean=0.3)", "rademacher"),
+    cubic=True,
+    scheme="forward",
+    mu=0.5,
 )
 
 
