@@ -99,3 +99,13 @@ def test_dimension_two_is_accepted_and_one_refused():
     assert _dims("2,6") == (2, 6)
     with pytest.raises(InvalidParameterError, match="integers >= 2"):
         _dims("1,6")
+
+
+def test_assert_audit_passes_a_correct_subject_and_names_a_slip():
+    """For a user's own pytest CI: a pass returns the report, a fail raises with the named finding."""
+    from zoverify.testing import assert_audit
+
+    report = assert_audit(f"{SLIPS}:correct", law="gaussian", samples=1 << 14)
+    assert report.exit_code == 0
+    with pytest.raises(AssertionError, match="scale 2"):
+        assert_audit(f"{SLIPS}:scale_two", law="gaussian", samples=1 << 14)

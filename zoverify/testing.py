@@ -1,7 +1,10 @@
-"""Helpers for researchers' own test suites: assert a claim, and hypothesis strategies.
+"""Helpers for researchers' own test suites: assert a claim, audit one's own ZO code, hypothesis strategies.
 
     from zoverify.testing import assert_claim
     assert_claim("moments.sampler", law="my_laws.py:HeavyTail")
+
+    from zoverify.testing import assert_audit
+    assert_audit("my_zo.py:make_estimator", law="rademacher", scheme="central")
 
     from zoverify.testing import laws_and_dims, spectra
     @given(law_and_dim=laws_and_dims(), spectrum=spectra())
@@ -54,6 +57,27 @@ def assert_claim(
             "raise num_samples, or pass allow_inconclusive=True"
         )
     return result
+
+
+def assert_audit(subject: Any, *, kind: str = "estimator", allow_inconclusive: bool = False, **options: Any):
+    """Audit ``subject`` (a spec string or the callable) and raise ``AssertionError`` naming every finding.
+
+    ``options`` are those of :func:`zoverify.audit.audit` (law, scheme, mu, queries, scale, method, beta,
+    dims, samples, seed, alpha, ...). An inconclusive audit raises too unless ``allow_inconclusive``.
+    Returns the report when it passes.
+    """
+    from zoverify.audit import audit  # the audit layer sits above the claims: imported when used
+
+    report = audit(subject, kind=kind, **options)
+    if report.exit_code == 1 or (report.exit_code == 3 and not allow_inconclusive):
+        what = "fails" if report.exit_code == 1 else "is inconclusive"
+        lines = [f"audit of {report.subject} ({kind}) {what} (alpha={report.alpha:g}):"]
+        for f in report.findings:
+            lines.append(
+                f"  {f.verdict.upper()} {f.prop}: {f.diagnosis}\n    {f.statistic}\n    reproduce: {f.reproduce}"
+            )
+        raise AssertionError("\n".join(lines))
+    return report
 
 
 def law_specs(*, families=None):
@@ -129,4 +153,4 @@ def spectra(min_size: int = 1, max_size: int = 32, *, low: float = 1e-3, high: f
     )
 
 
-__all__ = ["assert_claim", "dims", "law_specs", "laws", "laws_and_dims", "spectra"]
+__all__ = ["assert_audit", "assert_claim", "dims", "law_specs", "laws", "laws_and_dims", "spectra"]
