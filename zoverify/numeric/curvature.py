@@ -162,8 +162,11 @@ class ProbeQuadratures:
         """The probes of both sets."""
         width = max(self.nodes.shape[1], other.nodes.shape[1])
         hw = max(self.half_nodes.shape[1], other.half_nodes.shape[1])
-        cat = [np.concatenate([_pad(a, w), _pad(b, w)]) for a, b, w in _pairs(self, other, width, hw)]
-        return ProbeQuadratures(*cat, np.concatenate([self.rayleigh, other.rayleigh]), self.steps)
+        nodes, weights, half_nodes, half_weights = (
+            np.concatenate([_pad(a, w), _pad(b, w)]) for a, b, w in _pairs(self, other, width, hw)
+        )
+        rayleigh = np.concatenate([self.rayleigh, other.rayleigh])
+        return ProbeQuadratures(nodes, weights, half_nodes, half_weights, rayleigh, self.steps)
 
 
 def _pairs(a: ProbeQuadratures, b: ProbeQuadratures, width: int, hw: int):

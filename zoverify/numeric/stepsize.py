@@ -24,6 +24,7 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 import sympy as sp
@@ -403,7 +404,7 @@ def _spectral_settings(parsed, forms, *, d, method, beta, q, exact_max_dim) -> l
 
 def _law_result(law, form, quad, op, dense, *, d, method, beta, q, lambda_max, trace, confidence, exact_max_dim):
     first = first_order_threshold(lambda_max, method=method, beta=beta)
-    common = dict(law=law.spec, first_order=first, lambda_max=lambda_max, trace=trace)
+    common: dict[str, Any] = {"law": law.spec, "first_order": first, "lambda_max": lambda_max, "trace": trace}
     if form is not None and form[3] == 0:
         setting = structured_setting(*form[:3], method=method, beta=beta, q=q)
         est = spectral_estimate(quad, setting, lambda_max=lambda_max, confidence=confidence)
