@@ -109,3 +109,25 @@ def test_assert_audit_passes_a_correct_subject_and_names_a_slip():
     assert report.exit_code == 0
     with pytest.raises(AssertionError, match="scale 2"):
         assert_audit(f"{SLIPS}:scale_two", law="gaussian", samples=1 << 14)
+
+
+def test_a_zero_direction_is_read_as_the_declared_scheme():
+    """A sparse law's zero direction queries x itself: x, x fits a forward step and a central pair alike."""
+    from zoverify.subjects.contracts import QueryLog
+
+    x = np.array([0.5, -1.0, 2.0])
+    u = np.array([0.0, 1e-2, -1e-2])
+    log = QueryLog()
+    log.points = [x, x + u, x.copy()]  # forward, q = 2, the second direction zero
+    assert log.pattern(x)[:2] == ("forward", 2)
+    log.points = [x.copy(), x.copy()]
+    assert log.pattern(x, prefer="forward")[:2] == ("forward", 1)
+    assert log.pattern(x, prefer="central")[:2] == ("central", 1)
+
+
+def test_a_law_of_another_fixed_dimension_is_not_applicable():
+    """A law defined for d = 12 cannot draw the claim's d = 6 directions: n/a with the accepted dim, not a crash."""
+    from zoverify.claims import check, select
+
+    r = check(select(["audit.estimator_mean"])[0], law="lowrank(rank=1, shape=[4,3])", num_samples=64)
+    assert r.verdict == "n/a" and "dim=12" in r.message

@@ -87,20 +87,26 @@ class QueryLog:
         self.points.clear()
         self.values.clear()
 
-    def pattern(self, x: np.ndarray) -> tuple[str | None, int | None, np.ndarray]:
+    def pattern(self, x: np.ndarray, *, prefer: str | None = None) -> tuple[str | None, int | None, np.ndarray]:
         """(scheme, q, offsets u) of one call's queries around x: central queries come in pairs x + u, x - u;
-        a forward scheme queries x once and x + u per direction; (None, None, all offsets) otherwise."""
+        a forward scheme queries x once and x + u per direction; (None, None, all offsets) otherwise.
+
+        A zero direction (a sparse law's) queries x itself, so the same points can fit both schemes
+        (x, x is a forward step along 0 and a central pair along 0): then ``prefer`` decides.
+        """
         P = np.asarray(self.points, float).reshape(len(self.points), -1) - x
         if len(P) < 2:
             return None, None, P
         at_x = np.all(P == 0, axis=1)
-        if at_x.sum() == 1:
-            return "forward", len(P) - 1, P[~at_x]
+        base = int(np.argmax(at_x))
+        forward = ("forward", len(P) - 1, np.delete(P, base, axis=0)) if at_x.any() else None
+        if at_x.sum() == 1 or (forward is not None and prefer == "forward"):
+            return forward  # pyright: ignore[reportReturnType]  # not None: at_x.any()
         if len(P) % 2 == 0:
             plus, minus = P[0::2], P[1::2]
             if np.allclose(plus, -minus, rtol=1e-6, atol=1e-12 * (np.abs(P).max() + 1e-300)):
                 return "central", len(P) // 2, plus
-        return None, None, P
+        return forward or (None, None, P)
 
 
 class GuardedFunction:

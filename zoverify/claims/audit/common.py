@@ -14,6 +14,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from zoverify._errors import InvalidParameterError
 from zoverify._rng import make_numpy_generator, spawn_seeds
 from zoverify.claims.stability.common import haar_rotation, rotated
 from zoverify.perturbations import cubic_moment, fifth_moment, sixth_moment
@@ -169,6 +170,11 @@ def cubic_test_function(ctx, dim: int):
 # ------------------------------------------------------------------ moment maps as numbers
 @lru_cache(maxsize=64)
 def _maps(law, dim: int):
+    if law.fixed_dim is not None and law.fixed_dim != dim:
+        raise InvalidParameterError(
+            f"law {law.spec} has dimension {law.fixed_dim}; this claim's test problem has dim = {dim} "
+            f"(accepted: --param dim={law.fixed_dim})"
+        )
     d = law.fixed_dim or S.d
     As, vs = S.matrix("A", d, d), S.vector("v", d)
     env = {S.d: dim}
@@ -248,6 +254,16 @@ def upper_labels(dim: int, name: str) -> list[str]:
     return [f"{name}[{a},{b}]" for a, b in zip(i, j, strict=True)]
 
 
+def rounding_bound(predict):
+    """bias_bound for a mean of n rows: n eps |prediction| covers float64 summation error, so a statistic
+    with no spread (a law whose every draw gives the same projection) is judged exactly, not at zero width."""
+
+    def bound(ctx):
+        return ctx.num_samples * np.finfo(float).eps * np.abs(np.asarray(predict(ctx), float))
+
+    return bound
+
+
 def scale_controls(prediction: np.ndarray, delta: float, *, power: int = 1, what: str = "scale"):
     """The near misses of a subject whose output is (1 +- delta) x right: prediction x (1 +- delta)^power."""
     return [
@@ -270,6 +286,7 @@ __all__ = [
     "optimizer_subject",
     "quadratic_form_mean",
     "replicate_seeds",
+    "rounding_bound",
     "scale_controls",
     "second_moment",
     "test_function",

@@ -24,6 +24,7 @@ from zoverify.claims.audit.common import (
     estimate_second_moment,
     estimator_subject,
     replicate_seeds,
+    rounding_bound,
     scale_controls,
     test_function,
     upper,
@@ -117,6 +118,7 @@ def _register_mean(name: str, *, laws, cubic: bool = False, **setting):
             params=declared_params(extra={"calls": Param(8, "calls per instance", low=1, integer=True)}, **setting),
             labels=lambda ctx: [*(f"E g[{i}]" for i in range(ctx["dim"])), "E <g, grad f>/||grad f||^2"],
             negative_alternatives=lambda ctx, pred: scale_controls(pred, 0.05),
+            bias_bound=rounding_bound(_cubic_predict if cubic else _mean_predict),
         )
     )
 
@@ -178,6 +180,7 @@ def _register_second(name: str, *, laws, quadratic: bool = False, **setting):
             params=declared_params(extra={"calls": Param(8, "calls per instance", low=1, integer=True)}, **setting),
             labels=lambda ctx: [*upper_labels(ctx["dim"], "E gg^T"), "E ||g||^2"],
             negative_alternatives=lambda ctx, pred: scale_controls(pred, 0.1, power=1, what="second moment"),
+            bias_bound=rounding_bound(lambda ctx: _second_predict(ctx, quadratic=quadratic)),
         )
     )
 
@@ -305,7 +308,7 @@ def _queries_simulate(ctx):
         estimate = subject.instance(dim, int(seed))
         for _ in range(ctx["calls"]):
             estimate(f, x)
-            scheme, q, _ = estimate.log.pattern(x)
+            scheme, q, _ = estimate.log.pattern(x, prefer=ctx["scheme"])
             wrong_scheme += int(scheme != ctx["scheme"])
             wrong_q += int(q != ctx["queries"])
     return [wrong_scheme, wrong_q], [0.0, 0.0]

@@ -67,9 +67,11 @@ def estimate_from_queries(
         offsets, c = P[0::2], (vals[0::2] - vals[1::2]) / (2 * mu)
     else:
         at_x = np.all(P == 0, axis=1)
-        if len(P) != queries + 1 or at_x.sum() != 1:
+        if len(P) != queries + 1 or not at_x.any():
             return None
-        offsets, c = P[~at_x], (vals[~at_x] - vals[at_x][0]) / mu
+        # the first query at x is the base; any other is a zero direction (a sparse law's), worth 0
+        base = int(np.argmax(at_x))
+        offsets, c = np.delete(P, base, axis=0), (np.delete(vals, base) - vals[base]) / mu
     z = offsets / mu
     g = scale * (c @ z) / queries
     # the direction recovered from a query point: the subject rounded mu z and x + mu z, the replay
