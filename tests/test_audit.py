@@ -58,6 +58,7 @@ def test_diverging_streams_at_one_tensor_size_are_caught():
     assert direction.estimate[-1] < 0.01  # the 131,186-entry tensor, updated row by row
 
 
+@pytest.mark.slow  # each property already passes on the reference in test_claims_conformance.py
 def test_reference_torch_update_passes():
     from zoverify.perturbations import parse_law
     from zoverify.subjects import reference_torch_update
@@ -87,6 +88,7 @@ def test_rademacher_declared_gaussian_is_named():
     assert any(f.prop == "law" and "rademacher" in f.diagnosis for f in report.findings), report.text()
 
 
+@pytest.mark.slow  # the reference properties run in test_claims_conformance.py, the slip in test_audit_optimizer.py
 def test_reference_optimizers_pass_and_ema_momentum_fails():
     assert audit(f"{SLIPS}:ema_momentum", kind="optimizer", law="gaussian", method="gdm").exit_code == 1
     from zoverify.perturbations import parse_law
