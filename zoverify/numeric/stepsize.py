@@ -40,7 +40,7 @@ from zoverify.numeric.curvature import (
     top_eigenvalues,
 )
 from zoverify.perturbations import parse_law
-from zoverify.symbolic.stability import METHODS, SpectralSetting, first_order_threshold, fourth_moment_form
+from zoverify.symbolic.stability import SpectralSetting, first_order_threshold, fourth_moment_form
 
 ROUTE_SPECTRAL = "spectrum formula on SLQ density"
 ROUTE_EXACT = "exact operator on the dense Hessian's positive part"
@@ -246,18 +246,16 @@ class StepsizeResult:
 
 
 def _check_options(method, beta, queries, accuracy, confidence) -> tuple[float, int]:
-    if method not in METHODS or method == "adam":
+    from zoverify.numeric.stability_operator import _check_method
+
+    if method not in ("gd", "gdm"):  # a frozen-Adam edge needs a preconditioner this estimate does not have
         raise InvalidParameterError(f"method must be gd or gdm, got {method!r}")
-    beta = 0.0 if method == "gd" else float(beta)
-    if not 0 <= beta < 1:
-        raise InvalidParameterError(f"beta must be in [0, 1), got {beta}")
-    if int(queries) != queries or queries < 1:
-        raise InvalidParameterError(f"queries must be a positive integer, got {queries}")
+    _, beta, queries = _check_method(method, beta, queries)
     if not 0 < accuracy < 1:
         raise InvalidParameterError(f"accuracy must be a relative half-width in (0, 1), got {accuracy}")
     if not 0 < confidence < 1:
         raise InvalidParameterError(f"confidence must be in (0, 1), got {confidence}")
-    return beta, int(queries)
+    return beta, queries
 
 
 def stepsize(
