@@ -98,7 +98,16 @@ def main(argv: list[str]) -> int:
     if cmd == "check":
         return subprocess.call([str(BIN / "zoverify"), "check", *rest], cwd=ROOT)
     env = dict(os.environ, PYTHONHASHSEED="0")
-    return subprocess.call([str(BIN / "python"), "-m", "pytest", "-q", *rest], cwd=ROOT, env=env)
+    # one pytest worker per core (tests/conftest.py divides the cores' threads among them);
+    # worksteal, since a few real-training claims take minutes and most tests a second
+    parallel = (
+        []
+        if any(a == "-n" or a.startswith(("-n=", "--numprocesses")) or a == "no:xdist" for a in rest)
+        else ["-n", "auto", "--dist", "worksteal"]
+    )
+    if parallel:  # numpy's BLAS would start a thread per core in every worker
+        env = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"} | env
+    return subprocess.call([str(BIN / "python"), "-m", "pytest", "-q", *parallel, *rest], cwd=ROOT, env=env)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,9 @@ settings.register_profile("dev", deadline=None, max_examples=50)
 settings.register_profile("nightly", deadline=None, max_examples=500)
 settings.load_profile(os.environ.get("ZOVERIFY_HYPOTHESIS_PROFILE", "ci"))
 
-torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+# the cores are shared among pytest-xdist's workers (PYTEST_XDIST_WORKER_COUNT), at most 2 threads each
+_WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+torch.set_num_threads(max(1, min(2, (os.cpu_count() or 1) // _WORKERS)))
 
 
 def pytest_addoption(parser):

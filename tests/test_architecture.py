@@ -65,7 +65,16 @@ def test_the_nzk_pairings_listed_by_the_cli_are_the_symbolic_layers():
 def test_families_are_registered_in_their_declared_order():
     names = [e.name for family in FAMILIES for e in family.entries]
     assert list(REGISTRY)[: len(names)] == names
-    assert [f.name for f in FAMILIES] == ["checker", "moments", "nzk", "entk", "stability", "structured", "audit"]
+    assert [f.name for f in FAMILIES] == [
+        "checker",
+        "moments",
+        "nzk",
+        "entk",
+        "stability",
+        "structured",
+        "stepsize",
+        "audit",
+    ]
 
 
 @pytest.mark.parametrize("name", list(REGISTRY))

@@ -11,7 +11,7 @@ importing this package loads declarations only, never torch.
 
 from typing import TYPE_CHECKING
 
-from zoverify.claims import audit, checker, entk, moments, nzk, stability, structured
+from zoverify.claims import audit, checker, entk, moments, nzk, stability, stepsize, structured
 from zoverify.verify.params import Param
 from zoverify.verify.registry import REGISTRY, add_family, register, select
 from zoverify.verify.result import ClaimResult
@@ -22,7 +22,16 @@ if TYPE_CHECKING:  # for the type checker only; at run time __getattr__ imports 
     from zoverify.verify.claim import Claim, Context
     from zoverify.verify.decision import BatchMeans, Exact
 
-FAMILIES = (checker.FAMILY, moments.FAMILY, nzk.FAMILY, entk.FAMILY, stability.FAMILY, structured.FAMILY, audit.FAMILY)
+FAMILIES = (
+    checker.FAMILY,
+    moments.FAMILY,
+    nzk.FAMILY,
+    entk.FAMILY,
+    stability.FAMILY,
+    structured.FAMILY,
+    stepsize.FAMILY,
+    audit.FAMILY,
+)
 for _family in FAMILIES:
     add_family(_family)
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import torch
+from scipy import stats
 
 import zoverify
 from zoverify._device import resolve_device, resolve_dtype
@@ -18,10 +21,25 @@ from zoverify._errors import (
 )
 from zoverify.perturbations import AbstractLaw, parse_law
 from zoverify.verify.claim import Claim, Context
-from zoverify.verify.decision import LOWER_BOUND, TWO_SIDED, UPPER_BOUND, Decision, OppositeBound
+from zoverify.verify.decision import (
+    LOWER_BOUND,
+    POWER_QUANTILE,
+    TWO_SIDED,
+    UPPER_BOUND,
+    Decision,
+    OppositeBound,
+)
 from zoverify.verify.registry import ClaimEntry
 from zoverify.verify.result import ClaimResult
 from zoverify.verify.verdict import ALPHA, Verdict
+
+#: share of alpha held back for the second stage (stage 1 decides at the rest)
+STAGE2_ALPHA_SHARE = 0.1
+#: the second stage's default budget, as a multiple of the first stage's samples
+STAGE2_MAX_FACTOR = 16
+#: the second stage aims at a detectable error of delta / STAGE2_MARGIN, so that every control is rejected
+#: with high probability, not just 90 %
+STAGE2_MARGIN = 1.3
 
 
 def check(
@@ -35,10 +53,18 @@ def check(
     dtype: str | torch.dtype = torch.float64,
     alpha: float = ALPHA,
     scale: float = 1.0,
+    max_samples: int | None = None,
 ) -> ClaimResult:
     """Run one claim and decide it at false-failure probability ``alpha``.
 
     ``scale`` multiplies the prediction (``1 + delta`` is the negative control).
+
+    Two stages (docs/README.md#sequential-design) when ``num_samples`` is not given or
+    ``max_samples`` is: stage 1 at the claim's sample size and ``alpha * (1 - STAGE2_ALPHA_SHARE)``;
+    if it is inconclusive, stage 2 at the sample size its detectable error says makes the
+    controls rejectable (at most ``max_samples``, default ``STAGE2_MAX_FACTOR`` x stage 1) and
+    the rest of alpha.  A fail at either stage fails (Bonferroni over the stages: the
+    false-failure probability stays <= alpha).  With ``num_samples`` alone, one stage at alpha.
     """
     claim = claim.load() if isinstance(claim, ClaimEntry) else claim
     if not 0 < alpha < 1:
@@ -49,6 +75,10 @@ def check(
     n = int(num_samples if num_samples is not None else claim.num_samples)
     if n < 1:
         raise InvalidParameterError(f"num_samples must be positive, got {n}")
+    sequential = num_samples is None or max_samples is not None
+    budget = int(max_samples) if max_samples is not None else STAGE2_MAX_FACTOR * n
+    if sequential and budget < n:
+        raise InvalidParameterError(f"max_samples must be >= the first stage's {n} samples, got {budget}")
     ctx = Context(law_obj, claim.resolve_params(params), n, int(seed), resolve_device(device), resolve_dtype(dtype))
     start = time.perf_counter()
     reason = claim.applies_to(law_obj)
@@ -61,30 +91,26 @@ def check(
     except InvalidParameterError as exc:
         # the law refuses the claim's setting (e.g. fewer dimensions than blocks)
         return _not_applicable(claim, ctx, start, f"the law refuses this claim's setting: {exc}", alpha=alpha)
+    alpha_1 = alpha * (1 - STAGE2_ALPHA_SHARE) if sequential else alpha
     try:
-        observed = claim.simulate(ctx)
-    except NotApplicableError as exc:  # the setting rules the property out (e.g. one direction's update at q > 1)
+        stage = _run_stage(claim, ctx, prediction, alpha=alpha_1)
+    except _SettingRefusedError as exc:
         return _not_applicable(claim, ctx, start, str(exc), alpha=alpha)
-    except InvalidParameterError as exc:
-        return _not_applicable(claim, ctx, start, f"the law refuses this claim's setting: {exc}", alpha=alpha)
-    variance = claim.variance(ctx) if claim.variance is not None else None
-    summary = claim.test.summarize(observed, variance=variance)
-    bias = claim.bias_bound(ctx) if claim.bias_bound is not None else None
-    decision = summary.decide(prediction, alpha=alpha, bias=bias)
-    labels = claim.labels(ctx) if claim.labels is not None else [f"c{i}" for i in range(prediction.size)]
-    controls = (
-        _named_controls(claim.negative_alternatives(ctx, prediction))
-        if claim.negative_alternatives is not None
-        else component_controls(prediction, claim.negative_delta, labels, sides=getattr(summary, "sides", None))
-    )
-    not_rejected = [name for name, alt in controls if _judge(summary, alt, alpha=alpha, bias=bias).passed]
-    if not decision.passed:
-        verdict, message = Verdict.FAIL, _describe(decision, summary, prediction, labels)
-    elif not controls or not_rejected:
-        verdict = Verdict.INCONCLUSIVE
-        message = _describe_inconclusive(not_rejected, decision, labels, n_controls=len(controls))
-    else:
-        verdict, message = Verdict.PASS, ""
+    stages = 1
+    if stage.verdict == Verdict.INCONCLUSIVE:
+        need = _samples_needed(
+            stage, claim.negative_delta, n=n, alpha_now=alpha_1, alpha_next=alpha * STAGE2_ALPHA_SHARE
+        )
+        if sequential and need is not None and need <= budget:
+            ctx = replace(ctx, num_samples=need)
+            stage = _run_stage(claim, ctx, prediction, alpha=alpha * STAGE2_ALPHA_SHARE)
+            n, stages = need, 2
+            if stage.verdict == Verdict.INCONCLUSIVE:
+                stage.message += f" (after a second stage at {need} samples)"
+        elif need is not None:
+            stage.message += f"; about {need} samples would decide it (--samples {need})"
+    verdict, message, summary, decision = stage.verdict, stage.message, stage.summary, stage.decision
+    labels, controls, not_rejected = stage.labels, stage.controls, stage.not_rejected
     detectable = None
     if decision.detectable_rel is not None:
         detectable = [None if np.isnan(v) else float(v) for v in np.atleast_1d(decision.detectable_rel).ravel()]
@@ -115,7 +141,67 @@ def check(
         controls_not_rejected=not_rejected,
         num_controls=len(controls),
         controls=[name for name, _ in controls],
+        stages=stages,
     )
+
+
+class _SettingRefusedError(Exception):
+    """The simulation refused the claim's setting: the check is n/a, with this reason."""
+
+
+@dataclass
+class _Stage:
+    verdict: Verdict
+    message: str
+    summary: Any
+    decision: Decision
+    labels: list
+    controls: list
+    not_rejected: list
+
+
+def _run_stage(claim: Claim, ctx: Context, prediction: np.ndarray, *, alpha: float) -> _Stage:
+    """Simulate at ``ctx.num_samples`` and judge the prediction and every control at ``alpha``."""
+    try:
+        observed = claim.simulate(ctx)
+    except NotApplicableError as exc:  # the setting rules the property out (e.g. one direction's update at q > 1)
+        raise _SettingRefusedError(str(exc)) from exc
+    except InvalidParameterError as exc:
+        raise _SettingRefusedError(f"the law refuses this claim's setting: {exc}") from exc
+    variance = claim.variance(ctx) if claim.variance is not None else None
+    summary = claim.test.summarize(observed, variance=variance)
+    bias = claim.bias_bound(ctx) if claim.bias_bound is not None else None
+    decision = summary.decide(prediction, alpha=alpha, bias=bias)
+    labels = claim.labels(ctx) if claim.labels is not None else [f"c{i}" for i in range(prediction.size)]
+    controls = (
+        _named_controls(claim.negative_alternatives(ctx, prediction))
+        if claim.negative_alternatives is not None
+        else component_controls(prediction, claim.negative_delta, labels, sides=getattr(summary, "sides", None))
+    )
+    not_rejected = [name for name, alt in controls if _judge(summary, alt, alpha=alpha, bias=bias).passed]
+    if not decision.passed:
+        verdict, message = Verdict.FAIL, _describe(decision, summary, prediction, labels)
+    elif not controls or not_rejected:
+        verdict = Verdict.INCONCLUSIVE
+        message = _describe_inconclusive(not_rejected, decision, labels, n_controls=len(controls))
+    else:
+        verdict, message = Verdict.PASS, ""
+    return _Stage(verdict, message, summary, decision, list(labels), controls, not_rejected)
+
+
+def _samples_needed(stage: _Stage, delta: float, *, n: int, alpha_now: float, alpha_next: float) -> int | None:
+    """Samples at which the worst detectable error, judged at ``alpha_next``, is ``delta / STAGE2_MARGIN`` (>= 2n).
+
+    The detectable error scales as (z_{a/2k} + z_0.9) / sqrt(n) (k components, Bonferroni), so
+    n' = n (mde / target)^2 ((z' + z_0.9) / (z + z_0.9))^2; None where the rule has no detectable error.
+    """
+    mde = stage.decision.min_detectable_rel
+    if mde is None or not np.isfinite(mde) or mde <= 0 or delta <= 0:
+        return None
+    k = max(len(stage.labels), 1)
+    z_power = stats.norm.ppf(POWER_QUANTILE)
+    ratio = (stats.norm.isf(alpha_next / (2 * k)) + z_power) / (stats.norm.isf(alpha_now / (2 * k)) + z_power)
+    return max(2 * n, int(math.ceil(n * (mde * STAGE2_MARGIN / delta) ** 2 * ratio**2)))
 
 
 def component_controls(prediction, delta: float, labels, *, sides=None) -> list[tuple[str, np.ndarray]]:

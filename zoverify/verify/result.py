@@ -39,6 +39,7 @@ class ClaimResult:
     controls_not_rejected: list[str] = field(default_factory=list)
     num_controls: int = 0
     controls: list[str] = field(default_factory=list)  # every control's name, in the order judged
+    stages: int = 1  # 2 when a first, inconclusive stage was followed by a larger second one
 
     @property
     def passed(self) -> bool:

@@ -16,3 +16,11 @@ FAMILY.declare(
     source="zoverify/claims/checker/decision_rules.py (exact rejection rates, module docstring); docs/README.md#decision-rules",
     status=(Status.DERIVED_CHECKED,),
 )
+
+FAMILY.declare(
+    "sequential_design",
+    module="sequential",
+    statement="A check at the defaults runs in two stages (stage 1 at 90 % of alpha; if inconclusive, stage 2 at the remaining 10 % with the sample size its detectable error asks for): its false-failure rate, its rate of conclusive passes and its rate of failing a 3 % near miss are the exact two-stage rates (one Gaussian component, known variance, a = 0.4).",
+    source="zoverify/claims/checker/sequential.py (exact stage rates, module docstring); docs/README.md#sequential-design",
+    status=(Status.DERIVED_CHECKED,),
+)
