@@ -4,6 +4,7 @@
     python3 .ci/dev.py test  [pytest options]           # the default test suite
     python3 .ci/dev.py lint                             # ruff format and lint, pyright, the import-layer contracts
     python3 .ci/dev.py wheel                            # build the wheel, install it in a fresh venv, smoke check
+    python3 .ci/dev.py coverage [zoverify check options]  # which library lines a default check never runs
 
 Uses only the Python standard library, so it works on a fresh machine.  torch is
 pinned to 2.13.0 (a CPU build on the dev and CI machines); set ZOVERIFY_TORCH to
@@ -83,8 +84,27 @@ def wheel_smoke() -> int:
         return subprocess.call([exe, "check", *SMOKE_CLAIMS, "--law", "gaussian"], cwd=tmp)
 
 
+def coverage(check_args: list[str]) -> int:
+    """Run ``zoverify check`` under coverage.py; report the library's unexecuted lines per module.
+
+    The data file and a JSON report go to .coverage-check/ (git-ignored); the table lists every
+    module with the lines the check left unexecuted, which tests/README.md accounts for.
+    """
+    out = ROOT / ".coverage-check"
+    out.mkdir(exist_ok=True)
+    env = dict(os.environ, COVERAGE_FILE=str(out / "data"))
+    cov = [str(BIN / "python"), "-m", "coverage"]
+    code = subprocess.call(
+        [*cov, "run", "--source=zoverify", "-m", "zoverify", "check", *check_args], cwd=ROOT, env=env
+    )
+    subprocess.call([*cov, "json", "-q", "-o", str(out / "coverage.json")], cwd=ROOT, env=env)
+    subprocess.call([*cov, "report", "--skip-covered", "--sort=miss", "--show-missing"], cwd=ROOT, env=env)
+    print(f"zoverify check exited {code}; JSON report: {out / 'coverage.json'}")
+    return 0 if code in (0, 3) else code
+
+
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in {"check", "test", "env", "lint", "wheel"}:
+    if not argv or argv[0] not in {"check", "test", "env", "lint", "wheel", "coverage"}:
         print(__doc__)
         return 2
     ensure_env()
@@ -97,6 +117,8 @@ def main(argv: list[str]) -> int:
         return wheel_smoke()
     if cmd == "check":
         return subprocess.call([str(BIN / "zoverify"), "check", *rest], cwd=ROOT)
+    if cmd == "coverage":
+        return coverage(rest)
     env = dict(os.environ, PYTHONHASHSEED="0")
     # one pytest worker per core (tests/conftest.py divides the cores' threads among them);
     # worksteal, since a few real-training claims take minutes and most tests a second

@@ -12,7 +12,7 @@ FAMILY = Family("stepsize", package=__name__, title="The stable ZO step of a use
 FAMILY.declare(
     "slq_eta_star",
     module="slq",
-    statement="The matrix-free eta* of zoverify stepsize (Rademacher probes, Lanczos on Hessian-vector products, the gain formula's root) and its Hutchinson trace estimate agree with the exact eta* and trace of the dense Hessian, on softmax regression of the digits (d = 310), within a derived quadrature-error bound.",
+    statement="The matrix-free eta* of zoverify stepsize (Rademacher probes, Lanczos on Hessian-vector products, the gain formula's root) for ZO-GD, ZO-GDM (beta 0.9) and 4-query ZO-GD, and its Hutchinson trace estimate, agree with the exact eta* and trace of the dense Hessian, on softmax regression of the digits (d = 310), within a derived quadrature-error bound.",
     source="arXiv 2604.14669, Theorems 1-2, Eqs. 16, 18 (the gain formula); zoverify/claims/stepsize/slq.py (the quadrature bound); docs/stepsize.md",
     status=(Status.DERIVED_CHECKED,),
 )
