@@ -116,3 +116,21 @@ def test_design_sizes_and_rates_are_the_derived_ones():
     assert 0.36 < fail <= 0.4  # <= alpha: Bonferroni over the stages
     assert passed == pytest.approx(1 - fail, abs=1e-6)  # after stage 2 almost nothing is left inconclusive
     assert near > fail
+
+
+def test_max_samples_with_a_given_first_stage_runs_two_stages():
+    calls: list[int] = []
+    result = check(synthetic(1.0, calls=calls), num_samples=64, max_samples=64 * 16)
+    assert calls[0] == 64 and len(calls) == 2 and result.stages == 2
+
+
+def test_second_stage_is_at_least_twice_the_first():
+    """A first stage left inconclusive by chance (its detectable error already small) still doubles."""
+    from types import SimpleNamespace
+
+    from zoverify.verify.check import _samples_needed
+
+    stage = SimpleNamespace(decision=SimpleNamespace(min_detectable_rel=0.01), labels=["c0"])
+    assert _samples_needed(stage, 0.1, n=1000, alpha_now=0.9e-4, alpha_next=1e-5) == 2000  # pyright: ignore[reportArgumentType]
+    stage.decision.min_detectable_rel = float("nan")
+    assert _samples_needed(stage, 0.1, n=1000, alpha_now=0.9e-4, alpha_next=1e-5) is None  # pyright: ignore[reportArgumentType]

@@ -62,10 +62,18 @@ def dense_eta(law: str, hidden: int = 8, samples: int = 500, **kw) -> float:
 def test_weighted_root_with_unit_weights_is_the_spectral_formula():
     """The numpy gain sum on exact eigenvalues (weights 1) has the root of zoverify.symbolic's formula."""
     spectrum = np.array([5.0, 3.0, 2.0, 1.5, 1.0, 0.8, 0.5, 0.3, 0.2, 0.1, -0.4])  # a negative one: clipped
-    for law, method, beta, q in (("gaussian", "gd", 0.0, 1), ("sphere", "gd", 0.0, 2), ("gaussian", "gdm", 0.5, 1)):
-        ref = spectral_setting(parse_law(law), method=method, beta=beta, q=q, d=spectrum.size)
-        ours = weighted_eta_star(spectrum, np.ones_like(spectrum), ref, lambda_max=5.0)
-        assert ours == pytest.approx(float(spectral_eta_star(spectrum, ref)), rel=1e-12)
+    # one dominant eigenvalue: eta* close to the top mode's pole, where the root search's bracket matters
+    dominant = np.array([100.0, 1e-3, 1e-3])
+    for spec in (spectrum, dominant):
+        for law, method, beta, q in (
+            ("gaussian", "gd", 0.0, 1),
+            ("sphere", "gd", 0.0, 2),
+            ("gaussian", "gdm", 0.5, 1),
+            ("gaussian", "gd", 0.0, 8),
+        ):
+            ref = spectral_setting(parse_law(law), method=method, beta=beta, q=q, d=spec.size)
+            ours = weighted_eta_star(spec, np.ones_like(spec), ref, lambda_max=float(spec.max()))
+            assert ours == pytest.approx(float(spectral_eta_star(spec, ref)), rel=1e-12)
     # the gain constants built from a structured form match the symbolic ones (Gaussian: c, a, b = 1, 1, 2)
     built = structured_setting(1.0, 1.0, 2.0, method="gd", beta=0.0, q=3)
     ref = spectral_setting(parse_law("gaussian"), q=3, d=10)
@@ -194,3 +202,70 @@ def test_bad_input_is_one_line_exit_2(capsys, tmp_path, name, words):
     err = capsys.readouterr().err
     assert code == 2
     assert err.count("\n") == 1 and "Traceback" not in err and words in err, err
+
+
+def test_gauss_rules_keep_the_probe_mass_and_its_rayleigh_quotient():
+    """Both rules of every probe: weights sum to ||v||^2 = d and sum w * node = v^T H v (Hutchinson's sample)."""
+    from zoverify.numeric.curvature import ParameterHessian, slq_probes
+
+    model, loss_fn = digits_mlp(hidden=4, samples=200)
+    op = ParameterHessian(model, loss_fn)
+    quad = slq_probes(op, num_probes=3, steps=8, generator=torch.Generator().manual_seed(0))
+    for nodes, weights in ((quad.nodes, quad.weights), (quad.half_nodes, quad.half_weights)):
+        np.testing.assert_allclose(weights.sum(axis=1), op.dim, rtol=1e-12)
+        np.testing.assert_allclose((weights * nodes).sum(axis=1), quad.rayleigh, rtol=1e-9)
+
+
+def test_a_full_lanczos_run_is_exact():
+    """d steps on a d x d matrix with a wide spectrum return its eigenvalues (orthogonality kept throughout)."""
+    from zoverify.numeric.curvature import gauss_quadrature, lanczos_tridiagonal
+
+    rng = np.random.default_rng(0)
+    d = 60
+    Q, _ = np.linalg.qr(rng.standard_normal((d, d)))
+    eig = np.concatenate([np.geomspace(1e-3, 1.0, d - 3), [10.0, 50.0, 100.0]])
+    A = torch.as_tensor((Q * eig) @ Q.T)
+    alpha, beta = lanczos_tridiagonal(lambda v: A @ v, torch.as_tensor(rng.standard_normal(d)), steps=d)
+    nodes, weights = gauss_quadrature(alpha, beta)
+    np.testing.assert_allclose(np.sort(nodes), np.sort(eig), atol=1e-9 * eig.max())
+    assert weights.sum() == pytest.approx(1.0, rel=1e-12)
+
+
+def test_interval_ends_are_the_two_sided_t_bounds_widened_by_the_quadrature_error():
+    """At each end of the interval |mean - 1| = t_{0.975, m-1} se + quadrature error (the two-sided 95 % bound)."""
+    from zoverify.numeric.curvature import ParameterHessian, slq_probes
+    from zoverify.numeric.stepsize import gain_terms, pole, spectral_estimate
+
+    model, loss_fn = digits_mlp(hidden=4, samples=200)
+    op = ParameterHessian(model, loss_fn)
+    quad = slq_probes(op, num_probes=40, steps=40, generator=torch.Generator().manual_seed(3))
+    setting = spectral_setting(parse_law("gaussian"), d=op.dim)
+    lam_max = float(quad.nodes.max())
+    est = spectral_estimate(quad, setting, lambda_max=lam_max, confidence=0.95)
+    t = stats.t(quad.num_probes - 1).isf(0.025)
+    for eta, side in ((est.low, +1), (est.high, -1)):
+        full = np.sum(quad.weights * gain_terms(eta, quad.nodes, setting), axis=1)
+        half = np.sum(quad.half_weights * gain_terms(eta, quad.half_nodes, setting), axis=1)
+        se = full.std(ddof=1) / np.sqrt(quad.num_probes)
+        gap = abs(np.mean(full - half))
+        assert full.mean() + side * (t * se + gap) - 1 == pytest.approx(0.0, abs=1e-9)
+    assert est.low < est.eta_star < est.high < pole(setting, lam_max)  # both ends are roots, not the pole
+
+
+def test_slq_claim_trace_pseudo_values_have_the_hutchinson_spread():
+    """The trace's jackknife values are group means of Rademacher quadratic forms: their variance is
+    2 (||H||_F^2 - sum H_ii^2) / (probes per group) exactly, so 31 s^2 / sigma^2 is near chi^2(31);
+    two-sided at 1e-4 (group means of 8 forms are close to normal; the false-failure probability is ~1e-4)."""
+    from zoverify.claims import REGISTRY
+    from zoverify.claims.stepsize.common import dense_instance
+    from zoverify.claims.stepsize.slq import GROUPS, _simulate
+    from zoverify.verify.claim import Context
+
+    entry = REGISTRY["stepsize.slq_eta_star"].load()
+    ctx = Context(parse_law("gaussian"), entry.resolve_params(None), 8 * GROUPS, 0, torch.device("cpu"), torch.float64)
+    pseudo = _simulate(ctx)[:, -1]
+    H = dense_instance(ctx).hessian
+    sigma2 = 2 * (np.sum(H**2) - np.sum(np.diag(H) ** 2)) / 8
+    statistic = (GROUPS - 1) * pseudo.var(ddof=1) / sigma2
+    chi2 = stats.chi2(GROUPS - 1)
+    assert chi2.ppf(5e-5) < statistic < chi2.isf(5e-5)

@@ -32,16 +32,13 @@ probes' own slope.
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 
 import numpy as np
 import sympy as sp
-import torch
 
 from zoverify._errors import NotApplicableError
+from zoverify.claims.stepsize.common import dense_instance, instance_model
 from zoverify.numeric.curvature import ParameterHessian, ProbeQuadratures, slq_probes
-from zoverify.numeric.data import load_digits_standardized
-from zoverify.numeric.hessian import dense_hessian, flat_loss
 from zoverify.numeric.stability_operator import critical_step_size
 from zoverify.numeric.stepsize import gain_terms, structured_setting, weighted_eta_star
 from zoverify.symbolic.stability import SpectralSetting, fourth_moment_form
@@ -51,7 +48,6 @@ from zoverify.verify.registry import register
 
 LANCZOS_STEPS = 12  # the pole of g is far outside the spectrum at eta*: the bound below is < 1e-20
 GROUPS = 32
-_INIT_SCALE = 0.1  # weights ~ N(0, 0.1^2): predictions neither uniform nor saturated
 
 
 def applies_to(law) -> str | None:
@@ -63,37 +59,6 @@ def applies_to(law) -> str | None:
     if form.e != 0:
         return f"eta* of {law.spec} is not a function of the spectrum (Diag term e = {form.e}); zoverify stepsize uses its exact operator or bounds"
     return None
-
-
-def _model(rng: np.random.Generator):
-    """(model, loss_fn, X, y): the instance, its weights from ``rng`` (the claim's instance stream)."""
-    X, y = load_digits_standardized(dtype=torch.float64)
-    model = torch.nn.Linear(X.shape[1], int(y.max()) + 1).to(torch.float64)
-    with torch.no_grad():
-        model.weight.copy_(torch.as_tensor(_INIT_SCALE * rng.standard_normal(tuple(model.weight.shape))))
-        model.bias.copy_(torch.as_tensor(_INIT_SCALE * rng.standard_normal(tuple(model.bias.shape))))
-
-    def loss_fn(m: torch.nn.Module) -> torch.Tensor:
-        return torch.nn.functional.cross_entropy(m(X), y)
-
-    return model, loss_fn, X, y
-
-
-def _dense(ctx: Context) -> tuple[np.ndarray, float]:
-    """(eigenvalues, trace) of the instance's dense Hessian (torch.func), computed once per seed."""
-    return _dense_cached(ctx.seed, _model_rng_key(ctx))
-
-
-def _model_rng_key(ctx: Context) -> int:
-    return int(ctx.instance_rng().integers(2**62))
-
-
-@lru_cache(maxsize=4)
-def _dense_cached(_seed: int, key: int) -> tuple[np.ndarray, float]:
-    model, _, X, y = _model(np.random.default_rng(key))
-    f, theta = flat_loss(model, X, lambda out: torch.nn.functional.cross_entropy(out, y))
-    H = dense_hessian(f, theta).numpy()
-    return np.linalg.eigvalsh((H + H.T) / 2), float(np.trace(H))
 
 
 #: (label, method, beta, q): each engine's eta* from the same probes, so a term that only
@@ -108,7 +73,7 @@ def _settings(ctx: Context, d: int) -> list[SpectralSetting]:
 
 
 def _predict(ctx: Context) -> list[float]:
-    lam, trace = _dense(ctx)
+    lam, trace = dense_instance(ctx).eigenvalues, dense_instance(ctx).trace
     H_pos = np.diag(np.clip(lam, 0.0, None))  # the spectrum is all the structured operator needs
     etas = [
         critical_step_size(ctx.law, H_pos, method=m, beta=beta, q=q, solver="structured").eta_star
@@ -119,7 +84,7 @@ def _predict(ctx: Context) -> list[float]:
 
 def _simulate(ctx: Context) -> np.ndarray:
     """(32, 4) jackknife pseudo-values of (eta* of each engine, tr H) over groups of probes."""
-    model, loss_fn, _, _ = _model(np.random.default_rng(_model_rng_key(ctx)))
+    model, loss_fn = instance_model(ctx)
     op = ParameterHessian(model, loss_fn)
     quad = slq_probes(op, num_probes=ctx.num_samples, steps=LANCZOS_STEPS, generator=ctx.mc_generator())
     lambda_max = float(quad.nodes.max())  # every Ritz value is <= lambda_max: the root stays below the pole
@@ -160,7 +125,7 @@ def quadrature_error_bound(setting: SpectralSetting, eta: float, *, low: float, 
 
 
 def _bias_bound(ctx: Context) -> list[float]:
-    lam, _ = _dense(ctx)
+    lam = dense_instance(ctx).eigenvalues
     bounds = []
     for setting, eta in zip(_settings(ctx, lam.size), _predict(ctx)[:-1], strict=True):
         per_probe = quadrature_error_bound(
