@@ -269,3 +269,43 @@ def test_slq_claim_trace_pseudo_values_have_the_hutchinson_spread():
     statistic = (GROUPS - 1) * pseudo.var(ddof=1) / sigma2
     chi2 = stats.chi2(GROUPS - 1)
     assert chi2.ppf(5e-5) < statistic < chi2.isf(5e-5)
+
+
+def test_cli_passes_every_option_through(capsys):
+    """The CLI's JSON equals the API's result for the same options (beta 0 included: gdm at beta 0 is gd)."""
+    spec = f"{EXAMPLE}:digits_mlp"
+    args = ["--law", "gaussian", "--accuracy", "0.35", "--queries", "2", "--seed", "4", "--format", "json"]
+    assert main(["stepsize", spec, *args, "--method", "gdm", "--beta", "0"]) == 0
+    cli = json.loads(capsys.readouterr().out)
+    model, loss_fn = digits_mlp()
+    api = stepsize(model, loss_fn, laws=["gaussian"], accuracy=0.35, queries=2, seed=4, method="gdm", beta=0.0)
+    assert cli["beta"] == 0.0 and cli["accuracy"] == 0.35 and cli["queries"] == 2 and cli["seed"] == 4
+    assert cli["num_probes"] == api.num_probes
+    assert cli["laws"][0]["eta_star"] == pytest.approx(api.laws[0].eta_star, rel=1e-12)
+
+
+def test_top_eigenvalue_residual_is_the_ritz_pairs_residual_norm():
+    """residual = beta_k |s_k| equals ||A y - theta y|| for the top Ritz pair, computed here from a numpy Lanczos."""
+    from types import SimpleNamespace
+
+    from zoverify.numeric.curvature import top_eigenvalues
+
+    rng = np.random.default_rng(1)
+    d, steps = 40, 8
+    Q, _ = np.linalg.qr(rng.standard_normal((d, d)))
+    A = (Q * np.geomspace(0.01, 5.0, d)) @ Q.T
+    At = torch.as_tensor(A)
+    op = SimpleNamespace(dim=d, device=torch.device("cpu"), matvec=lambda v: At @ v)
+    top, residual = top_eigenvalues(op, steps=steps, generator=torch.Generator().manual_seed(2))  # pyright: ignore[reportArgumentType]
+    start = torch.randn(d, generator=torch.Generator().manual_seed(2), dtype=torch.float64).numpy()
+    basis = [start / np.linalg.norm(start)]
+    for _ in range(steps - 1):  # Krylov basis by Gram-Schmidt, twice
+        w = A @ basis[-1]
+        for _ in range(2):
+            w = w - np.array(basis).T @ (np.array(basis) @ w)
+        basis.append(w / np.linalg.norm(w))
+    V = np.array(basis).T
+    theta, S = np.linalg.eigh(V.T @ A @ V)
+    y = V @ S[:, -1]
+    assert top[0] == pytest.approx(theta[-1], rel=1e-10)
+    assert residual == pytest.approx(np.linalg.norm(A @ y - theta[-1] * y), rel=1e-6)
