@@ -6,6 +6,8 @@ checks); these tests pin the rules one by one, each against its near miss.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -134,3 +136,16 @@ def test_second_stage_is_at_least_twice_the_first():
     assert _samples_needed(stage, 0.1, n=1000, alpha_now=0.9e-4, alpha_next=1e-5) == 2000  # pyright: ignore[reportArgumentType]
     stage.decision.min_detectable_rel = float("nan")
     assert _samples_needed(stage, 0.1, n=1000, alpha_now=0.9e-4, alpha_next=1e-5) is None  # pyright: ignore[reportArgumentType]
+
+
+def test_the_cli_says_when_a_check_took_two_stages(capsys):
+    """entk.frobenius_error under lowrank(rank=2) is inconclusive at its first stage and decided at the second."""
+    from zoverify.cli import main
+
+    code = main(["check", "entk.frobenius_error", "--law", "lowrank(rank=2)", "--format", "json"])
+    rows = json.loads(capsys.readouterr().out)
+    rows = rows["results"] if isinstance(rows, dict) else rows
+    (row,) = [r for r in rows if r["claim"] == "entk.frobenius_error"]
+    assert code == 0 and row["verdict"] == "pass" and row["stages"] == 2 and row["num_samples"] > 2 * 65536
+    assert main(["check", "entk.frobenius_error", "--law", "lowrank(rank=2)"]) == 0
+    assert "second, larger stage" in " ".join(capsys.readouterr().out.split())

@@ -41,9 +41,16 @@ def summary_line(results: Sequence[ClaimResult], elapsed: float) -> str:
     decided = counts["pass"] + counts["fail"] + counts["inconclusive"]
     alpha = results[0].alpha if results else 0.0
     parts = ", ".join(f"{n} {v}" for v, n in counts.items() if n)
+    staged = sum(getattr(r, "stages", 1) == 2 for r in results)
+    second = (
+        f" {staged} {'was' if staged == 1 else 'were'} decided at a second, larger stage (its sample size is "
+        "the n of the report)."
+        if staged
+        else ""
+    )
     return (
         f"{len(results)} checks: {parts} in {elapsed:.1f} s. Each decided check has false-failure "
-        f"probability <= {alpha:g}; for the run, <= {decided * alpha:.2g} (Bonferroni)."
+        f"probability <= {alpha:g}; for the run, <= {decided * alpha:.2g} (Bonferroni).{second}"
     )
 
 
