@@ -24,3 +24,12 @@ FAMILY.declare(
     source="arXiv 2604.14669, Theorem 1 (the mean-square operator); zoverify/claims/stepsize/routes.py; docs/stepsize.md#route-2-exact-operator-other-laws-d1000",
     status=(Status.DERIVED_CHECKED,),
 )
+
+FAMILY.declare(
+    "quadratic_mc",
+    module="quadratic_mc",
+    statement="ZO-SGD on the quadratic model (second-order Taylor, through Hessian-vector products) of a 100,010-parameter random-feature softmax regression of the digits decays at 0.8 x the upper end and grows at 1.2 x the lower end of zoverify stepsize's interval for eta* (confidence 1 - 2e-5): E[L_T/L_0] <= 1 and >= 1 after 200 steps, each with its reversed side rejected.",
+    source="arXiv 2604.14669, Theorem 1 (mean-square stability of ZO-GD); zoverify/claims/stepsize/quadratic_mc.py; docs/stepsize.md",
+    status=(Status.CHECKED,),
+    slow=True,
+)
