@@ -7,12 +7,13 @@ checks); these tests pin the rules one by one, each against its near miss.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
 import torch
 
-from zoverify._errors import InvalidParameterError
+from zoverify._errors import InvalidParameterError, NotApplicableError
 from zoverify.claims.checker.sequential import exact_rates, stage_sizes
 from zoverify.verify.check import STAGE2_ALPHA_SHARE, STAGE2_MAX_FACTOR, check
 from zoverify.verify.claim import Claim
@@ -149,3 +150,16 @@ def test_the_cli_says_when_a_check_took_two_stages(capsys):
     assert code == 0 and row["verdict"] == "pass" and row["stages"] == 2 and row["num_samples"] > 2 * 65536
     assert main(["check", "entk.frobenius_error", "--law", "lowrank(rank=2)"]) == 0
     assert "second, larger stage" in " ".join(capsys.readouterr().out.split())
+
+
+def test_a_second_stage_the_claim_refuses_leaves_the_first_stage_verdict():
+    base = synthetic(1.0)
+
+    def simulate(ctx):
+        if ctx.num_samples > 64:
+            raise NotApplicableError("no more than 64 samples here")
+        return base.simulate(ctx)
+
+    result = check(replace(base, simulate=simulate))
+    assert result.verdict == "inconclusive" and result.stages == 1 and result.num_samples == 64
+    assert "second stage" in result.message and "no more than 64 samples" in result.message

@@ -102,11 +102,14 @@ def check(
             stage, claim.negative_delta, n=n, alpha_now=alpha_1, alpha_next=alpha * STAGE2_ALPHA_SHARE
         )
         if sequential and need is not None and need <= budget:
-            ctx = replace(ctx, num_samples=need)
-            stage = _run_stage(claim, ctx, prediction, alpha=alpha * STAGE2_ALPHA_SHARE)
-            n, stages = need, 2
-            if stage.verdict == Verdict.INCONCLUSIVE:
-                stage.message += f" (after a second stage at {need} samples)"
+            try:
+                second = _run_stage(claim, replace(ctx, num_samples=need), prediction, alpha=alpha * STAGE2_ALPHA_SHARE)
+            except _SettingRefusedError as exc:  # the larger size refused: stage 1's verdict stands, with why
+                stage.message += f"; a second stage at {need} samples was refused: {exc}"
+            else:
+                stage, n, stages, ctx = second, need, 2, replace(ctx, num_samples=need)
+                if stage.verdict == Verdict.INCONCLUSIVE:
+                    stage.message += f" (after a second stage at {need} samples)"
         elif need is not None:
             stage.message += f"; about {need} samples would decide it (--samples {need})"
     verdict, message, summary, decision = stage.verdict, stage.message, stage.summary, stage.decision
