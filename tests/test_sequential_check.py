@@ -30,18 +30,7 @@ def synthetic(truth: float, *, n1: int = 64, delta: float = 0.3, calls: list | N
         gen = torch.Generator().manual_seed(ctx.num_samples)
         return (truth + SIGMA * torch.randn(ctx.num_samples, generator=gen, dtype=torch.float64)).numpy()[:, None]
 
-    return Claim(
-        name="synthetic",
-        statement="s",
-        source="s",
-        status=(),
-        status_note="s",
-        predict=lambda _ctx: np.array([1.0]),
-        simulate=simulate,
-        variance=lambda _ctx: np.array([SIGMA**2]),
-        num_samples=n1,
-        negative_delta=delta,
-    )
+    return Claim.synthetic([1.0], simulate, variance=[SIGMA**2], num_samples=n1, negative_delta=delta)
 
 
 def test_inconclusive_first_stage_runs_a_larger_second_stage():
@@ -72,17 +61,8 @@ def test_stage_one_is_judged_at_its_share_of_alpha():
     z = 0.5 * (c_full + c_stage1)
     n = 400
     data = (1.0 + z * SIGMA / np.sqrt(n)) * np.ones((n, 1))
-    claim = Claim(
-        name="fixed",
-        statement="s",
-        source="s",
-        status=(),
-        status_note="s",
-        predict=lambda _ctx: np.array([1.0]),
-        simulate=lambda _ctx: data[: _ctx.num_samples],
-        variance=lambda _ctx: np.array([SIGMA**2]),
-        num_samples=n,
-        negative_delta=0.5,
+    claim = Claim.synthetic(
+        [1.0], lambda ctx: data[: ctx.num_samples], variance=[SIGMA**2], num_samples=n, negative_delta=0.5
     )
     assert check(claim, num_samples=n, alpha=alpha).verdict == "fail"
     assert check(claim, alpha=alpha).verdict != "fail"

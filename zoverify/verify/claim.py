@@ -90,6 +90,21 @@ class Claim:
     status: tuple[Status, ...] = ()
     status_note: str = ""
 
+    @classmethod
+    def synthetic(cls, prediction, simulate, *, variance=None, name: str = "synthetic", **options: Any) -> Claim:
+        """A claim with a known truth, for judging the checker itself: a fixed ``prediction``, an experiment
+        given as data or as ``simulate(ctx)``, and optionally the exact ``variance`` of one observation."""
+        pred = np.asarray(prediction, float)
+        return cls(
+            name=name,
+            predict=lambda _ctx: pred,
+            simulate=simulate if callable(simulate) else (lambda _ctx: simulate),
+            variance=None if variance is None else (lambda _ctx: np.asarray(variance, float)),
+            statement="synthetic",
+            source="synthetic",
+            **options,
+        )
+
     @property
     def status_text(self) -> str:
         """The status tags and note as one line (``READ + DERIVED+CHECKED (note)``)."""

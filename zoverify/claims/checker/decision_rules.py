@@ -95,16 +95,7 @@ def _simulate(ctx: Context) -> np.ndarray:
 
 def _experiment(data: np.ndarray, prediction: np.ndarray, variance) -> Claim:
     """One synthetic experiment as a claim: fixed data, a given prediction, batch means or exact variance."""
-    return Claim(
-        name="checker.experiment",
-        statement="synthetic",
-        source="synthetic",
-        status=(),
-        status_note="synthetic",
-        predict=lambda _ctx: prediction,
-        simulate=lambda _ctx: data,
-        variance=None if variance is None else (lambda _ctx: variance),
-    )
+    return Claim.synthetic(prediction, data, variance=variance, name="checker.experiment")
 
 
 def _variance(ctx: Context) -> np.ndarray:

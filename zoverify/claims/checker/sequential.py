@@ -93,15 +93,11 @@ def _experiment(seed: int, truth: float) -> Claim:
         x = truth + _SIGMA * torch.randn(ctx.num_samples, generator=gen, dtype=torch.float64)
         return x.numpy()[:, None]
 
-    return Claim(
+    return Claim.synthetic(
+        [_PREDICTION],
+        simulate,
+        variance=[_SIGMA**2],
         name="checker.sequential_experiment",
-        statement="synthetic",
-        source="synthetic",
-        status=(),
-        status_note="synthetic",
-        predict=lambda _ctx: np.array([_PREDICTION]),
-        simulate=simulate,
-        variance=lambda _ctx: np.array([_SIGMA**2]),
         num_samples=_N1,
         negative_delta=_DELTA,
     )
