@@ -76,12 +76,18 @@ def run_stepsize(args) -> int:
     )
     print(f"  Tr H        {_fmt(r.trace)}  [{_fmt(r.trace_interval[0])}, {_fmt(r.trace_interval[1])}]  (Hutchinson)")
     print(f"  Tr H_+      {_fmt(r.trace_positive_part)}  (SLQ, negative eigenvalues clipped to 0)")
+    print(f"  |g|         {_fmt(r.gradient_norm)}  g^T H g / |g|^2 {_fmt(r.gradient_curvature)}")
     for law in r.laws:
         low, high = law.eta_star_interval
         print(
             f"  {law.law:<12} eta* {_fmt(law.eta_star)}  [{_fmt(low)}, {_fmt(high)}]  first-order {_fmt(law.first_order)}"
             f"  ({law.route}{'; ' + law.note if law.note else ''})"
         )
+        if law.descent_edge is not None:
+            dlo, dhi = law.descent_edge_interval
+            print(
+                f"  {'':<12} descent edge {_fmt(law.descent_edge)}  [{_fmt(dlo)}, {_fmt(dhi)}]  (first ZO step, any sign of H)"
+            )
     print(
         f"  {r.num_probes} probes x {r.lanczos_steps} Lanczos steps, {r.hessian_vector_products} Hessian-vector products,"
         f" {r.seconds:.3g} s = {r.cost_in_forward_backward:.3g} forward-backward passes;"

@@ -65,6 +65,11 @@ class ParameterHessian:
         self.zero = not self._grad.requires_grad
         self.products = 0
 
+    @property
+    def gradient(self) -> torch.Tensor:
+        """The loss's gradient at the parameters, flat, detached, float64."""
+        return self._grad.detach().to(torch.float64)
+
     def matvec(self, v: torch.Tensor) -> torch.Tensor:
         """H v in float64 (v: a flat vector of the parameters' length)."""
         self.products += 1

@@ -39,6 +39,15 @@ from zoverify.numeric.curvature import (
     time_forward_backward,
     top_eigenvalues,
 )
+from zoverify.numeric.descent import (
+    GradientCurvature,
+    MeanInterval,
+    descent_edge,
+    edge_interval,
+    gradient_curvature,
+    hutchinson_samples,
+    probes_for_trace,
+)
 from zoverify.perturbations import parse_law
 from zoverify.symbolic.stability import SpectralSetting, first_order_threshold, fourth_moment_form
 
@@ -51,6 +60,7 @@ CONFIDENCE = 0.95  # of every interval
 PILOT_PROBES = 10  # probes before the count is chosen from their spread
 MAX_PROBES = 4000
 LANCZOS_STEPS = 40  # per probe; the half-run rule estimates the quadrature error left
+MAX_LANCZOS_STEPS = 80  # the basis is kept for reorthogonalization: steps x d float64 numbers
 TOP_STEPS = 60  # Lanczos steps for lambda_max and the top eigenvalues
 EXACT_MAX_DIM = 1000  # the exact operator costs O(d^3) per secular evaluation: ~20 s at d = 650 on one core
 
@@ -205,6 +215,8 @@ class LawStepsize:
     trace: float
     note: str = ""
     relative_half_width: float | None = None
+    descent_edge: float | None = None
+    descent_edge_interval: tuple[float | None, float | None] = (None, None)
     details: dict = field(default_factory=dict)
 
 
@@ -226,6 +238,10 @@ class StepsizeResult:
     trace: float
     trace_interval: tuple[float, float]
     trace_positive_part: float
+    gradient_norm: float
+    gradient_curvature: float  # g^T H g / ||g||^2
+    trace_probes: int  # Hutchinson probes behind tr H and the descent edges (the SLQ probes and more)
+    quadrature_resolved: bool  # False: the Lanczos steps hit their cap before the half-rule gap fit the accuracy
     num_probes: int
     lanczos_steps: int
     hessian_vector_products: int
@@ -271,6 +287,7 @@ def stepsize(
     seed: int = 0,
     device: str | torch.device = "cpu",
     lanczos_steps: int = LANCZOS_STEPS,
+    max_lanczos_steps: int = MAX_LANCZOS_STEPS,
     exact_max_dim: int = EXACT_MAX_DIM,
 ) -> StepsizeResult:
     """Mean-square stable step eta* of ZO-GD / ZO-GDM for ``loss_fn(model)`` at the current parameters.
@@ -293,10 +310,11 @@ def stepsize(
     fb = time_forward_backward(model, loss_fn)
     start = time.perf_counter() - setup
     d = op.dim
-    top_seed, pilot_seed, more_seed = spawn_seeds(seed, 3)
+    top_seed, pilot_seed, more_seed, trace_seed, diag_seed = spawn_seeds(seed, 5)
     top, residual = top_eigenvalues(op, steps=TOP_STEPS, generator=make_generator(top_seed, device=dev))
     forms = {law.spec: _structured_form(law, d) for law in parsed}
     settings = _spectral_settings(parsed, forms, d=d, method=method, beta=beta, q=queries, exact_max_dim=exact_max_dim)
+    cap = max(int(lanczos_steps), int(max_lanczos_steps))
     steps = min(int(lanczos_steps), d)
     while True:  # half of the accuracy budget for the quadrature error: more Lanczos steps until it fits
         quad = slq_probes(op, num_probes=PILOT_PROBES, steps=steps, generator=make_generator(pilot_seed, device=dev))
@@ -304,13 +322,16 @@ def stepsize(
         _require_positive_curvature(op, quad, lambda_max)
         pilots = [spectral_estimate(quad, st, lambda_max=lambda_max, confidence=confidence) for st in settings]
         quad_rel = max((e.quadrature_error / e.elasticity for e in pilots), default=0.0)
-        if quad_rel <= accuracy / 2 or steps >= d:
+        if quad_rel <= accuracy / 2 or steps >= min(d, cap):
             break
-        steps = min(2 * steps, d)
+        steps = min(2 * steps, d, cap)
+    resolved = quad_rel <= accuracy / 2 or steps >= d
     budget = accuracy - min(quad_rel, accuracy / 2)
     wanted = max(
         [PILOT_PROBES] + [probes_needed(e, accuracy=budget, confidence=confidence, pilot=PILOT_PROBES) for e in pilots]
     )
+    if not resolved:  # the quadrature gap, not the probes' spread, sets the width: more probes would not narrow it
+        wanted = PILOT_PROBES
     if wanted > quad.num_probes:
         more = slq_probes(
             op, num_probes=wanted - quad.num_probes, steps=steps, generator=make_generator(more_seed, device=dev)
@@ -319,9 +340,11 @@ def stepsize(
         lambda_max = max(lambda_max, float(quad.nodes.max()))
 
     m = quad.num_probes
-    t = float(stats.t(m - 1).isf((1 - confidence) / 2))
-    trace = float(quad.rayleigh.mean())
-    trace_half = t * float(quad.rayleigh.std(ddof=1)) / math.sqrt(m)
+    edges = _DescentInputs.measure(
+        op, quad, parsed, forms, accuracy=accuracy, confidence=confidence, seeds=(trace_seed, diag_seed), device=dev
+    )
+    trace = edges.trace.mean
+    trace_half = (edges.trace.high - edges.trace.low) / 2
     trace_pos = float(np.mean(np.sum(quad.weights * np.clip(quad.nodes, 0.0, None), axis=1)))
 
     dense: list = []  # the positive part of the dense Hessian, formed once if a law needs it
@@ -344,6 +367,13 @@ def stepsize(
                 exact_max_dim=exact_max_dim,
             )
         )
+        results[-1].descent_edge, results[-1].descent_edge_interval = edges.for_law(forms[law.spec], q=queries)
+        if not resolved and results[-1].route != ROUTE_EXACT:
+            results[-1].note = "; ".join(
+                x
+                for x in (results[-1].note, f"quadrature unresolved at {steps} Lanczos steps (docs/stepsize.md#limits)")
+                if x
+            )
     seconds = time.perf_counter() - start
     return StepsizeResult(
         dimension=d,
@@ -360,6 +390,10 @@ def stepsize(
         trace=trace,
         trace_interval=(trace - trace_half, trace + trace_half),
         trace_positive_part=trace_pos,
+        gradient_norm=math.sqrt(edges.gradient.grad_sq),
+        gradient_curvature=edges.gradient.rayleigh,
+        trace_probes=edges.trace_probes,
+        quadrature_resolved=resolved,
         num_probes=m,
         lanczos_steps=steps,
         hessian_vector_products=op.products,
@@ -367,6 +401,49 @@ def stepsize(
         forward_backward_seconds=fb,
         laws=results,
     )
+
+
+@dataclass(frozen=True)
+class _DescentInputs:
+    """tr H, g^T H g and (for laws with a Diag term) sum g_i^2 H_ii, each with its interval."""
+
+    gradient: GradientCurvature
+    trace: MeanInterval
+    diag: MeanInterval | None
+    trace_probes: int
+    confidence: float
+
+    @classmethod
+    def measure(cls, op, quad, parsed, forms, *, accuracy, confidence, seeds, device) -> _DescentInputs:
+        from zoverify._rng import make_generator
+
+        needs_diag = any(forms[law.spec] is not None and forms[law.spec][3] != 0 for law in parsed)
+        level = 1 - (1 - confidence) / 2 if needs_diag else confidence  # Bonferroni over the two means
+        samples = quad.rayleigh
+        more = probes_for_trace(samples, accuracy=accuracy / 2, confidence=level, cap=MAX_PROBES) - samples.size
+        if more > 0:
+            extra = hutchinson_samples(op, num_probes=more, generator=make_generator(seeds[0], device=device))
+            samples = np.concatenate([samples, extra])
+        diag = None
+        if needs_diag:
+            gen = make_generator(seeds[1], device=device)
+            weight = op.gradient
+            pilot = hutchinson_samples(op, num_probes=PILOT_PROBES, generator=gen, weight=weight)
+            need = probes_for_trace(pilot, accuracy=accuracy / 2, confidence=level, cap=MAX_PROBES) - pilot.size
+            if need > 0:
+                pilot = np.concatenate([pilot, hutchinson_samples(op, num_probes=need, generator=gen, weight=weight)])
+            diag = MeanInterval.of(pilot, confidence=level)
+        return cls(
+            gradient_curvature(op), MeanInterval.of(samples, confidence=level), diag, int(samples.size), confidence
+        )
+
+    def for_law(self, form, *, q: int) -> tuple[float | None, tuple[float | None, float | None]]:
+        """(eta_d, [low, high]) for one law's structured form; None when the law has no such form."""
+        if form is None:
+            return None, (None, None)
+        diag = self.diag if form[3] != 0 and self.diag is not None else MeanInterval(0.0, 0.0, 0.0)
+        value = descent_edge(form, self.gradient, trace=self.trace.mean, diag=diag.mean, q=q)
+        return value, edge_interval(form, self.gradient, self.trace, diag, q=q)
 
 
 def _require_positive_curvature(op: ParameterHessian, quad: ProbeQuadratures, lambda_max: float) -> None:

@@ -275,6 +275,67 @@ class Exact:
         return ExactSummary(np.atleast_1d(np.asarray(values, float)), np.atleast_1d(np.asarray(tolerance, float)))
 
 
+@dataclass(frozen=True)
+class RateSummary:
+    """Event counts out of ``trials`` per component, each rate judged on its side by exact binomial tails.
+
+    A lower bound ``rate >= p`` is rejected when P(Bin(n, p) <= count) is at most alpha / k (Bonferroni
+    over the k components); an upper bound ``rate <= p`` when P(Bin(n, p) >= count) is.  The accepted
+    predictions are the one-sided Clopper-Pearson regions.  Equalities are not offered: a rate claim
+    here is a bound.
+    """
+
+    counts: np.ndarray
+    trials: int
+    sides: np.ndarray
+    method: str = "exact binomial tails (Clopper-Pearson)"
+
+    @property
+    def estimate(self) -> np.ndarray:
+        """The observed rates."""
+        return self.counts / self.trials
+
+    def decide(self, prediction, *, alpha: float, bias=None) -> Decision:
+        """Reject when any rate lies significantly on the wrong side of its bound."""
+        pred = np.asarray(prediction, float).reshape(self.counts.shape)
+        level = alpha / pred.size
+        n = self.trials
+        tails = np.where(
+            self.sides == LOWER_BOUND,
+            stats.binom.cdf(self.counts, n, np.clip(pred, 0, 1)),
+            stats.binom.sf(self.counts - 1, n, np.clip(pred, 0, 1)),
+        )
+        upper = np.where(self.counts < n, stats.beta.isf(level, self.counts + 1, np.maximum(n - self.counts, 1)), 1.0)
+        lower = np.where(self.counts > 0, stats.beta.ppf(level, np.maximum(self.counts, 1), n - self.counts + 1), 0.0)
+        low = np.where(self.sides == LOWER_BOUND, -1e300, lower)
+        high = np.where(self.sides == UPPER_BOUND, 1e300, upper)
+        p_value = float(min(1.0, pred.size * float(np.min(tails))))
+        return Decision(bool((tails > level).all()), p_value, low, high, np.full(pred.shape, np.nan))
+
+    def opposite(self) -> RateSummary:
+        """The same counts with every side reversed: judges an :class:`OppositeBound`."""
+        return replace(self, sides=-np.asarray(self.sides, int))
+
+
+@dataclass(frozen=True)
+class BinomialRates:
+    """Per-replicate events, an ``(n, k)`` array of 0/1, judged as k rates with sides (:class:`RateSummary`)."""
+
+    sides: tuple[int, ...] = ()
+
+    def summarize(self, observed, *, variance=None) -> RateSummary:
+        """Counts of the events per component."""
+        x = _as_2d(observed)
+        if not np.isin(x, (0.0, 1.0)).all():
+            raise InvalidParameterError("BinomialRates needs 0/1 events per replicate")
+        sides = np.asarray(self.sides, int) if self.sides else np.full(x.shape[1], LOWER_BOUND)
+        if sides.shape != (x.shape[1],) or not np.isin(sides, (LOWER_BOUND, UPPER_BOUND)).all():
+            raise InvalidParameterError(
+                f"sides must give {LOWER_BOUND} or {UPPER_BOUND} per component ({x.shape[1]}), got {self.sides}"
+            )
+        return RateSummary(x.sum(axis=0), int(x.shape[0]), sides)
+
+
 def _as_2d(observed) -> np.ndarray:
     if isinstance(observed, torch.Tensor):
         observed = observed.detach().to("cpu", torch.float64).numpy()

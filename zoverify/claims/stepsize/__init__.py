@@ -33,3 +33,12 @@ FAMILY.declare(
     status=(Status.CHECKED,),
     slow=True,
 )
+
+FAMILY.declare(
+    "real_training",
+    module="real_training",
+    statement="Real ZO-SGD on a 1,070,218-parameter convolutional network on the digits, from theta_0 after 8 Adam steps, lowers the full-batch loss over T = 50 steps at 0.8 x and raises it (or diverges) at 1.25 x the descent edge zoverify stepsize estimates from Hessian-vector products, each in at least 90 % of chains (exact binomial tails; a coin, rate <= 0.5, rejected).",
+    source="zoverify/numeric/descent.py (the descent edge, derived there); arXiv 2604.14669, Theorem 1 (the mean-square edge it is compared with); zoverify/claims/stepsize/real_training.py; docs/stepsize.md#the-descent-edge",
+    status=(Status.DERIVED_CHECKED,),
+    slow=True,
+)
