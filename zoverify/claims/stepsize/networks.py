@@ -21,17 +21,18 @@ PRETRAIN_STEPS = 8
 PRETRAIN_LR = 1e-3
 
 
-def digits_cnn(rng: np.random.Generator) -> torch.nn.Module:
-    """The network, initialised from ``rng`` (no global seeding)."""
+def digits_cnn(rng: np.random.Generator, *, channels: tuple[int, int] = (32, 64), hidden: int = 256) -> torch.nn.Module:
+    """The network, initialised from ``rng`` (no global seeding); smaller ``channels``/``hidden`` for quick runs."""
+    c1, c2 = channels
     model = torch.nn.Sequential(
-        torch.nn.Conv2d(1, 32, 3, padding=1),
+        torch.nn.Conv2d(1, c1, 3, padding=1),
         torch.nn.Tanh(),
-        torch.nn.Conv2d(32, 64, 3, padding=1),
+        torch.nn.Conv2d(c1, c2, 3, padding=1),
         torch.nn.Tanh(),
         torch.nn.Flatten(),
-        torch.nn.Linear(64 * 8 * 8, 256),
+        torch.nn.Linear(c2 * 8 * 8, hidden),
         torch.nn.Tanh(),
-        torch.nn.Linear(256, 10),
+        torch.nn.Linear(hidden, 10),
     )
     with torch.no_grad():
         for p in model.parameters():
@@ -43,12 +44,14 @@ def digits_cnn(rng: np.random.Generator) -> torch.nn.Module:
     return model
 
 
-def pretrained_digits_cnn(rng: np.random.Generator, *, steps: int = PRETRAIN_STEPS):
-    """(model, loss_fn, (X, y)): the network after ``steps`` full-batch Adam steps; loss_fn(model) the full batch."""
+def pretrained_digits_cnn(rng: np.random.Generator, *, steps: int = PRETRAIN_STEPS, **size):
+    """(model, loss_fn, (X, y)): the network after ``steps`` full-batch Adam steps; loss_fn(model) the full batch.
+
+    ``size``: ``channels`` and ``hidden`` of :func:`digits_cnn`."""
     X, y = load_digits_images(dtype=torch.float32)
     X, y = X[:IMAGES], y[:IMAGES]
     X = (X - X.mean()) / X.std()
-    model = digits_cnn(rng)
+    model = digits_cnn(rng, **size)
 
     def loss_fn(m: torch.nn.Module) -> torch.Tensor:
         return torch.nn.functional.cross_entropy(m(X), y)

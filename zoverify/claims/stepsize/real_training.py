@@ -130,9 +130,14 @@ def _simulate(ctx: Context) -> np.ndarray:
                 batch=int(ctx["batch"]),
                 gen=gen,
             )
-            last = losses[-1]
-            events[chain, col] = float(last < losses[0]) if col == 0 else float(not last <= losses[0])
+            events[chain, col] = chain_event(losses, rising=col == 1)
     return events
+
+
+def chain_event(losses: list[float], *, rising: bool) -> float:
+    """1.0 when the chain did what its side claims: the loss ended below L_0, or (rising) above it or not finite."""
+    start, last = losses[0], losses[-1]
+    return float(not last <= start) if rising else float(last < start)
 
 
 register(
