@@ -104,8 +104,8 @@ def test_negative_denominator_gives_infinity():
 def test_matrix_free_edge_brackets_the_dense_one(law):
     """At confidence 1 - 1e-6 the interval holds the edge of the dense Hessian (false failure <= 1e-6)."""
     torch.set_num_threads(1)
-    model, loss_fn = digits_mlp(hidden=8, samples=500)
-    x, y = digits_data(samples=500)
+    model, loss_fn = digits_mlp(hidden=8, samples=200)
+    x, y = digits_data(samples=200)
     f, theta = flat_loss(model, x, lambda out: torch.nn.functional.cross_entropy(out, y))
     H = dense_hessian(f, theta).numpy()
     H = (H + H.T) / 2
@@ -115,9 +115,60 @@ def test_matrix_free_edge_brackets_the_dense_one(law):
     form = tuple(float(v) for v in fourth_moment_form(parse_law(law), sp.Integer(d)).subs(d).__dict__.values())
     gc = GradientCurvature(float(g @ g), float(g @ H @ g))
     dense = descent_edge(form, gc, trace=float(np.trace(H)), diag=float(np.sum(g**2 * np.diag(H))), q=1)
-    result = stepsize(model, loss_fn, laws=[law], confidence=1 - 1e-6, accuracy=0.1, seed=3, exact_max_dim=0)
+    result = stepsize(
+        model, loss_fn, laws=[law], confidence=1 - 1e-6, seed=3, exact_max_dim=0, lanczos_steps=10, max_lanczos_steps=10
+    )
     (row,) = result.laws
     low, high = row.descent_edge_interval
     assert low <= dense <= high
     assert result.gradient_norm == pytest.approx(np.sqrt(gc.grad_sq), rel=1e-10)
     assert result.gradient_curvature == pytest.approx(gc.rayleigh, rel=1e-8)
+
+
+def test_minibatch_edge_brackets_the_exact_minibatch_expectation():
+    """Uniform minibatches of b rows out of N: E ||g_B||^2 and E g_B^T H g_B from per-example gradients
+    with the finite-population factor (N - b) / (b (N - 1)); the edge interval at 1 - 1e-6 must hold it."""
+    torch.set_num_threads(1)
+    samples, b = 200, 20
+    model, loss_fn = digits_mlp(hidden=8, samples=samples)
+    x, y = digits_data(samples=samples)
+    f, theta = flat_loss(model, x, lambda out: torch.nn.functional.cross_entropy(out, y))
+    H = dense_hessian(f, theta).numpy()
+    H = (H + H.T) / 2
+    per = []
+    for i in range(samples):
+        fi, th = flat_loss(model, x[i : i + 1], lambda out, i=i: torch.nn.functional.cross_entropy(out, y[i : i + 1]))
+        th = th.clone().requires_grad_(True)
+        per.append(torch.autograd.grad(fi(th), th)[0].detach().numpy())
+    G = np.array(per)
+    g = G.mean(axis=0)
+    D = G - g
+    factor = (samples - b) / (b * (samples - 1))
+    e_sq = g @ g + factor * np.mean(np.sum(D * D, axis=1))
+    e_ghg = g @ H @ g + factor * np.mean(np.einsum("ij,jk,ik->i", D, H, D))
+    form = tuple(
+        float(v) for v in fourth_moment_form(parse_law("gaussian"), sp.Integer(g.size)).subs(g.size).__dict__.values()
+    )
+    exact = descent_edge(form, GradientCurvature(e_sq, e_ghg), trace=float(np.trace(H)), q=1, numerator=float(g @ g))
+    full = descent_edge(form, GradientCurvature(float(g @ g), float(g @ H @ g)), trace=float(np.trace(H)), q=1)
+
+    def batch_loss_fn(m, gen):
+        rows = torch.randperm(samples, generator=gen)[:b]
+        return torch.nn.functional.cross_entropy(m(x[rows]), y[rows])
+
+    result = stepsize(
+        model,
+        loss_fn,
+        laws=["gaussian"],
+        confidence=1 - 1e-6,
+        seed=4,
+        lanczos_steps=10,
+        max_lanczos_steps=10,
+        batch_loss_fn=batch_loss_fn,
+        minibatch_draws=200,
+    )
+    (row,) = result.laws
+    low, high = row.descent_edge_interval
+    assert low <= exact <= high
+    assert high < full  # gradient noise lowers the edge, and the interval sees it
+    assert result.minibatch_draws == 200

@@ -54,10 +54,13 @@ def test_chain_is_zo_sgd_with_central_differences(queries, batch):
     assert losses[-1] != pytest.approx(losses[0], rel=1e-6)  # the chain moved
 
 
-def test_events():
+def test_events_judge_the_window_mean():
     assert chain_event([1.0, 0.5, 0.9], rising=False) == 1.0
-    assert chain_event([1.0, 1.5, 1.0], rising=False) == 0.0  # equal is not below
-    assert chain_event([1.0, 0.5, 1.0], rising=True) == 0.0  # equal is not above
+    assert chain_event([1.0, 1.5, 1.0], rising=False) == 0.0
+    assert chain_event([1.0, 1.0, 1.0], rising=False) == 0.0  # equal is not below
+    assert chain_event([1.0, 1.0, 1.0], rising=True) == 0.0  # nor above
+    assert chain_event([1.0, 1.2, 1.1, 0.9], rising=True) == 1.0  # rose first, then fell: the window says rose
+    assert chain_event([1.0, 0.9, 0.95, 1.1], rising=False) == 1.0  # fell from the start, ended above
     assert chain_event([1.0, 1.01], rising=True) == 1.0
-    assert chain_event([1.0, math.nan], rising=True) == 1.0  # a diverged chain rose
-    assert chain_event([1.0, math.nan], rising=False) == 0.0
+    assert chain_event([1.0, 1.5, math.nan], rising=True) == 1.0  # a diverged chain rose
+    assert chain_event([1.0, 0.5, math.nan], rising=False) == 0.0

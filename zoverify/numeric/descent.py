@@ -58,11 +58,22 @@ def descent_denominator(
 
 
 def descent_edge(
-    form: tuple[float, float, float, float], gc: GradientCurvature, *, trace: float, diag: float = 0.0, q: int = 1
+    form: tuple[float, float, float, float],
+    gc: GradientCurvature,
+    *,
+    trace: float,
+    diag: float = 0.0,
+    q: int = 1,
+    numerator: float | None = None,
 ) -> float:
-    """eta_d = 2 c ||g||^2 / E[g_hat^T H g_hat]; inf when that is <= 0 (every small step descends in expectation)."""
+    """eta_d = 2 c ||g||^2 / E[g_hat^T H g_hat]; inf when that is <= 0 (every small step descends in expectation).
+
+    ``numerator``: ||g||^2 of the full-batch gradient when ``gc`` holds minibatch means (E ||g_B||^2,
+    E g_B^T H g_B), as for minibatch ZO-SGD judged on the full-batch loss; default ``gc.grad_sq``.
+    """
     den = descent_denominator(form, gc, trace=trace, diag=diag, q=q)
-    return 2 * form[0] * gc.grad_sq / den if den > 0 else math.inf
+    top = gc.grad_sq if numerator is None else numerator
+    return 2 * form[0] * top / den if den > 0 else math.inf
 
 
 def rademacher(d: int, generator: torch.Generator, device) -> torch.Tensor:
@@ -91,6 +102,11 @@ class MeanInterval:
     high: float
 
     @classmethod
+    def exact(cls, value: float) -> MeanInterval:
+        """A value known without sampling error."""
+        return cls(value, value, value)
+
+    @classmethod
     def of(cls, samples: np.ndarray, *, confidence: float) -> MeanInterval:
         """The mean of ``samples`` and its t-interval at ``confidence``."""
         m = samples.size
@@ -102,14 +118,63 @@ class MeanInterval:
 
 
 def edge_interval(
-    form: tuple[float, float, float, float], gc: GradientCurvature, trace: MeanInterval, diag: MeanInterval, *, q: int
+    form: tuple[float, float, float, float],
+    *,
+    grad_sq: MeanInterval,
+    grad_hessian_grad: MeanInterval,
+    trace: MeanInterval,
+    diag: MeanInterval,
+    numerator: float,
+    q: int,
 ) -> tuple[float, float]:
-    """[low, high] of eta_d: it decreases in tr H (a >= 0) and in e * diag, so the ends come from the ends."""
-    e = form[3]
-    diag_hi, diag_lo = (diag.high, diag.low) if e >= 0 else (diag.low, diag.high)
-    low = descent_edge(form, gc, trace=trace.high, diag=diag_hi if e else 0.0, q=q)
-    high = descent_edge(form, gc, trace=trace.low, diag=diag_lo if e else 0.0, q=q)
+    """[low, high] of eta_d over the box of the four means' intervals.
+
+    The denominator is multilinear in them, so its range over the box is spanned by the 16 corners;
+    eta_d = 2 c numerator / denominator is then bounded by the corners' extremes (high = inf when the
+    box reaches a denominator <= 0).
+    """
+    dens = [
+        descent_denominator(form, GradientCurvature(gs, ghg), trace=tr, diag=dg, q=q)
+        for gs in (grad_sq.low, grad_sq.high)
+        for ghg in (grad_hessian_grad.low, grad_hessian_grad.high)
+        for tr in (trace.low, trace.high)
+        for dg in (diag.low, diag.high)
+    ]
+    top = 2 * form[0] * numerator
+    low = top / max(dens) if max(dens) > 0 else math.inf
+    high = top / min(dens) if min(dens) > 0 else math.inf
     return low, high
+
+
+def minibatch_gradient_moments(
+    op, batch_loss_fn, model, *, draws: int, generator: torch.Generator, diag: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per minibatch draw: ||g_B||^2, g_B^T H g_B (H the full-batch Hessian of ``op``) and, when ``diag``,
+    (g_B o v)^T H (g_B o v) for one Rademacher v (unbiased for sum g_B,i^2 H_ii); zeros otherwise.
+
+    ``batch_loss_fn(model, generator)`` is the loss of one random minibatch drawn with ``generator``.
+    """
+    sq, ghg, dg = (np.zeros(int(draws)) for _ in range(3))
+    for i in range(sq.size):
+        with torch.enable_grad():
+            loss = batch_loss_fn(model, generator)
+            parts = torch.autograd.grad(loss.reshape(()), op.params, allow_unused=True)
+        g = (
+            torch.cat(
+                [
+                    torch.zeros_like(p).reshape(-1) if h is None else h.reshape(-1)
+                    for p, h in zip(op.params, parts, strict=True)
+                ]
+            )
+            .detach()
+            .to(torch.float64)
+        )
+        sq[i] = float(g @ g)
+        ghg[i] = float(g @ op.matvec(g))
+        if diag:
+            w = g * rademacher(op.dim, generator, op.device)
+            dg[i] = float(w @ op.matvec(w))
+    return sq, ghg, dg
 
 
 def probes_for_trace(samples: np.ndarray, *, accuracy: float, confidence: float, cap: int) -> int:
@@ -131,5 +196,6 @@ __all__ = [
     "edge_interval",
     "gradient_curvature",
     "hutchinson_samples",
+    "minibatch_gradient_moments",
     "probes_for_trace",
 ]

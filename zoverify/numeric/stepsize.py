@@ -60,6 +60,7 @@ CONFIDENCE = 0.95  # of every interval
 PILOT_PROBES = 10  # probes before the count is chosen from their spread
 MAX_PROBES = 4000
 LANCZOS_STEPS = 40  # per probe; the half-run rule estimates the quadrature error left
+MINIBATCH_DRAWS = 32  # minibatch gradients behind E ||g_B||^2 and E g_B^T H g_B
 MAX_LANCZOS_STEPS = 80  # the basis is kept for reorthogonalization: steps x d float64 numbers
 TOP_STEPS = 60  # Lanczos steps for lambda_max and the top eigenvalues
 EXACT_MAX_DIM = 1000  # the exact operator costs O(d^3) per secular evaluation: ~20 s at d = 650 on one core
@@ -239,7 +240,8 @@ class StepsizeResult:
     trace_interval: tuple[float, float]
     trace_positive_part: float
     gradient_norm: float
-    gradient_curvature: float  # g^T H g / ||g||^2
+    gradient_curvature: float  # g^T H g / ||g||^2 (minibatch means E g_B^T H g_B / E ||g_B||^2 when asked)
+    minibatch_draws: int  # 0: the descent edges are full-batch ones
     trace_probes: int  # Hutchinson probes behind tr H and the descent edges (the SLQ probes and more)
     quadrature_resolved: bool  # False: the Lanczos steps hit their cap before the half-rule gap fit the accuracy
     num_probes: int
@@ -289,17 +291,25 @@ def stepsize(
     lanczos_steps: int = LANCZOS_STEPS,
     max_lanczos_steps: int = MAX_LANCZOS_STEPS,
     exact_max_dim: int = EXACT_MAX_DIM,
+    batch_loss_fn: Callable[[torch.nn.Module, torch.Generator], torch.Tensor] | None = None,
+    minibatch_draws: int = MINIBATCH_DRAWS,
 ) -> StepsizeResult:
     """Mean-square stable step eta* of ZO-GD / ZO-GDM for ``loss_fn(model)`` at the current parameters.
 
     ``accuracy``: the relative half-width aimed at for the spectral laws' intervals (the probe count
     follows from it); ``laws``: law specs (default Gaussian and sphere).  Parameters are moved to
-    ``device``; ``loss_fn`` must put its data on the model's device.
+    ``device``; ``loss_fn`` must put its data on the model's device.  ``batch_loss_fn(model, generator)``,
+    the loss of one random minibatch, makes the descent edge that of minibatch ZO-SGD (judged on the
+    full-batch loss), from ``minibatch_draws`` minibatch gradients.
     """
     from zoverify._device import resolve_device
     from zoverify._rng import make_generator, spawn_seeds
 
     beta, queries = _check_options(method, beta, queries, accuracy, confidence)
+    if batch_loss_fn is not None and (not callable(batch_loss_fn) or int(minibatch_draws) < 2):
+        raise InvalidParameterError(
+            f"batch_loss_fn must be callable(model, generator) with minibatch_draws >= 2, got {minibatch_draws}"
+        )
     parsed = [parse_law(spec) for spec in (laws or DEFAULT_LAWS)]
     dev = resolve_device(device)
     if any(p.device != dev for p in model.parameters()):
@@ -341,7 +351,17 @@ def stepsize(
 
     m = quad.num_probes
     edges = _DescentInputs.measure(
-        op, quad, parsed, forms, accuracy=accuracy, confidence=confidence, seeds=(trace_seed, diag_seed), device=dev
+        op,
+        quad,
+        parsed,
+        forms,
+        accuracy=accuracy,
+        confidence=confidence,
+        seeds=(trace_seed, diag_seed),
+        device=dev,
+        batch_loss_fn=batch_loss_fn,
+        model=model,
+        draws=minibatch_draws,
     )
     trace = edges.trace.mean
     trace_half = (edges.trace.high - edges.trace.low) / 2
@@ -390,8 +410,9 @@ def stepsize(
         trace=trace,
         trace_interval=(trace - trace_half, trace + trace_half),
         trace_positive_part=trace_pos,
-        gradient_norm=math.sqrt(edges.gradient.grad_sq),
+        gradient_norm=math.sqrt(edges.numerator),
         gradient_curvature=edges.gradient.rayleigh,
+        minibatch_draws=edges.minibatch_draws,
         trace_probes=edges.trace_probes,
         quadrature_resolved=resolved,
         num_probes=m,
@@ -405,45 +426,85 @@ def stepsize(
 
 @dataclass(frozen=True)
 class _DescentInputs:
-    """tr H, g^T H g and (for laws with a Diag term) sum g_i^2 H_ii, each with its interval."""
+    """The descent edge's means, each with its interval: tr H, the gradient's ||g||^2 and g^T H g (exact for
+    the full batch; minibatch means E ||g_B||^2, E g_B^T H g_B with a ``batch_loss_fn``) and, for laws with a
+    Diag term, sum g_i^2 H_ii.  The intervals share the confidence by Bonferroni."""
 
-    gradient: GradientCurvature
+    numerator: float  # ||g||^2 of the full-batch gradient
+    grad_sq: MeanInterval
+    grad_hessian_grad: MeanInterval
     trace: MeanInterval
     diag: MeanInterval | None
     trace_probes: int
-    confidence: float
+    minibatch_draws: int
+
+    @property
+    def gradient(self) -> GradientCurvature:
+        """The full-batch gradient's ||g||^2 and g^T H g (minibatch means when those were asked for)."""
+        return GradientCurvature(self.grad_sq.mean, self.grad_hessian_grad.mean)
 
     @classmethod
-    def measure(cls, op, quad, parsed, forms, *, accuracy, confidence, seeds, device) -> _DescentInputs:
+    def measure(
+        cls, op, quad, parsed, forms, *, accuracy, confidence, seeds, device, batch_loss_fn, model, draws
+    ) -> _DescentInputs:
         from zoverify._rng import make_generator
+        from zoverify.numeric.descent import minibatch_gradient_moments
 
         needs_diag = any(forms[law.spec] is not None and forms[law.spec][3] != 0 for law in parsed)
-        level = 1 - (1 - confidence) / 2 if needs_diag else confidence  # Bonferroni over the two means
+        estimated = 1 + (2 if batch_loss_fn is not None else 0) + int(needs_diag)
+        level = 1 - (1 - confidence) / estimated  # Bonferroni over the means estimated
         samples = quad.rayleigh
         more = probes_for_trace(samples, accuracy=accuracy / 2, confidence=level, cap=MAX_PROBES) - samples.size
         if more > 0:
             extra = hutchinson_samples(op, num_probes=more, generator=make_generator(seeds[0], device=device))
             samples = np.concatenate([samples, extra])
+        full = gradient_curvature(op)
+        gen = make_generator(seeds[1], device=device)
         diag = None
-        if needs_diag:
-            gen = make_generator(seeds[1], device=device)
-            weight = op.gradient
-            pilot = hutchinson_samples(op, num_probes=PILOT_PROBES, generator=gen, weight=weight)
-            need = probes_for_trace(pilot, accuracy=accuracy / 2, confidence=level, cap=MAX_PROBES) - pilot.size
-            if need > 0:
-                pilot = np.concatenate([pilot, hutchinson_samples(op, num_probes=need, generator=gen, weight=weight)])
-            diag = MeanInterval.of(pilot, confidence=level)
+        if batch_loss_fn is not None:
+            sq, ghg, dg = minibatch_gradient_moments(
+                op, batch_loss_fn, model, draws=draws, generator=gen, diag=needs_diag
+            )
+            grad_sq, grad_hg = MeanInterval.of(sq, confidence=level), MeanInterval.of(ghg, confidence=level)
+            if needs_diag:
+                diag = MeanInterval.of(dg, confidence=level)
+        else:
+            grad_sq, grad_hg = MeanInterval.exact(full.grad_sq), MeanInterval.exact(full.grad_hessian_grad)
+            if needs_diag:
+                weight = op.gradient
+                pilot = hutchinson_samples(op, num_probes=PILOT_PROBES, generator=gen, weight=weight)
+                need = probes_for_trace(pilot, accuracy=accuracy / 2, confidence=level, cap=MAX_PROBES) - pilot.size
+                if need > 0:
+                    pilot = np.concatenate(
+                        [pilot, hutchinson_samples(op, num_probes=need, generator=gen, weight=weight)]
+                    )
+                diag = MeanInterval.of(pilot, confidence=level)
         return cls(
-            gradient_curvature(op), MeanInterval.of(samples, confidence=level), diag, int(samples.size), confidence
+            full.grad_sq,
+            grad_sq,
+            grad_hg,
+            MeanInterval.of(samples, confidence=level),
+            diag,
+            int(samples.size),
+            int(draws) if batch_loss_fn is not None else 0,
         )
 
     def for_law(self, form, *, q: int) -> tuple[float | None, tuple[float | None, float | None]]:
         """(eta_d, [low, high]) for one law's structured form; None when the law has no such form."""
         if form is None:
             return None, (None, None)
-        diag = self.diag if form[3] != 0 and self.diag is not None else MeanInterval(0.0, 0.0, 0.0)
-        value = descent_edge(form, self.gradient, trace=self.trace.mean, diag=diag.mean, q=q)
-        return value, edge_interval(form, self.gradient, self.trace, diag, q=q)
+        diag = self.diag if form[3] != 0 and self.diag is not None else MeanInterval.exact(0.0)
+        value = descent_edge(form, self.gradient, trace=self.trace.mean, diag=diag.mean, q=q, numerator=self.numerator)
+        low, high = edge_interval(
+            form,
+            grad_sq=self.grad_sq,
+            grad_hessian_grad=self.grad_hessian_grad,
+            trace=self.trace,
+            diag=diag,
+            numerator=self.numerator,
+            q=q,
+        )
+        return value, (low, high)
 
 
 def _require_positive_curvature(op: ParameterHessian, quad: ProbeQuadratures, lambda_max: float) -> None:

@@ -1,26 +1,32 @@
-"""Real ZO training of a million-parameter network below and above the step zoverify stepsize gives.
+"""Real ZO training of million-parameter networks below and above the step zoverify stepsize gives.
 
-Instance: the digits CNN of zoverify/claims/stepsize/networks.py (1,070,218 parameters, float32,
-512 images), theta_0 after 8 full-batch Adam steps, initialisation from the instance stream.
+Instances (zoverify/claims/stepsize/networks.py, initialisation from the instance stream, theta_0 after
+8 full-batch Adam steps): ``model=cnn``, a convolutional net on 512 digit images (1,070,218
+parameters); ``model=transformer``, a character-level transformer on a fixed batch of 16 windows of
+64 characters of the standard library's own source (1,024,480 parameters).  Both float32.
 
-Why the descent edge and not eta*: at theta_0 the Hessian is indefinite and about 96 % of its
-spectral mass sits in a bulk around 0 (measured by Lanczos quadrature, docs/stepsize.md#limits);
-tr H_+ then depends on how that bulk splits across 0, which no affordable Lanczos run resolves, so
-eta* of H_+ has an interval too wide to test.  The descent edge eta_d (zoverify/numeric/descent.py)
-needs only tr H (Hutchinson, unbiased, no quadrature), g^T H g and, for laws with a Diag term,
-sum g_i^2 H_ii: below it the first ZO step lowers the loss's quadratic model in expectation, above
+Why the descent edge and not eta*: at theta_0 the Hessian is indefinite and most of its spectral mass
+sits in a cluster around 0 (docs/stepsize.md#limits-a-wide-bulk-around-zero); tr H_+ then depends on
+how that cluster splits across 0, which no affordable Lanczos run resolves, so eta* of H_+ has an
+interval too wide to test.  The descent edge eta_d (zoverify/numeric/descent.py) needs only tr H
+(Hutchinson, unbiased, no quadrature), g^T H g and, for laws with a Diag term, sum g_i^2 H_ii, or their
+minibatch means: below it a ZO step lowers the loss's quadratic model at theta_0 in expectation, above
 it raises it.  For a positive semidefinite H both edges lie in [2/(tr H + 2 lambda_max), 2/tr H].
 
 Experiment:
 
-1. ``zoverify stepsize`` on the model (the law asked, q queries) gives eta_d with its interval at
-   confidence 1 - 1e-3;
-2. ``chains`` runs of real ZO-SGD per step size from theta_0, each with its own directions (the
-   law's sampler) and, when ``batch`` > 0, its own minibatches: central differences with
-   mu = 1e-4 on the network itself, the update averaged over q directions, T steps, at
-   eta = 0.8 eta_d and at 1.25 eta_d;
-3. per chain, the events "the full-batch loss after T steps is below L_0" (at 0.8 eta_d) and "above
-   L_0, or not finite" (at 1.25 eta_d).
+1. ``zoverify stepsize`` on the model (the law asked, q queries, with the chains' minibatch sampler
+   when ``batch`` > 0) gives eta_d;
+2. ``chains`` runs of real ZO-SGD per step size from theta_0, each with its own directions (the law's
+   sampler) and minibatches: central differences with mu = 1e-4 on the network itself, the update
+   averaged over q directions, T steps, at eta = 0.8 eta_d and at 1.25 eta_d;
+3. per chain, the event that the mean full-batch loss over steps 1 .. T lies below L_0 (at 0.8 eta_d:
+   the loss falls from the start) or above it, or is not finite (at 1.25 eta_d: it rises first).
+
+The window is short (T = 5 by default) because the edge is a statement about the quadratic model at
+theta_0: measured on the transformer, the loss at 1.25 eta_d rises for about five steps and then
+falls as the curvature moves; on the CNN with q = 4 the loss at 0.8 eta_d falls at first and rises
+over 50 steps (the long-run edge is the mean-square one, lower).  docs/stepsize.md records both.
 
 Claim: each event's rate is at least 0.9 (exact binomial tails); the controls are the rate of a coin,
 rate <= 0.5 per event, which must be rejected.  The step sizes are a factor 1.56 apart; the gap the
@@ -35,7 +41,7 @@ import numpy as np
 import torch
 
 from zoverify._rng import draw_seed
-from zoverify.claims.stepsize.networks import pretrained_digits_cnn
+from zoverify.claims.stepsize.networks import pretrained_char_transformer, pretrained_digits_cnn
 from zoverify.numeric.stepsize import stepsize
 from zoverify.verify.claim import Claim, Context
 from zoverify.verify.decision import LOWER_BOUND, BinomialRates, OppositeBound
@@ -46,7 +52,8 @@ BELOW, ABOVE = 0.8, 1.25
 RATE = 0.9
 MU = 1e-4
 CONFIDENCE = 1 - 1e-3
-ACCURACY = 0.1
+ACCURACY = 0.2  # tr H to 10 % at the confidence above: a transformer's Hutchinson spread is about 0.45 tr H
+MODELS = {"cnn": pretrained_digits_cnn, "transformer": pretrained_char_transformer}
 QUADRATURE_STEPS = 10  # eta* of H_+ is reported, not used: its quadrature is unresolved here (module docstring)
 
 
@@ -70,7 +77,8 @@ def zo_sgd_losses(model, data, law, *, eta: float, steps: int, queries: int, bat
 
     def loss(rows=None) -> float:
         xs, ys = (X, y) if rows is None else (X[rows], y[rows])
-        return float(torch.nn.functional.cross_entropy(model(xs), ys))
+        out = model(xs)  # (rows, classes) or (rows, time, classes): one cross-entropy over every target
+        return float(torch.nn.functional.cross_entropy(out.reshape(-1, out.shape[-1]), ys.reshape(-1)))
 
     with torch.no_grad():
         losses = [loss()]
@@ -95,9 +103,10 @@ def zo_sgd_losses(model, data, law, *, eta: float, steps: int, queries: int, bat
 def _simulate(ctx: Context) -> np.ndarray:
     """(chains, 2) events: the loss fell at 0.8 eta_d; it rose (or diverged) at 1.25 eta_d."""
     rng = ctx.instance_rng()
-    model, loss_fn, data = pretrained_digits_cnn(rng)
+    model, loss_fn, data = MODELS[ctx["model"]](rng)
     gen = ctx.mc_generator()
     q = int(ctx["queries"])
+    batch = int(ctx["batch"])
     result = stepsize(
         model,
         loss_fn,
@@ -108,6 +117,7 @@ def _simulate(ctx: Context) -> np.ndarray:
         seed=draw_seed(gen),
         lanczos_steps=QUADRATURE_STEPS,
         max_lanczos_steps=QUADRATURE_STEPS,
+        batch_loss_fn=None if batch <= 0 else minibatch_loss(data, batch),
     )
     (law_result,) = result.laws
     eta_d = law_result.descent_edge
@@ -127,17 +137,30 @@ def _simulate(ctx: Context) -> np.ndarray:
                 eta=factor * eta_d,
                 steps=int(ctx["steps"]),
                 queries=q,
-                batch=int(ctx["batch"]),
+                batch=batch,
                 gen=gen,
             )
             events[chain, col] = chain_event(losses, rising=col == 1)
     return events
 
 
+def minibatch_loss(data, batch: int):
+    """``batch_loss_fn(model, generator)``: the cross-entropy of ``batch`` rows drawn as the chains draw them."""
+    X, y = data
+
+    def batch_loss_fn(model: torch.nn.Module, gen: torch.Generator) -> torch.Tensor:
+        rows = torch.randperm(X.shape[0], generator=gen)[:batch]
+        out = model(X[rows])
+        return torch.nn.functional.cross_entropy(out.reshape(-1, out.shape[-1]), y[rows].reshape(-1))
+
+    return batch_loss_fn
+
+
 def chain_event(losses: list[float], *, rising: bool) -> float:
-    """1.0 when the chain did what its side claims: the loss ended below L_0, or (rising) above it or not finite."""
-    start, last = losses[0], losses[-1]
-    return float(not last <= start) if rising else float(last < start)
+    """1.0 when the chain did what its side claims over its window: the mean of L_1 .. L_T below L_0
+    (falling from the start), or (rising) above it or not finite (rising first)."""
+    start, window = losses[0], float(np.mean(losses[1:]))
+    return float(not window <= start) if rising else float(window < start)
 
 
 register(
@@ -147,10 +170,13 @@ register(
         simulate=_simulate,
         test=BinomialRates(sides=(LOWER_BOUND, LOWER_BOUND)),
         laws=("gaussian",),
-        num_samples=24,  # chains per step size: 22 of 24 rejects a coin at 1e-4 / 2
+        num_samples=48,  # chains per step size: 38 of 48 rejects a coin at 1e-4 / 2
         params={
             "queries": Param(1, "directions averaged per step (q)", low=1, integer=True),
-            "steps": Param(50, "ZO-SGD steps T per chain", low=1, integer=True),
+            "model": Param("cnn", "the network: the digits CNN or the character transformer", choices=tuple(MODELS)),
+            "steps": Param(
+                5, "ZO-SGD steps T per chain (the window the quadratic model at theta_0 holds)", low=1, integer=True
+            ),
             "batch": Param(0, "minibatch size per step (0: full batch)", low=0, integer=True),
         },
         negative_alternatives=lambda ctx, pred: [
@@ -158,8 +184,8 @@ register(
             (f"a coin at {ABOVE:g} eta_d: P(loss rises) <= 0.5", OppositeBound([1.0, 0.5])),
         ],
         labels=lambda ctx: [
-            f"P(L_T < L_0) at {BELOW:g} x eta_d, T = {ctx['steps']}",
-            f"P(L_T > L_0 or diverged) at {ABOVE:g} x eta_d, T = {ctx['steps']}",
+            f"P(mean L_1..L_T < L_0) at {BELOW:g} x eta_d, T = {ctx['steps']}, {ctx['model']}",
+            f"P(mean L_1..L_T > L_0 or diverged) at {ABOVE:g} x eta_d, T = {ctx['steps']}, {ctx['model']}",
         ],
     )
 )
