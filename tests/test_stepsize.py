@@ -142,6 +142,21 @@ def test_cli_json(capsys):
     assert data["cost_in_forward_backward"] > 0
 
 
+def test_cli_minibatch_variant(capsys):
+    """A callable returning (model, loss_fn, batch_loss_fn) gets the minibatch descent edge (its value is checked
+    against exact minibatch moments in test_descent_edge.py; here the plumbing)."""
+    full = main(["stepsize", f"{EXAMPLE}:digits_mlp", "--law", "gaussian", "--accuracy", "0.3", "--format", "json"])
+    full_data = json.loads(capsys.readouterr().out)
+    code = main(
+        ["stepsize", f"{EXAMPLE}:digits_mlp_minibatch", "--law", "gaussian", "--accuracy", "0.3", "--format", "json"]
+    )
+    data = json.loads(capsys.readouterr().out)
+    assert full == code == 0
+    assert full_data["minibatch_draws"] == 0 and data["minibatch_draws"] == 32
+    assert data["laws"][0]["descent_edge"] != pytest.approx(full_data["laws"][0]["descent_edge"], rel=1e-6)
+    assert data["gradient_norm"] == pytest.approx(full_data["gradient_norm"], rel=1e-12)  # the numerator is full batch
+
+
 BAD_MODELS = """
 import torch
 
@@ -178,6 +193,9 @@ def raises():
 
 def not_a_pair():
     return _lin()
+
+def four_things():
+    return _lin(), lambda m: (m(X) ** 2).sum(), lambda m, g: (m(X) ** 2).sum(), 3
 """
 
 
@@ -192,6 +210,7 @@ def not_a_pair():
         ("concave_loss", "positive part is zero"),
         ("raises", "ZeroDivisionError"),
         ("not_a_pair", "(model, loss_fn)"),
+        ("four_things", "of length 4"),
         ("missing", "no attribute"),
     ],
 )

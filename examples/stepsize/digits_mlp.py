@@ -42,3 +42,17 @@ def digits_mlp(*, hidden: int = 8, samples: int = 500, seed: int = 0):
         return torch.nn.functional.cross_entropy(m(x.to(device)), y.to(device))
 
     return model, loss_fn
+
+
+def digits_mlp_minibatch(*, hidden: int = 8, samples: int = 500, batch: int = 50, seed: int = 0):
+    """(model, loss_fn, batch_loss_fn): as :func:`digits_mlp`, plus the loss of one random minibatch of
+    ``batch`` rows (drawn with the generator zoverify passes), for the descent edge of minibatch ZO-SGD."""
+    x, y = digits_data(samples=samples)
+    model, loss_fn = digits_mlp(hidden=hidden, samples=samples, seed=seed)
+
+    def batch_loss_fn(m: torch.nn.Module, generator: torch.Generator) -> torch.Tensor:
+        rows = torch.randperm(samples, generator=generator)[:batch]
+        device = next(m.parameters()).device
+        return torch.nn.functional.cross_entropy(m(x[rows].to(device)), y[rows].to(device))
+
+    return model, loss_fn, batch_loss_fn

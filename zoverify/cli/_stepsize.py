@@ -14,7 +14,10 @@ def add_commands(sub) -> None:
         help="mean-square stable ZO-GD / ZO-GDM step eta* of a torch model (MODEL: module:callable or file.py:callable)",
     )
     p.add_argument(
-        "model", metavar="MODEL", help="module:callable or path/to/file.py:callable returning (model, loss_fn)"
+        "model",
+        metavar="MODEL",
+        help="module:callable or path/to/file.py:callable returning (model, loss_fn) or (model, loss_fn, "
+        "batch_loss_fn) with batch_loss_fn(model, generator) the loss of one random minibatch",
     )
     p.add_argument(
         "--law", action="append", default=None, help="direction law spec, repeatable (default gaussian and sphere)"
@@ -30,7 +33,7 @@ def add_commands(sub) -> None:
 
 
 def load_model(spec: str):
-    """(model, loss_fn) from the user's callable (one-line errors for anything else)."""
+    """(model, loss_fn, batch_loss_fn or None) from the user's callable (one-line errors for anything else)."""
     from zoverify.subjects._load import load_callable
 
     factory = load_callable(spec)
@@ -38,9 +41,12 @@ def load_model(spec: str):
         made = factory()
     except Exception as exc:  # the user's code failed: one line
         raise InvalidParameterError(f"{spec}() raised {type(exc).__name__}: {exc}") from None
-    if not (isinstance(made, tuple) and len(made) == 2 and callable(made[1])):
-        raise InvalidParameterError(f"{spec}() must return (model, loss_fn), got {type(made).__name__}")
-    return made
+    if not (isinstance(made, tuple) and len(made) in (2, 3) and all(callable(f) for f in made[1:])):
+        raise InvalidParameterError(
+            f"{spec}() must return (model, loss_fn) or (model, loss_fn, batch_loss_fn), got {type(made).__name__}"
+            + (f" of length {len(made)}" if isinstance(made, tuple) else "")
+        )
+    return made[0], made[1], made[2] if len(made) == 3 else None
 
 
 def run_stepsize(args) -> int:
@@ -50,10 +56,11 @@ def run_stepsize(args) -> int:
         raise InvalidParameterError("--beta is not used with --method gd")
     if args.seed < 0:
         raise InvalidParameterError(f"--seed must be a non-negative integer, got {args.seed}")
-    model, loss_fn = load_model(args.model)
+    model, loss_fn, batch_loss_fn = load_model(args.model)
     result = stepsize(
         model,
         loss_fn,
+        batch_loss_fn=batch_loss_fn,
         laws=args.law,
         queries=args.queries,
         method=args.method,
@@ -85,8 +92,9 @@ def run_stepsize(args) -> int:
         )
         if law.descent_edge is not None:
             dlo, dhi = law.descent_edge_interval
+            which = f"minibatch, {r.minibatch_draws} draws" if r.minibatch_draws else "full batch"
             print(
-                f"  {'':<12} descent edge {_fmt(law.descent_edge)}  [{_fmt(dlo)}, {_fmt(dhi)}]  (first ZO step, any sign of H)"
+                f"  {'':<12} descent edge {_fmt(law.descent_edge)}  [{_fmt(dlo)}, {_fmt(dhi)}]  (first ZO step, {which}, any sign of H)"
             )
     print(
         f"  {r.num_probes} probes x {r.lanczos_steps} Lanczos steps, {r.hessian_vector_products} Hessian-vector products,"

@@ -42,3 +42,11 @@ FAMILY.declare(
     status=(Status.DERIVED_CHECKED,),
     slow=True,
 )
+
+FAMILY.declare(
+    "descent_edge",
+    module="descent",
+    statement="The descent edge eta_d = 2 c ||g||^2 / E[g_hat^T H g_hat] (the step where one q-query ZO step stops lowering the quadratic model in expectation), with E[g_hat^T H g_hat] from the law's structured fourth moment, equals 2 E[g_hat^T g] / E[g_hat^T H g_hat] over directions drawn from the law itself, for q = 1 and 4, on a 407-parameter tanh network of the digits whose Hessian is indefinite.",
+    source="zoverify/numeric/descent.py (derived there); docs/stepsize.md#the-descent-edge-every-law-any-sign-of-h",
+    status=(Status.DERIVED_CHECKED,),
+)
