@@ -172,3 +172,56 @@ def test_minibatch_edge_brackets_the_exact_minibatch_expectation():
     assert low <= exact <= high
     assert high < full  # gradient noise lowers the edge, and the interval sees it
     assert result.minibatch_draws == 200
+
+
+def test_mean_interval_has_its_coverage():
+    """Two-sided t-interval of 8 normal draws: coverage 0.95 over 4,000 replications (binomial band at 1e-6;
+    a one-sided quantile would cover 0.90, 14 standard deviations away)."""
+    from scipy import stats
+
+    from zoverify.numeric.descent import MeanInterval
+
+    rng = np.random.default_rng(11)
+    n = 4_000
+    hits = 0
+    for row in rng.standard_normal((n, 8)):
+        iv = MeanInterval.of(row, confidence=0.95)
+        hits += iv.low <= 0.0 <= iv.high
+    lo, hi = stats.binom.ppf([5e-7, 1 - 5e-7], n, 0.95)
+    assert lo <= hits <= hi
+
+
+@pytest.mark.parametrize("spec", ["rademacher", "laplace"])
+def test_edge_interval_is_the_range_over_the_box(spec):
+    """The corners give the edge's extremes over the box of the four means (checked on a 5^4 grid of the box)."""
+    from zoverify.numeric.descent import MeanInterval, edge_interval
+
+    form = tuple(float(v) for v in fourth_moment_form(parse_law(spec), sp.Integer(50)).subs(50).__dict__.values())
+    boxes = {
+        "grad_sq": MeanInterval(2.0, 1.8, 2.3),
+        "grad_hessian_grad": MeanInterval(0.5, 0.3, 0.6),
+        "trace": MeanInterval(10.0, 8.0, 12.5),
+        "diag": MeanInterval(0.4, -0.1, 0.9),
+    }
+    low, high = edge_interval(form, **boxes, numerator=1.5, q=2)
+    grid = [np.linspace(b.low, b.high, 5) for b in boxes.values()]
+    values = [
+        descent_edge(form, GradientCurvature(gs, ghg), trace=tr, diag=dg, q=2, numerator=1.5)
+        for gs in grid[0]
+        for ghg in grid[1]
+        for tr in grid[2]
+        for dg in grid[3]
+    ]
+    assert low == pytest.approx(min(values), rel=1e-12)
+    assert high == pytest.approx(max(values), rel=1e-12)
+
+
+def test_trace_probes_meet_the_accuracy():
+    """tr H's half-width is at most half the requested accuracy (the probe count's target), up to the pilot's
+    error in the spread (a factor 1.5 here)."""
+    torch.set_num_threads(1)
+    model, loss_fn = digits_mlp(hidden=8, samples=200)
+    result = stepsize(model, loss_fn, laws=["gaussian"], accuracy=0.1, seed=2, lanczos_steps=10, max_lanczos_steps=10)
+    low, high = result.trace_interval
+    assert (high - low) / 2 / abs(result.trace) <= 1.5 * 0.1 / 2
+    assert result.trace_probes > 10  # topped up beyond the pilot

@@ -131,7 +131,7 @@ register(
         simulate=_simulate,
         test=DeleteAGroupJackknife(num_groups=GROUPS),
         applies_to=applies_to,
-        laws=("gaussian", "rademacher", "sparse(p=0.25)"),
+        laws=("gaussian", "sphere", "rademacher", "laplace"),  # c != a (sphere), e < 0, c != 1 and e > 0
         num_samples=1 << 17,  # detectable error 1-4 % against the 5 % controls (sparse, the heaviest tails)
         labels=lambda ctx: [
             f"eta_d of the {w}, q = {q} ({s * ctx.num_samples} draws of the law)" for w, q, s in COMPONENTS
