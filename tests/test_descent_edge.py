@@ -225,3 +225,14 @@ def test_trace_probes_meet_the_accuracy():
     low, high = result.trace_interval
     assert (high - low) / 2 / abs(result.trace) <= 1.5 * 0.1 / 2
     assert result.trace_probes > 10  # topped up beyond the pilot
+
+
+def test_lanczos_steps_double_up_to_their_cap():
+    """On the indefinite example the quadrature gap does not fit at 10 steps: the steps double to the cap
+    (20), the result says the quadrature is unresolved, and a row's note says so."""
+    torch.set_num_threads(1)
+    model, loss_fn = digits_mlp(hidden=8, samples=200)
+    result = stepsize(model, loss_fn, laws=["gaussian"], accuracy=0.05, seed=2, lanczos_steps=10, max_lanczos_steps=20)
+    assert result.lanczos_steps == 20
+    assert not result.quadrature_resolved
+    assert "quadrature unresolved at 20 Lanczos steps" in result.laws[0].note
