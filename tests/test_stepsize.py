@@ -328,3 +328,19 @@ def test_top_eigenvalue_residual_is_the_ritz_pairs_residual_norm():
     y = V @ S[:, -1]
     assert top[0] == pytest.approx(theta[-1], rel=1e-10)
     assert residual == pytest.approx(np.linalg.norm(A @ y - theta[-1] * y), rel=1e-6)
+
+
+def test_half_rule_is_the_first_half_of_the_run():
+    """The quadrature-error estimate compares the k-step rule with the rule of the run's first k/2 steps."""
+    from zoverify.numeric.curvature import ParameterHessian, gauss_quadrature, lanczos_tridiagonal, slq_probes
+
+    model, loss_fn = digits_mlp(hidden=4, samples=100)
+    op = ParameterHessian(model, loss_fn)
+    quad = slq_probes(op, num_probes=1, steps=12, generator=torch.Generator().manual_seed(3))
+    gen = torch.Generator().manual_seed(3)
+    v = 2.0 * torch.randint(0, 2, (op.dim,), generator=gen).to(torch.float64) - 1.0
+    alpha, beta = lanczos_tridiagonal(op.matvec, v, steps=6)
+    nodes, weights = gauss_quadrature(alpha, beta)
+    half = quad.half_weights[0] > 0
+    assert quad.half_nodes[0][half] == pytest.approx(nodes[weights > 0], rel=1e-9, abs=1e-12)
+    assert quad.half_weights[0][half] / op.dim == pytest.approx(weights[weights > 0], rel=1e-9, abs=1e-15)

@@ -44,12 +44,13 @@ from zoverify._rng import draw_seed
 from zoverify.claims.stepsize.networks import pretrained_char_transformer, pretrained_digits_cnn
 from zoverify.numeric.stepsize import stepsize
 from zoverify.verify.claim import Claim, Context
-from zoverify.verify.decision import LOWER_BOUND, BinomialRates, OppositeBound
+from zoverify.verify.decision import LOWER_BOUND, UPPER_BOUND, BinomialRates, OppositeBound, SidedBatchMeans
 from zoverify.verify.params import Param
 from zoverify.verify.registry import register
 
 BELOW, ABOVE = 0.8, 1.25
 RATE = 0.9
+_NEVER = 1e300  # a reversed bound no finite estimate can reject
 MU = 1e-4
 CONFIDENCE = 1 - 1e-3
 ACCURACY = 0.2  # tr H to 10 % at the confidence above: a transformer's Hutchinson spread is about 0.45 tr H
@@ -100,8 +101,8 @@ def zo_sgd_losses(model, data, law, *, eta: float, steps: int, queries: int, bat
     return losses
 
 
-def _simulate(ctx: Context) -> np.ndarray:
-    """(chains, 2) events: the loss fell at 0.8 eta_d; it rose (or diverged) at 1.25 eta_d."""
+def chain_losses(ctx: Context) -> list[list[list[float]]]:
+    """Per step size (0.8 eta_d, 1.25 eta_d), the full-batch losses of ``ctx.num_samples`` chains from theta_0."""
     rng = ctx.instance_rng()
     model, loss_fn, data = MODELS[ctx["model"]](rng)
     gen = ctx.mc_generator()
@@ -124,24 +125,39 @@ def _simulate(ctx: Context) -> np.ndarray:
     if eta_d is None or not math.isfinite(eta_d):
         raise RuntimeError(f"stepsize gave no finite descent edge for {ctx.law.spec}")
     theta0 = [p.detach().clone() for p in model.parameters()]
-    events = np.zeros((ctx.num_samples, 2))
-    for col, factor in enumerate((BELOW, ABOVE)):
-        for chain in range(ctx.num_samples):
+    out = []
+    for factor in (BELOW, ABOVE):
+        runs = []
+        for _ in range(ctx.num_samples):
             with torch.no_grad():
                 for p, p0 in zip(model.parameters(), theta0, strict=True):
                     p.data = p0.clone()
-            losses = zo_sgd_losses(
-                model,
-                data,
-                ctx.law,
-                eta=factor * eta_d,
-                steps=int(ctx["steps"]),
-                queries=q,
-                batch=batch,
-                gen=gen,
+            runs.append(
+                zo_sgd_losses(
+                    model, data, ctx.law, eta=factor * eta_d, steps=int(ctx["steps"]), queries=q, batch=batch, gen=gen
+                )
             )
-            events[chain, col] = chain_event(losses, rising=col == 1)
-    return events
+        out.append(runs)
+    return out
+
+
+def _simulate(ctx: Context) -> np.ndarray:
+    """(chains, 2) events: the loss fell at 0.8 eta_d; it rose (or diverged) at 1.25 eta_d."""
+    below, above = chain_losses(ctx)
+    return np.array(
+        [[chain_event(lo, rising=False), chain_event(hi, rising=True)] for lo, hi in zip(below, above, strict=True)]
+    )
+
+
+def _simulate_means(ctx: Context) -> np.ndarray:
+    """(chains, 2): mean(L_1 .. L_T) / L_0 per chain at 0.8 eta_d and at 1.25 eta_d (a diverged chain counts as 1e300)."""
+    below, above = chain_losses(ctx)
+
+    def ratio(losses):
+        window = float(np.mean(losses[1:]))
+        return window / losses[0] if math.isfinite(window) else _NEVER
+
+    return np.array([[ratio(lo), ratio(hi)] for lo, hi in zip(below, above, strict=True)])
 
 
 def minibatch_loss(data, batch: int):
@@ -186,6 +202,32 @@ register(
         labels=lambda ctx: [
             f"P(mean L_1..L_T < L_0) at {BELOW:g} x eta_d, T = {ctx['steps']}, {ctx['model']}",
             f"P(mean L_1..L_T > L_0 or diverged) at {ABOVE:g} x eta_d, T = {ctx['steps']}, {ctx['model']}",
+        ],
+    )
+)
+
+
+register(
+    Claim(
+        name="stepsize.real_training_minibatch",
+        predict=lambda ctx: [1.0, 1.0],
+        simulate=_simulate_means,
+        test=SidedBatchMeans(sides=(UPPER_BOUND, LOWER_BOUND)),
+        laws=("gaussian",),
+        num_samples=64,  # chains per step size: 32 batches of 2
+        params={
+            "model": Param("cnn", "the network: the digits CNN or the character transformer", choices=tuple(MODELS)),
+            "queries": Param(1, "directions averaged per step (q)", low=1, integer=True),
+            "steps": Param(5, "ZO-SGD steps T per chain", low=1, integer=True),
+            "batch": Param(64, "minibatch size per step", low=1, integer=True),
+        },
+        negative_alternatives=lambda ctx, pred: [
+            (f"no fall at {BELOW:g} eta_d: E[mean L_1..L_T / L_0] >= 1", OppositeBound([1.0, _NEVER])),
+            (f"no rise at {ABOVE:g} eta_d: E[mean L_1..L_T / L_0] <= 1", OppositeBound([-_NEVER, 1.0])),
+        ],
+        labels=lambda ctx: [
+            f"E[mean L_1..L_T / L_0] at {BELOW:g} x minibatch eta_d, T = {ctx['steps']}, batch {ctx['batch']} (<= 1)",
+            f"E[mean L_1..L_T / L_0] at {ABOVE:g} x minibatch eta_d, T = {ctx['steps']}, batch {ctx['batch']} (>= 1)",
         ],
     )
 )
