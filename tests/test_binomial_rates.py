@@ -52,3 +52,9 @@ def test_bad_events_refused():
         BinomialRates().summarize(np.array([[0.5], [1.0]]))
     with pytest.raises(InvalidParameterError, match="sides"):
         BinomialRates(sides=(0,)).summarize(_events(3))
+
+
+def test_default_side_is_a_lower_bound():
+    summary = BinomialRates().summarize(_events(10))
+    assert (summary.sides == LOWER_BOUND).all()
+    assert not summary.decide([0.9], alpha=1e-4).passed  # 10 of 24 is far below a rate of 0.9

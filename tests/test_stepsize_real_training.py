@@ -64,3 +64,19 @@ def test_events_judge_the_window_mean():
     assert chain_event([1.0, 1.01], rising=True) == 1.0
     assert chain_event([1.0, 1.5, math.nan], rising=True) == 1.0  # a diverged chain rose
     assert chain_event([1.0, 0.5, math.nan], rising=False) == 0.0
+
+
+def test_networks_are_initialised_at_one_over_fan_in():
+    """Weights N(0, 1/fan_in) with fan_in = in_channels x kernel area for the convolutions (the
+    parameter count alone would not see a wrong fan-in)."""
+    import numpy as np
+
+    from zoverify.claims.stepsize.networks import char_transformer, digits_cnn
+
+    model = digits_cnn(np.random.default_rng(0), channels=(8, 16), hidden=32)
+    for p in model.parameters():
+        if p.ndim > 1:
+            fan_in = p[0].numel()
+            assert float(p.detach().std()) == pytest.approx(fan_in**-0.5, rel=0.15)
+    assert sum(p.numel() for p in digits_cnn(np.random.default_rng(0)).parameters()) == 1_070_218
+    assert sum(p.numel() for p in char_transformer(np.random.default_rng(0)).parameters()) == 1_024_480
