@@ -51,18 +51,7 @@ def pretrained_digits_cnn(rng: np.random.Generator, *, steps: int = PRETRAIN_STE
     X, y = load_digits_images(dtype=torch.float32)
     X, y = X[:IMAGES], y[:IMAGES]
     X = (X - X.mean()) / X.std()
-    model = digits_cnn(rng, **size)
-
-    def loss_fn(m: torch.nn.Module) -> torch.Tensor:
-        return torch.nn.functional.cross_entropy(m(X), y)
-
-    opt = torch.optim.Adam(model.parameters(), lr=PRETRAIN_LR)
-    for _ in range(steps):
-        opt.zero_grad()
-        loss_fn(model).backward()
-        opt.step()
-    model.zero_grad(set_to_none=True)
-    return model, loss_fn, (X, y)
+    return _pretrained(digits_cnn(rng, **size), X, y, steps=steps)
 
 
 __all__ = ["IMAGES", "digits_cnn", "pretrained_digits_cnn"]
@@ -158,6 +147,8 @@ def pretrained_char_transformer(rng: np.random.Generator, *, steps: int = PRETRA
 
 
 def _pretrained(model: torch.nn.Module, X: torch.Tensor, Y: torch.Tensor, *, steps: int):
+    """(model, loss_fn, (X, Y)) after ``steps`` full-batch Adam steps on the cross-entropy over every target."""
+
     def loss_fn(m: torch.nn.Module) -> torch.Tensor:
         out = m(X)
         return torch.nn.functional.cross_entropy(out.reshape(-1, out.shape[-1]), Y.reshape(-1))
