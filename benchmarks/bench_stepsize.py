@@ -4,8 +4,9 @@ Models: a 64-w-w-10 tanh network on all 1,797 digits (float32, seeded initialisa
 giving about 10^5, 10^6 and 10^7 parameters.  Each size runs in its own process, so its peak
 resident memory (ru_maxrss) is its own; the memory ratio divides it by the resident memory after
 the model, its data and one forward-backward pass.  Default accuracy (0.1), Gaussian law.
+``--descent-only``: the descent edge alone (no quadrature), the mode that reaches 10^7 parameters.
 
-    PYTHONPATH=$PWD python benchmarks/bench_stepsize.py [--widths 300 1024] [--json out.json]
+    PYTHONPATH=$PWD python benchmarks/bench_stepsize.py [--widths 300 1024] [--descent-only] [--json out.json]
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ def _rss_now_mb() -> float:
     return float("nan")
 
 
-def one(width: int) -> dict:
+def one(width: int, *, descent_only: bool) -> dict:
     """One size, in this process."""
     import torch
     from sklearn.datasets import load_digits
@@ -54,12 +55,13 @@ def one(width: int) -> dict:
     fb = time_forward_backward(model, loss_fn)
     base = _rss_now_mb()
     start = time.perf_counter()
-    result = stepsize(model, loss_fn, laws=["gaussian"], seed=0)
+    result = stepsize(model, loss_fn, laws=["gaussian"], seed=0, descent_only=descent_only)
     seconds = time.perf_counter() - start
     law = result.laws[0]
     low, high = law.eta_star_interval
     return {
         "width": width,
+        "mode": "descent edge only" if descent_only else "eta* and descent edge",
         "parameters": result.dimension,
         "forward_backward_s": fb,
         "stepsize_s": seconds,
@@ -67,7 +69,10 @@ def one(width: int) -> dict:
         "hessian_vector_products": result.hessian_vector_products,
         "probes": result.num_probes,
         "lanczos_steps": result.lanczos_steps,
+        "trace_probes": result.trace_probes,
         "eta_star": law.eta_star,
+        "descent_edge": law.descent_edge,
+        "descent_edge_interval_over_edge": [x / law.descent_edge for x in law.descent_edge_interval],
         "interval_over_eta": [low / law.eta_star, high / law.eta_star] if low and high and law.eta_star else None,
         "rss_after_model_mb": base,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
@@ -78,15 +83,19 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--widths", type=int, nargs="+", default=[300, 1024])
     ap.add_argument("--one", type=int, default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--descent-only", action="store_true")
     ap.add_argument("--json", default=None)
     args = ap.parse_args()
     if args.one is not None:
-        print(json.dumps(one(args.one)))
+        print(json.dumps(one(args.one, descent_only=args.descent_only)))
         return
     rows = []
     for width in args.widths:
         out = subprocess.run(
-            [sys.executable, __file__, "--one", str(width)], capture_output=True, text=True, check=True
+            [sys.executable, __file__, "--one", str(width), *(["--descent-only"] if args.descent_only else [])],
+            capture_output=True,
+            text=True,
+            check=True,
         )
         row = json.loads(out.stdout.strip().splitlines()[-1])
         row["memory_ratio"] = row["peak_rss_mb"] / row["rss_after_model_mb"]

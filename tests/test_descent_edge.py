@@ -25,7 +25,7 @@ from zoverify.perturbations import parse_law
 from zoverify.symbolic.stability import fourth_moment_form
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples" / "stepsize"))
-from digits_mlp import digits_data, digits_mlp  # noqa: E402
+from digits_mlp import digits_data, digits_mlp, digits_mlp_minibatch  # noqa: E402
 
 SPARSE_P = 0.25
 
@@ -100,8 +100,9 @@ def test_negative_denominator_gives_infinity():
     assert descent_edge((1.0, 1.0, 2.0, 0.0), gc, trace=-3.0) == np.inf
 
 
+@pytest.mark.parametrize("descent_only", [False, True])
 @pytest.mark.parametrize("law", ["gaussian", "sparse(p=0.25)"])
-def test_matrix_free_edge_brackets_the_dense_one(law):
+def test_matrix_free_edge_brackets_the_dense_one(law, descent_only):
     """At confidence 1 - 1e-6 the interval holds the edge of the dense Hessian (false failure <= 1e-6)."""
     torch.set_num_threads(1)
     model, loss_fn = digits_mlp(hidden=8, samples=200)
@@ -116,7 +117,15 @@ def test_matrix_free_edge_brackets_the_dense_one(law):
     gc = GradientCurvature(float(g @ g), float(g @ H @ g))
     dense = descent_edge(form, gc, trace=float(np.trace(H)), diag=float(np.sum(g**2 * np.diag(H))), q=1)
     result = stepsize(
-        model, loss_fn, laws=[law], confidence=1 - 1e-6, seed=3, exact_max_dim=0, lanczos_steps=10, max_lanczos_steps=10
+        model,
+        loss_fn,
+        laws=[law],
+        confidence=1 - 1e-6,
+        seed=3,
+        exact_max_dim=0,
+        lanczos_steps=10,
+        max_lanczos_steps=10,
+        descent_only=descent_only,
     )
     (row,) = result.laws
     low, high = row.descent_edge_interval
@@ -216,15 +225,31 @@ def test_edge_interval_is_the_range_over_the_box(spec):
     assert high == pytest.approx(max(values), rel=1e-12)
 
 
-def test_trace_probes_meet_the_accuracy():
-    """tr H's half-width is at most half the requested accuracy (the probe count's target), up to the pilot's
+@pytest.mark.parametrize(("laws", "estimated"), [(["gaussian"], 1), (["gaussian", "rademacher"], 2)])
+@pytest.mark.parametrize("descent_only", [False, True])
+def test_trace_probes_meet_the_accuracy(laws, estimated, descent_only):
+    """The accuracy is shared evenly among the estimated means (tr H, and sum g_i^2 H_ii when a law has a
+    Diag term): tr H's half-width is at most its share, the edge's at most the accuracy, up to the pilot's
     error in the spread (a factor 1.5 here)."""
     torch.set_num_threads(1)
     model, loss_fn = digits_mlp(hidden=8, samples=200)
-    result = stepsize(model, loss_fn, laws=["gaussian"], accuracy=0.1, seed=2, lanczos_steps=10, max_lanczos_steps=10)
+    result = stepsize(
+        model,
+        loss_fn,
+        laws=laws,
+        accuracy=0.2,
+        seed=2,
+        lanczos_steps=10,
+        max_lanczos_steps=10,
+        descent_only=descent_only,
+    )
     low, high = result.trace_interval
-    assert (high - low) / 2 / abs(result.trace) <= 1.5 * 0.1 / 2
+    assert (high - low) / 2 / abs(result.trace) <= 1.5 * 0.2 / estimated
+    assert (high - low) / 2 / abs(result.trace) > 0.5 * 0.2 / estimated  # not spent on more probes than asked
     assert result.trace_probes > 10  # topped up beyond the pilot
+    for row in result.laws:
+        edge_low, edge_high = row.descent_edge_interval
+        assert (edge_high - edge_low) / 2 / row.descent_edge <= 1.5 * 0.2
 
 
 def test_lanczos_steps_double_up_to_their_cap():
@@ -236,3 +261,55 @@ def test_lanczos_steps_double_up_to_their_cap():
     assert result.lanczos_steps == 20
     assert not result.quadrature_resolved
     assert "quadrature unresolved at 20 Lanczos steps" in result.laws[0].note
+
+
+def test_descent_only_skips_the_quadrature():
+    """No SLQ probes, no eta*, lambda_max from the short Lanczos run (it matches the dense top eigenvalue), and
+    the products are the top run's, the trace probes' and g^T H g's."""
+    from zoverify.numeric.stepsize import DESCENT_TOP_STEPS, ROUTE_DESCENT_ONLY
+
+    torch.set_num_threads(1)
+    model, loss_fn = digits_mlp(hidden=8, samples=200)
+    x, y = digits_data(samples=200)
+    f, theta = flat_loss(model, x, lambda out: torch.nn.functional.cross_entropy(out, y))
+    H = dense_hessian(f, theta).numpy()
+    result = stepsize(model, loss_fn, laws=["gaussian"], seed=1, descent_only=True)
+    (row,) = result.laws
+    assert row.route == ROUTE_DESCENT_ONLY and row.eta_star is None and row.eta_star_interval == (None, None)
+    assert result.num_probes == 0 and result.trace_positive_part is None and result.quadrature_resolved is None
+    assert result.lambda_max == pytest.approx(float(np.linalg.eigvalsh((H + H.T) / 2)[-1]), rel=1e-6)
+    assert result.hessian_vector_products == DESCENT_TOP_STEPS + result.trace_probes + 1
+
+
+@pytest.mark.parametrize(
+    ("laws", "minibatch", "estimated"),
+    [(["gaussian"], False, 1), (["gaussian", "rademacher"], False, 2), (["rademacher"], True, 4)],
+)
+def test_every_estimated_mean_gets_the_bonferroni_level(monkeypatch, laws, minibatch, estimated):
+    """The edge's interval is a box over the estimated means (tr H, sum g_i^2 H_ii, the minibatch moments):
+    its coverage is the confidence only when each mean's interval is at 1 - (1 - confidence) / k."""
+    from zoverify.numeric import descent
+    from zoverify.numeric import stepsize as stepsize_module
+
+    levels = []
+    real = descent.MeanInterval.of.__func__
+
+    def spy(cls, samples, *, confidence):
+        levels.append(confidence)
+        return real(cls, samples, confidence=confidence)
+
+    monkeypatch.setattr(stepsize_module.MeanInterval, "of", classmethod(spy))
+    torch.set_num_threads(1)
+    made = (digits_mlp_minibatch if minibatch else digits_mlp)(hidden=4, samples=100)
+    stepsize(
+        made[0],
+        made[1],
+        batch_loss_fn=made[2] if minibatch else None,
+        laws=laws,
+        accuracy=0.3,
+        confidence=0.9,
+        seed=0,
+        descent_only=True,
+    )
+    assert len(levels) == estimated
+    assert levels == pytest.approx([1 - 0.1 / estimated] * estimated, rel=1e-15)

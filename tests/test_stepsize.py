@@ -214,10 +214,11 @@ def four_things():
         ("missing", "no attribute"),
     ],
 )
-def test_bad_input_is_one_line_exit_2(capsys, tmp_path, name, words):
+@pytest.mark.parametrize("mode", [[], ["--descent-only"]])
+def test_bad_input_is_one_line_exit_2(capsys, tmp_path, name, words, mode):
     path = tmp_path / "bad_models.py"
     path.write_text(BAD_MODELS)
-    code = main(["stepsize", f"{path}:{name}"])
+    code = main(["stepsize", f"{path}:{name}", *mode])
     err = capsys.readouterr().err
     assert code == 2
     assert err.count("\n") == 1 and "Traceback" not in err and words in err, err
@@ -344,3 +345,37 @@ def test_half_rule_is_the_first_half_of_the_run():
     half = quad.half_weights[0] > 0
     assert quad.half_nodes[0][half] == pytest.approx(nodes[weights > 0], rel=1e-9, abs=1e-12)
     assert quad.half_weights[0][half] / op.dim == pytest.approx(weights[weights > 0], rel=1e-9, abs=1e-15)
+
+
+def test_cli_descent_only(capsys):
+    """--descent-only reaches the API (its JSON equals the API's) and the text names what was not estimated."""
+    spec = f"{EXAMPLE}:digits_mlp"
+    assert main(["stepsize", spec, "--law", "gaussian", "--descent-only", "--seed", "2", "--format", "json"]) == 0
+    cli = json.loads(capsys.readouterr().out)
+    model, loss_fn = digits_mlp()
+    api = stepsize(model, loss_fn, laws=["gaussian"], seed=2, descent_only=True)
+    assert cli["laws"][0]["eta_star"] is None and cli["num_probes"] == 0
+    assert cli["laws"][0]["descent_edge"] == pytest.approx(api.laws[0].descent_edge, rel=1e-12)
+    assert main(["stepsize", spec, "--law", "gaussian", "--descent-only"]) == 0
+    text = capsys.readouterr().out
+    assert "eta* not estimated" in text and "Tr H_+" not in text and "Hutchinson probes" in text
+
+
+def test_three_term_lanczos_finds_the_extremes_without_its_basis():
+    """Past the point where orthogonality is lost (60 steps on d = 200), the three-term recurrence's top and
+    bottom Ritz values still match the eigenvalues (to 1e-8 relative), and its first steps equal the
+    fully reorthogonalized run's."""
+    from zoverify.numeric.curvature import lanczos_three_term, lanczos_tridiagonal
+
+    rng = np.random.default_rng(4)
+    d = 200
+    Q, _ = np.linalg.qr(rng.standard_normal((d, d)))
+    lam = np.concatenate([[9.0, 7.5], rng.uniform(-1, 1, d - 2)])
+    A = torch.as_tensor((Q * lam) @ Q.T)
+    start = torch.as_tensor(rng.standard_normal(d))
+    alpha, beta = lanczos_three_term(lambda v: A @ v, start, steps=60)
+    full_alpha, _ = lanczos_tridiagonal(lambda v: A @ v, start, steps=60)
+    T = np.diag(alpha) + np.diag(beta[:-1], 1) + np.diag(beta[:-1], -1)
+    ritz = np.linalg.eigvalsh(T)
+    assert ritz[-1] == pytest.approx(9.0, rel=1e-8) and ritz[0] == pytest.approx(lam.min(), rel=1e-8)
+    assert alpha[:5] == pytest.approx(full_alpha[:5], rel=1e-10)

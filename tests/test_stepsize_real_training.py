@@ -80,3 +80,58 @@ def test_networks_are_initialised_at_one_over_fan_in():
             assert float(p.detach().std()) == pytest.approx(fan_in**-0.5, rel=0.15)
     assert sum(p.numel() for p in digits_cnn(np.random.default_rng(0)).parameters()) == 1_070_218
     assert sum(p.numel() for p in char_transformer(np.random.default_rng(0)).parameters()) == 1_024_480
+
+
+def test_chains_are_independent(monkeypatch):
+    """Every chain draws its own directions from the one advancing stream: chains from the same theta_0 at the
+    same step size part after their first step (a fresh generator per chain would make them copies)."""
+    import numpy as np
+
+    from zoverify.claims.stepsize import real_training
+    from zoverify.verify.claim import Context
+
+    def tiny(rng):
+        model, data = _least_squares(int(rng.integers(100)))
+        X, y = data
+        return model, lambda m: torch.nn.functional.cross_entropy(m(X), y), data
+
+    monkeypatch.setitem(real_training.MODELS, "tiny", tiny)
+    ctx = Context(
+        law=parse_law("gaussian"),
+        params={"model": "tiny", "queries": 1, "batch": 0, "steps": 2},
+        num_samples=4,
+        seed=3,
+        device=torch.device("cpu"),
+        dtype=torch.float64,
+    )
+    for runs in real_training.chain_losses(ctx):
+        firsts = np.array([run[1] for run in runs])
+        assert np.all(np.array([run[0] for run in runs]) == runs[0][0])  # every chain starts at theta_0
+        assert np.unique(firsts).size == firsts.size, firsts
+
+
+@pytest.mark.parametrize("k", [0.8, 1.25])
+@pytest.mark.parametrize("r2", [0.0, 1.9])
+def test_two_gaussian_window_at_one_step_is_the_quadratic_forms_law(k, r2):
+    """At T = 1 the step is a quadratic form [a b] M [a b]^T with eigenvalues l1 > 0 > l2 (or one sign):
+    P(form < 0) = (2 / pi) arctan sqrt(-l2 / l1), mean tr M, variance 2 tr M^2.  The sampled probability
+    must lie within 4.5 binomial standard errors (false failure about 7e-6 per case)."""
+    import numpy as np
+
+    from zoverify.claims.stepsize.real_training import two_gaussian_window
+
+    r = math.sqrt(r2)
+    c = k / (1 + r2)
+    M = np.array([[c - 1, (2 * c * r - r) / 2], [(2 * c * r - r) / 2, c * r2]])
+    l_low, l_high = np.linalg.eigvalsh(M)
+    if l_low >= 0 or l_high <= 0:  # one sign: the event is sure
+        p_negative = 1.0 if l_high <= 0 else 0.0
+    else:
+        p_negative = 2 / math.pi * math.atan(math.sqrt(-l_low / l_high))
+    p_event = p_negative if k < 1 else 1 - p_negative
+    draws = 200_000
+    p, effect = two_gaussian_window(k, r2, steps=1, draws=draws, rng=np.random.default_rng(0))
+    se = math.sqrt(max(p_event * (1 - p_event), 1e-12) / draws)
+    assert abs(p - p_event) <= 4.5 * se
+    exact_effect = np.trace(M) / math.sqrt(2 * np.trace(M @ M))
+    assert effect == pytest.approx(exact_effect, rel=0.03)  # a ratio of moments of 2e5 draws: about 0.5 % spread

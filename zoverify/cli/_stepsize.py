@@ -26,6 +26,11 @@ def add_commands(sub) -> None:
     p.add_argument("--method", choices=["gd", "gdm"], default="gd")
     p.add_argument("--beta", type=float, default=None, help="momentum of gdm (default 0.9)")
     p.add_argument("--accuracy", type=float, default=0.1, help="relative half-width aimed at (default 0.1)")
+    p.add_argument(
+        "--descent-only",
+        action="store_true",
+        help="skip the Lanczos quadrature and eta*: the descent edges, tr H and lambda_max only (a fraction of the cost)",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (default cpu)")
     p.add_argument("--format", choices=["text", "json"], default="text")
@@ -50,7 +55,7 @@ def load_model(spec: str):
 
 
 def run_stepsize(args) -> int:
-    from zoverify.numeric.stepsize import stepsize
+    from zoverify.numeric.stepsize import ROUTE_DESCENT_ONLY, stepsize
 
     if args.method == "gd" and args.beta is not None:
         raise InvalidParameterError("--beta is not used with --method gd")
@@ -68,6 +73,7 @@ def run_stepsize(args) -> int:
         accuracy=args.accuracy,
         seed=args.seed,
         device=args.device,
+        descent_only=args.descent_only,
     )
     if args.format == "json":
         print(json.dumps(result.to_dict(), indent=2))
@@ -82,12 +88,16 @@ def run_stepsize(args) -> int:
         f"  lambda_max  {_fmt(r.lambda_max)}  (Lanczos; top Ritz values {', '.join(_fmt(x) for x in r.top_eigenvalues)})"
     )
     print(f"  Tr H        {_fmt(r.trace)}  [{_fmt(r.trace_interval[0])}, {_fmt(r.trace_interval[1])}]  (Hutchinson)")
-    print(f"  Tr H_+      {_fmt(r.trace_positive_part)}  (SLQ, negative eigenvalues clipped to 0)")
+    if r.trace_positive_part is not None:
+        print(f"  Tr H_+      {_fmt(r.trace_positive_part)}  (SLQ, negative eigenvalues clipped to 0)")
     print(f"  |g|         {_fmt(r.gradient_norm)}  g^T H g / |g|^2 {_fmt(r.gradient_curvature)}")
     for law in r.laws:
         low, high = law.eta_star_interval
+        shown = (
+            "not estimated" if law.route == ROUTE_DESCENT_ONLY else f"{_fmt(law.eta_star)}  [{_fmt(low)}, {_fmt(high)}]"
+        )
         print(
-            f"  {law.law:<12} eta* {_fmt(law.eta_star)}  [{_fmt(low)}, {_fmt(high)}]  first-order {_fmt(law.first_order)}"
+            f"  {law.law:<12} eta* {shown}  first-order {_fmt(law.first_order)}"
             f"  ({law.route}{'; ' + law.note if law.note else ''})"
         )
         if law.descent_edge is not None:
@@ -96,8 +106,13 @@ def run_stepsize(args) -> int:
             print(
                 f"  {'':<12} descent edge {_fmt(law.descent_edge)}  [{_fmt(dlo)}, {_fmt(dhi)}]  (first ZO step, {which}, any sign of H)"
             )
+    sizes = (
+        f"{r.trace_probes} Hutchinson probes"
+        if r.num_probes == 0
+        else f"{r.num_probes} probes x {r.lanczos_steps} Lanczos steps"
+    )
     print(
-        f"  {r.num_probes} probes x {r.lanczos_steps} Lanczos steps, {r.hessian_vector_products} Hessian-vector products,"
+        f"  {sizes}, {r.hessian_vector_products} Hessian-vector products,"
         f" {r.seconds:.3g} s = {r.cost_in_forward_backward:.3g} forward-backward passes;"
         f" intervals at {r.confidence:.0%}"
     )

@@ -54,6 +54,7 @@ from zoverify.symbolic.stability import SpectralSetting, first_order_threshold, 
 ROUTE_SPECTRAL = "spectrum formula on SLQ density"
 ROUTE_EXACT = "exact operator on the dense Hessian's positive part"
 ROUTE_BOUNDS = "bounds"
+ROUTE_DESCENT_ONLY = "descent edge only, no quadrature"
 
 DEFAULT_LAWS = ("gaussian", "sphere")
 CONFIDENCE = 0.95  # of every interval
@@ -63,6 +64,7 @@ LANCZOS_STEPS = 40  # per probe; the half-run rule estimates the quadrature erro
 MINIBATCH_DRAWS = 32  # minibatch gradients behind E ||g_B||^2 and E g_B^T H g_B
 MAX_LANCZOS_STEPS = 80  # the basis is kept for reorthogonalization: steps x d float64 numbers
 TOP_STEPS = 60  # Lanczos steps for lambda_max and the top eigenvalues
+DESCENT_TOP_STEPS = 20  # descent-only runs: lambda_max serves the first-order comparison and the curvature check
 EXACT_MAX_DIM = 1000  # the exact operator costs O(d^3) per secular evaluation: ~20 s at d = 650 on one core
 
 
@@ -238,12 +240,12 @@ class StepsizeResult:
     top_eigenvalues: list[float]
     trace: float
     trace_interval: tuple[float, float]
-    trace_positive_part: float
+    trace_positive_part: float | None  # None: a descent-only run (no quadrature)
     gradient_norm: float
     gradient_curvature: float  # g^T H g / ||g||^2 (minibatch means E g_B^T H g_B / E ||g_B||^2 when asked)
     minibatch_draws: int  # 0: the descent edges are full-batch ones
     trace_probes: int  # Hutchinson probes behind tr H and the descent edges (the SLQ probes and more)
-    quadrature_resolved: bool  # False: the Lanczos steps hit their cap before the half-rule gap fit the accuracy
+    quadrature_resolved: bool | None  # False: steps hit their cap before the half-rule gap fit; None: not run
     num_probes: int
     lanczos_steps: int
     hessian_vector_products: int
@@ -293,6 +295,7 @@ def stepsize(
     exact_max_dim: int = EXACT_MAX_DIM,
     batch_loss_fn: Callable[[torch.nn.Module, torch.Generator], torch.Tensor] | None = None,
     minibatch_draws: int = MINIBATCH_DRAWS,
+    descent_only: bool = False,
 ) -> StepsizeResult:
     """Mean-square stable step eta* of ZO-GD / ZO-GDM for ``loss_fn(model)`` at the current parameters.
 
@@ -300,7 +303,9 @@ def stepsize(
     follows from it); ``laws``: law specs (default Gaussian and sphere).  Parameters are moved to
     ``device``; ``loss_fn`` must put its data on the model's device.  ``batch_loss_fn(model, generator)``,
     the loss of one random minibatch, makes the descent edge that of minibatch ZO-SGD (judged on the
-    full-batch loss), from ``minibatch_draws`` minibatch gradients.
+    full-batch loss), from ``minibatch_draws`` minibatch gradients.  ``descent_only``: skip the
+    stochastic Lanczos quadrature and eta*; report the descent edges (Hutchinson's tr H, g^T H g) and
+    lambda_max from a short Lanczos run, at a fraction of the cost.
     """
     from zoverify._device import resolve_device
     from zoverify._rng import make_generator, spawn_seeds
@@ -321,43 +326,43 @@ def stepsize(
     start = time.perf_counter() - setup
     d = op.dim
     top_seed, pilot_seed, more_seed, trace_seed, diag_seed = spawn_seeds(seed, 5)
-    top, residual = top_eigenvalues(op, steps=TOP_STEPS, generator=make_generator(top_seed, device=dev))
-    forms = {law.spec: _structured_form(law, d) for law in parsed}
-    settings = _spectral_settings(parsed, forms, d=d, method=method, beta=beta, q=queries, exact_max_dim=exact_max_dim)
-    cap = max(int(lanczos_steps), int(max_lanczos_steps))
-    steps = min(int(lanczos_steps), d)
-    while True:  # half of the accuracy budget for the quadrature error: more Lanczos steps until it fits
-        quad = slq_probes(op, num_probes=PILOT_PROBES, steps=steps, generator=make_generator(pilot_seed, device=dev))
-        lambda_max = max(float(top[0]), float(quad.nodes.max()))  # every Ritz value is <= lambda_max
-        _require_positive_curvature(op, quad, lambda_max)
-        pilots = [spectral_estimate(quad, st, lambda_max=lambda_max, confidence=confidence) for st in settings]
-        quad_rel = max((e.quadrature_error / e.elasticity for e in pilots), default=0.0)
-        if quad_rel <= accuracy / 2 or steps >= min(d, cap):
-            break
-        steps = min(2 * steps, d, cap)
-    resolved = quad_rel <= accuracy / 2 or steps >= d
-    budget = accuracy - min(quad_rel, accuracy / 2)
-    wanted = max(
-        [PILOT_PROBES] + [probes_needed(e, accuracy=budget, confidence=confidence, pilot=PILOT_PROBES) for e in pilots]
+    top, residual = top_eigenvalues(  # descent only: O(d) memory; lambda_max serves a comparison there
+        op,
+        steps=min(DESCENT_TOP_STEPS if descent_only else TOP_STEPS, d),
+        generator=make_generator(top_seed, device=dev),
+        keep_basis=not descent_only,
     )
-    if not resolved:  # the quadrature gap, not the probes' spread, sets the width: more probes would not narrow it
-        wanted = PILOT_PROBES
-    if wanted > quad.num_probes:
-        more = slq_probes(
-            op, num_probes=wanted - quad.num_probes, steps=steps, generator=make_generator(more_seed, device=dev)
+    forms = {law.spec: _structured_form(law, d) for law in parsed}
+    quad, steps, resolved, lambda_max = None, 0, None, float(top[0])
+    if descent_only:
+        _require_positive_curvature(op, top, lambda_max)
+    else:
+        quad, steps, resolved, lambda_max = _quadrature(
+            op,
+            parsed,
+            forms,
+            lambda_max=lambda_max,
+            d=d,
+            method=method,
+            beta=beta,
+            q=queries,
+            exact_max_dim=exact_max_dim,
+            accuracy=accuracy,
+            confidence=confidence,
+            lanczos_steps=lanczos_steps,
+            max_lanczos_steps=max_lanczos_steps,
+            seeds=(pilot_seed, more_seed),
+            device=dev,
         )
-        quad = quad.extended(more)
-        lambda_max = max(lambda_max, float(quad.nodes.max()))
 
-    m = quad.num_probes
     edges = _DescentInputs.measure(
         op,
-        quad,
+        None if quad is None else quad.rayleigh,
         parsed,
         forms,
         accuracy=accuracy,
         confidence=confidence,
-        seeds=(trace_seed, diag_seed),
+        seeds=(trace_seed, diag_seed, pilot_seed),
         device=dev,
         batch_loss_fn=batch_loss_fn,
         model=model,
@@ -365,30 +370,33 @@ def stepsize(
     )
     trace = edges.trace.mean
     trace_half = (edges.trace.high - edges.trace.low) / 2
-    trace_pos = float(np.mean(np.sum(quad.weights * np.clip(quad.nodes, 0.0, None), axis=1)))
+    trace_pos = None if quad is None else float(np.mean(np.sum(quad.weights * np.clip(quad.nodes, 0.0, None), axis=1)))
 
     dense: list = []  # the positive part of the dense Hessian, formed once if a law needs it
     results = []
     for law in parsed:
-        results.append(
-            _law_result(
-                law,
-                forms[law.spec],
-                quad,
-                op,
-                dense,
-                d=d,
-                method=method,
-                beta=beta,
-                q=queries,
-                lambda_max=lambda_max,
-                trace=trace,
-                confidence=confidence,
-                exact_max_dim=exact_max_dim,
+        if quad is None:
+            results.append(_descent_only_result(law, lambda_max=lambda_max, trace=trace, method=method, beta=beta))
+        else:
+            results.append(
+                _law_result(
+                    law,
+                    forms[law.spec],
+                    quad,
+                    op,
+                    dense,
+                    d=d,
+                    method=method,
+                    beta=beta,
+                    q=queries,
+                    lambda_max=lambda_max,
+                    trace=trace,
+                    confidence=confidence,
+                    exact_max_dim=exact_max_dim,
+                )
             )
-        )
         results[-1].descent_edge, results[-1].descent_edge_interval = edges.for_law(forms[law.spec], q=queries)
-        if not resolved and results[-1].route != ROUTE_EXACT:
+        if resolved is False and results[-1].route != ROUTE_EXACT:
             results[-1].note = "; ".join(
                 x
                 for x in (results[-1].note, f"quadrature unresolved at {steps} Lanczos steps (docs/stepsize.md#limits)")
@@ -415,12 +423,76 @@ def stepsize(
         minibatch_draws=edges.minibatch_draws,
         trace_probes=edges.trace_probes,
         quadrature_resolved=resolved,
-        num_probes=m,
+        num_probes=0 if quad is None else quad.num_probes,
         lanczos_steps=steps,
         hessian_vector_products=op.products,
         seconds=seconds,
         forward_backward_seconds=fb,
         laws=results,
+    )
+
+
+def _quadrature(
+    op,
+    parsed,
+    forms,
+    *,
+    lambda_max,
+    d,
+    method,
+    beta,
+    q,
+    exact_max_dim,
+    accuracy,
+    confidence,
+    lanczos_steps,
+    max_lanczos_steps,
+    seeds,
+    device,
+) -> tuple[ProbeQuadratures, int, bool, float]:
+    """(probes, Lanczos steps, resolved, lambda_max): SLQ probes whose quadrature error fits half the accuracy
+    (steps doubled up to the cap) and whose count serves the spectral laws' intervals."""
+    from zoverify._rng import make_generator
+
+    pilot_seed, more_seed = seeds
+    settings = _spectral_settings(parsed, forms, d=d, method=method, beta=beta, q=q, exact_max_dim=exact_max_dim)
+    cap = max(int(lanczos_steps), int(max_lanczos_steps))
+    steps = min(int(lanczos_steps), d)
+    top = lambda_max
+    while True:  # half of the accuracy budget for the quadrature error: more Lanczos steps until it fits
+        quad = slq_probes(op, num_probes=PILOT_PROBES, steps=steps, generator=make_generator(pilot_seed, device=device))
+        lambda_max = max(top, float(quad.nodes.max()))  # every Ritz value is <= lambda_max
+        _require_positive_curvature(op, quad.nodes, lambda_max)
+        pilots = [spectral_estimate(quad, st, lambda_max=lambda_max, confidence=confidence) for st in settings]
+        quad_rel = max((e.quadrature_error / e.elasticity for e in pilots), default=0.0)
+        if quad_rel <= accuracy / 2 or steps >= min(d, cap):
+            break
+        steps = min(2 * steps, d, cap)
+    resolved = quad_rel <= accuracy / 2 or steps >= d
+    budget = accuracy - min(quad_rel, accuracy / 2)
+    wanted = max(
+        [PILOT_PROBES] + [probes_needed(e, accuracy=budget, confidence=confidence, pilot=PILOT_PROBES) for e in pilots]
+    )
+    if not resolved:  # the quadrature gap, not the probes' spread, sets the width: more probes would not narrow it
+        wanted = PILOT_PROBES
+    if wanted > quad.num_probes:
+        more = slq_probes(
+            op, num_probes=wanted - quad.num_probes, steps=steps, generator=make_generator(more_seed, device=device)
+        )
+        quad = quad.extended(more)
+        lambda_max = max(lambda_max, float(quad.nodes.max()))
+    return quad, steps, resolved, lambda_max
+
+
+def _descent_only_result(law, *, lambda_max, trace, method, beta) -> LawStepsize:
+    return LawStepsize(
+        law=law.spec,
+        route=ROUTE_DESCENT_ONLY,
+        eta_star=None,
+        eta_star_interval=(None, None),
+        first_order=first_order_threshold(lambda_max, method=method, beta=beta),
+        lambda_max=lambda_max,
+        trace=trace,
     )
 
 
@@ -445,7 +517,7 @@ class _DescentInputs:
 
     @classmethod
     def measure(
-        cls, op, quad, parsed, forms, *, accuracy, confidence, seeds, device, batch_loss_fn, model, draws
+        cls, op, rayleigh, parsed, forms, *, accuracy, confidence, seeds, device, batch_loss_fn, model, draws
     ) -> _DescentInputs:
         from zoverify._rng import make_generator
         from zoverify.numeric.descent import minibatch_gradient_moments
@@ -453,8 +525,15 @@ class _DescentInputs:
         needs_diag = any(forms[law.spec] is not None and forms[law.spec][3] != 0 for law in parsed)
         estimated = 1 + (2 if batch_loss_fn is not None else 0) + int(needs_diag)
         level = 1 - (1 - confidence) / estimated  # Bonferroni over the means estimated
-        samples = quad.rayleigh
-        more = probes_for_trace(samples, accuracy=accuracy / 2, confidence=level, cap=MAX_PROBES) - samples.size
+        # to first order the edge's relative error is the sum of its means' (each enters a term of the
+        # denominator linearly, the terms sharing a sign): the accuracy is shared evenly among them
+        share = accuracy / estimated
+        if rayleigh is None:  # no SLQ probes to reuse: a Hutchinson pilot
+            rayleigh = hutchinson_samples(
+                op, num_probes=PILOT_PROBES, generator=make_generator(seeds[2], device=device)
+            )
+        samples = rayleigh
+        more = probes_for_trace(samples, accuracy=share, confidence=level, cap=MAX_PROBES) - samples.size
         if more > 0:
             extra = hutchinson_samples(op, num_probes=more, generator=make_generator(seeds[0], device=device))
             samples = np.concatenate([samples, extra])
@@ -473,7 +552,7 @@ class _DescentInputs:
             if needs_diag:
                 weight = op.gradient
                 pilot = hutchinson_samples(op, num_probes=PILOT_PROBES, generator=gen, weight=weight)
-                need = probes_for_trace(pilot, accuracy=accuracy / 2, confidence=level, cap=MAX_PROBES) - pilot.size
+                need = probes_for_trace(pilot, accuracy=share, confidence=level, cap=MAX_PROBES) - pilot.size
                 if need > 0:
                     pilot = np.concatenate(
                         [pilot, hutchinson_samples(op, num_probes=need, generator=gen, weight=weight)]
@@ -507,8 +586,8 @@ class _DescentInputs:
         return value, (low, high)
 
 
-def _require_positive_curvature(op: ParameterHessian, quad: ProbeQuadratures, lambda_max: float) -> None:
-    scale = max(abs(float(quad.nodes.min())), abs(lambda_max))
+def _require_positive_curvature(op: ParameterHessian, ritz_values, lambda_max: float) -> None:
+    scale = max(abs(float(np.min(ritz_values))), abs(lambda_max))
     if op.zero or scale == 0 or lambda_max <= 1e-12 * scale:
         raise InvalidParameterError(
             "the Hessian's positive part is zero at these parameters (no positive curvature): every step is "
