@@ -36,6 +36,11 @@ def add_commands(sub) -> None:
         "--alpha", type=float, default=ALPHA, help=f"false-failure probability per claim (default {ALPHA:g})"
     )
     p.add_argument("--format", choices=["text", "json"], default="text")
+    p.add_argument(
+        "--threads",
+        default="auto",
+        help="torch and BLAS threads: a count, or auto (ZOVERIFY_THREADS, else 1: benchmarks/bench_threads.py)",
+    )
     p.add_argument("--report", default=None, metavar="DIR", help="write results.json and report.md here")
     p.add_argument(
         "--param",
@@ -97,12 +102,14 @@ def parse_params(items, claims) -> dict[str, str]:
 
 def run_check(args) -> int:
     from zoverify._device import resolve_device, resolve_dtype
+    from zoverify._threads import resolve_threads, thread_limits
     from zoverify.claims import select
     from zoverify.cli._report import prepare_report_dir, render_table, write_report
     from zoverify.verify.runner import plan_runs, run_plan
 
     resolve_device(args.device)  # refuse bad input before any work starts
     resolve_dtype(args.dtype)
+    threads = resolve_threads(args.threads)
     if args.seed < 0:
         raise InvalidParameterError(f"--seed must be a non-negative integer, got {args.seed}")
     if args.samples is not None and args.samples < 1:
@@ -113,21 +120,24 @@ def run_check(args) -> int:
     params = parse_params(args.param, claims)
     plan = plan_runs(claims, law=args.law)
     start = time.perf_counter()
-    results = run_plan(
-        plan,
-        seed=args.seed,
-        num_samples=args.samples,
-        device=args.device,
-        dtype=args.dtype,
-        alpha=args.alpha,
-        progress=sys.stderr.isatty(),
-        params=params,
-    )
+    with thread_limits(threads):
+        results = run_plan(
+            plan,
+            seed=args.seed,
+            num_samples=args.samples,
+            device=args.device,
+            dtype=args.dtype,
+            alpha=args.alpha,
+            progress=sys.stderr.isatty(),
+            params=params,
+        )
     elapsed = time.perf_counter() - start
     if args.report:
         write_report(results, args.report, elapsed=elapsed)
     if args.format == "json":
-        print(json.dumps({"results": [r.to_dict() for r in results], "elapsed_s": elapsed}, indent=2))
+        print(
+            json.dumps({"results": [r.to_dict() for r in results], "elapsed_s": elapsed, "threads": threads}, indent=2)
+        )
     else:
         render_table(results, elapsed=elapsed)
     return exit_code(results)

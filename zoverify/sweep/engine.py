@@ -37,21 +37,19 @@ class SchedulerUnreachableError(ZoverifyError):
 
 def run_item(item: Item) -> dict[str, Any]:
     """Check one item; the stored row is the item's key, perturbation and parameters set, and the claim result."""
-    import torch
-
+    from zoverify._threads import thread_limits
     from zoverify.claims import REGISTRY, check
 
-    if torch.get_num_threads() != 1:
-        torch.set_num_threads(1)
-    result = check(
-        REGISTRY[item.claim],
-        law=item.law,
-        params=dict(item.params),
-        seed=item.seed,
-        num_samples=item.num_samples,
-        alpha=item.alpha,
-        scale=1.0 + item.perturb,
-    )
+    with thread_limits(1):  # one item per core: torch's and the BLAS's pools single-threaded
+        result = check(
+            REGISTRY[item.claim],
+            law=item.law,
+            params=dict(item.params),
+            seed=item.seed,
+            num_samples=item.num_samples,
+            alpha=item.alpha,
+            scale=1.0 + item.perturb,
+        )
     return {"key": item.key, "perturb": item.perturb, "overrides": dict(item.params), **result.to_dict()}
 
 
@@ -78,16 +76,10 @@ def run_serial(
     items: Sequence[Item], store: ResultStore, *, on_result: Callable[[dict[str, Any]], None] | None = None
 ) -> SweepSummary:
     """The same items in this process, one after another (the reference for determinism)."""
-    import torch
-
     todo = pending(items, store)
     summary = SweepSummary(total=len(items), already_done=len(items) - len(todo))
-    threads = torch.get_num_threads()
-    try:
-        for item in todo:
-            _record(store, item, _call(item), summary, on_result)
-    finally:
-        torch.set_num_threads(threads)
+    for item in todo:  # each item sets and restores its own thread counts (run_item)
+        _record(store, item, _call(item), summary, on_result)
     return summary
 
 
