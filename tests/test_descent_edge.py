@@ -313,3 +313,80 @@ def test_every_estimated_mean_gets_the_bonferroni_level(monkeypatch, laws, minib
     )
     assert len(levels) == estimated
     assert levels == pytest.approx([1 - 0.1 / estimated] * estimated, rel=1e-15)
+
+
+def test_descent_only_keeps_no_lanczos_basis(monkeypatch):
+    """The descent-only run's lambda_max comes from the three-term recurrence (O(d) memory); the full run's
+    top eigenvalues from the reorthogonalized one."""
+    from zoverify.numeric import curvature
+
+    calls = []
+    real = curvature.lanczos_tridiagonal
+
+    def counted(*args, **kwargs):
+        calls.append(kwargs.get("steps"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(curvature, "lanczos_tridiagonal", counted)
+    torch.set_num_threads(1)
+    model, loss_fn = digits_mlp(hidden=4, samples=100)
+    stepsize(model, loss_fn, laws=["gaussian"], accuracy=0.3, seed=0, descent_only=True)
+    assert calls == []
+    stepsize(model, loss_fn, laws=["gaussian"], accuracy=0.3, seed=0, lanczos_steps=8, max_lanczos_steps=8)
+    assert calls and calls[0] == 60  # the top run (TOP_STEPS) comes first
+
+
+def test_probe_count_is_the_t_formula_with_m_minus_one_degrees():
+    """m = (t_{m-1} s / (accuracy |mean|))^2 from a pilot of three: the t quantile with 2 degrees of freedom
+    (4.30 at 95 %) against 3 (3.18) nearly doubles the count."""
+    from scipy import stats
+
+    from zoverify.numeric.descent import probes_for_trace
+
+    pilot = np.array([9.0, 11.0, 13.5])
+    t = stats.t(2).isf(0.025)
+    expected = int(np.ceil((t * pilot.std(ddof=1) / (0.05 * pilot.mean())) ** 2))
+    assert probes_for_trace(pilot, accuracy=0.05, confidence=0.95, cap=10**6) == expected
+
+
+def test_trace_pilot_and_top_up_are_independent_probes(monkeypatch):
+    """The descent-only pilot and the top-up draw from different streams: no pilot probe comes back."""
+    from zoverify.numeric import stepsize as stepsize_module
+
+    drawn = []
+    real = stepsize_module.hutchinson_samples
+
+    def spy(*args, **kwargs):
+        out = real(*args, **kwargs)
+        drawn.append(out)
+        return out
+
+    monkeypatch.setattr(stepsize_module, "hutchinson_samples", spy)
+    torch.set_num_threads(1)
+    model, loss_fn = digits_mlp(hidden=4, samples=100)
+    stepsize(model, loss_fn, laws=["gaussian"], accuracy=0.1, seed=0, descent_only=True)
+    pilot, top_up = drawn[0], np.concatenate(drawn[1:])
+    assert top_up.size > 0 and not np.isin(pilot, top_up).any()
+
+
+def test_lanczos_steps_double_while_the_gap_exceeds_half_the_accuracy():
+    """A near miss of the half rule: with the accuracy set to 1.5x the pilot's quadrature gap at 10 steps,
+    the gap is above accuracy / 2 (steps must double) but below the accuracy (a whole-accuracy rule would stop)."""
+    from zoverify._rng import make_generator, spawn_seeds
+    from zoverify.numeric.curvature import ParameterHessian, slq_probes, top_eigenvalues
+    from zoverify.numeric.stepsize import PILOT_PROBES, spectral_estimate, structured_setting
+
+    torch.set_num_threads(1)
+    model, loss_fn = digits_mlp(hidden=8, samples=200)
+    op = ParameterHessian(model, loss_fn)
+    top_seed, pilot_seed = spawn_seeds(2, 5)[:2]
+    top, _ = top_eigenvalues(op, steps=60, generator=make_generator(top_seed))
+    quad = slq_probes(op, num_probes=PILOT_PROBES, steps=10, generator=make_generator(pilot_seed))
+    lambda_max = max(float(top[0]), float(quad.nodes.max()))
+    est = spectral_estimate(quad, structured_setting(1.0, 1.0, 2.0, method="gd", beta=0.0, q=1), lambda_max=lambda_max)
+    gap = est.quadrature_error / est.elasticity
+    assert gap > 0
+    result = stepsize(
+        model, loss_fn, laws=["gaussian"], accuracy=1.5 * gap, seed=2, lanczos_steps=10, max_lanczos_steps=40
+    )
+    assert result.lanczos_steps > 10

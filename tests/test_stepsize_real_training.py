@@ -135,3 +135,60 @@ def test_two_gaussian_window_at_one_step_is_the_quadratic_forms_law(k, r2):
     assert abs(p - p_event) <= 4.5 * se
     exact_effect = np.trace(M) / math.sqrt(2 * np.trace(M @ M))
     assert effect == pytest.approx(exact_effect, rel=0.03)  # a ratio of moments of 2e5 draws: about 0.5 % spread
+
+
+def test_the_edge_is_asked_for_the_chains_queries_and_batch(monkeypatch):
+    """stepsize is asked for the descent edge of the chains' own q and minibatch sampler."""
+    from zoverify.claims.stepsize import real_training
+    from zoverify.verify.claim import Context
+
+    def tiny(rng):
+        model, data = _least_squares(int(rng.integers(100)))
+        X, y = data
+        return model, lambda m: torch.nn.functional.cross_entropy(m(X), y), data
+
+    asked = []
+    real = real_training.stepsize
+
+    def spy(*args, **kwargs):
+        asked.append(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setitem(real_training.MODELS, "tiny", tiny)
+    monkeypatch.setattr(real_training, "stepsize", spy)
+    ctx = Context(
+        law=parse_law("gaussian"),
+        params={"model": "tiny", "queries": 3, "batch": 8, "steps": 1},
+        num_samples=2,
+        seed=0,
+        device=torch.device("cpu"),
+        dtype=torch.float64,
+    )
+    real_training.chain_losses(ctx)
+    (kwargs,) = asked
+    assert kwargs["queries"] == 3 and kwargs["descent_only"] and callable(kwargs["batch_loss_fn"])
+
+
+def test_minibatch_claim_sides_and_controls():
+    """Mean ratios clearly below 1 at 0.8 eta_d and above at 1.25 eta_d pass; the same columns swapped fail;
+    a column at 1 leaves its control standing (no pass)."""
+    from dataclasses import replace
+
+    import numpy as np
+
+    from zoverify.verify.check import check
+    from zoverify.verify.registry import select
+
+    (entry,) = select(["stepsize.real_training_minibatch"], include_slow=True)
+    claim = entry.load()
+    rng = np.random.default_rng(0)
+    below, above = 0.98 + 0.002 * rng.standard_normal(256), 1.02 + 0.002 * rng.standard_normal(256)
+    flat = 1.0 + 0.002 * rng.standard_normal(256)
+
+    def verdict(data):
+        return check(replace(claim, simulate=lambda ctx: data), law="gaussian", num_samples=256).verdict
+
+    assert verdict(np.stack([below, above], axis=1)) == "pass"
+    assert verdict(np.stack([above, below], axis=1)) == "fail"
+    assert verdict(np.stack([flat, above], axis=1)) != "pass"
+    assert verdict(np.stack([below, flat], axis=1)) != "pass"
