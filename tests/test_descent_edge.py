@@ -134,13 +134,11 @@ def test_matrix_free_edge_brackets_the_dense_one(law, descent_only):
     assert result.gradient_curvature == pytest.approx(gc.rayleigh, rel=1e-8)
 
 
-def test_minibatch_edge_brackets_the_exact_minibatch_expectation():
-    """Uniform minibatches of b rows out of N: E ||g_B||^2 and E g_B^T H g_B from per-example gradients
-    with the finite-population factor (N - b) / (b (N - 1)); the edge interval at 1 - 1e-6 must hold it."""
-    torch.set_num_threads(1)
-    samples, b = 200, 20
-    model, loss_fn = digits_mlp(hidden=8, samples=samples)
+def _exact_minibatch_moments(samples: int, b: int):
+    """(g, H, E ||g_B||^2, E g_B^T H g_B) for uniform minibatches of b rows out of N = ``samples``, from
+    per-example gradients with the finite-population factor (N - b) / (b (N - 1))."""
     x, y = digits_data(samples=samples)
+    model, _ = digits_mlp(hidden=8, samples=samples)
     f, theta = flat_loss(model, x, lambda out: torch.nn.functional.cross_entropy(out, y))
     H = dense_hessian(f, theta).numpy()
     H = (H + H.T) / 2
@@ -155,15 +153,56 @@ def test_minibatch_edge_brackets_the_exact_minibatch_expectation():
     factor = (samples - b) / (b * (samples - 1))
     e_sq = g @ g + factor * np.mean(np.sum(D * D, axis=1))
     e_ghg = g @ H @ g + factor * np.mean(np.einsum("ij,jk,ik->i", D, H, D))
+    return g, H, e_sq, e_ghg
+
+
+def _batch_loss(samples: int, b: int):
+    x, y = digits_data(samples=samples)
+
+    def batch_loss_fn(m, gen):
+        rows = torch.randperm(samples, generator=gen)[:b]
+        return torch.nn.functional.cross_entropy(m(x[rows]), y[rows])
+
+    return batch_loss_fn
+
+
+def test_minibatch_moments_are_the_exact_expectations():
+    """Each draw's ||g_B||^2 and g_B^T H g_B average to the exact expectations (two-sided t at 1e-6 each,
+    400 draws); with 5 of 200 rows the noise term tr(H Cov g_B) is several standard errors, so g_B^T H g
+    (the full gradient on one side) would be rejected."""
+    from scipy import stats
+
+    from zoverify.numeric.curvature import ParameterHessian
+    from zoverify.numeric.descent import minibatch_gradient_moments
+
+    torch.set_num_threads(1)
+    samples, b = 200, 5
+    g, H, e_sq, e_ghg = _exact_minibatch_moments(samples, b)
+    model, loss_fn = digits_mlp(hidden=8, samples=samples)
+    op = ParameterHessian(model, loss_fn)
+    sq, ghg, _ = minibatch_gradient_moments(
+        op, _batch_loss(samples, b), model, draws=400, generator=torch.Generator().manual_seed(0), diag=False
+    )
+    t = stats.t(399).isf(0.5e-6)
+    for values, exact in ((sq, e_sq), (ghg, e_ghg)):
+        se = values.std(ddof=1) / np.sqrt(values.size)
+        assert abs(values.mean() - exact) <= t * se, (values.mean(), exact, se)
+    assert e_ghg - g @ H @ g > 2 * t * ghg.std(ddof=1) / np.sqrt(ghg.size)  # the near miss is visible
+
+
+def test_minibatch_edge_brackets_the_exact_minibatch_expectation():
+    """Uniform minibatches of b rows out of N: E ||g_B||^2 and E g_B^T H g_B from per-example gradients
+    with the finite-population factor (N - b) / (b (N - 1)); the edge interval at 1 - 1e-6 must hold it."""
+    torch.set_num_threads(1)
+    samples, b = 200, 20
+    model, loss_fn = digits_mlp(hidden=8, samples=samples)
+    g, H, e_sq, e_ghg = _exact_minibatch_moments(samples, b)
     form = tuple(
         float(v) for v in fourth_moment_form(parse_law("gaussian"), sp.Integer(g.size)).subs(g.size).__dict__.values()
     )
     exact = descent_edge(form, GradientCurvature(e_sq, e_ghg), trace=float(np.trace(H)), q=1, numerator=float(g @ g))
     full = descent_edge(form, GradientCurvature(float(g @ g), float(g @ H @ g)), trace=float(np.trace(H)), q=1)
-
-    def batch_loss_fn(m, gen):
-        rows = torch.randperm(samples, generator=gen)[:b]
-        return torch.nn.functional.cross_entropy(m(x[rows]), y[rows])
+    batch_loss_fn = _batch_loss(samples, b)
 
     result = stepsize(
         model,

@@ -52,6 +52,14 @@ FAMILY.declare(
 )
 
 FAMILY.declare(
+    "descent_matrix_free",
+    module="descent_matrix_free",
+    statement="zoverify stepsize --descent-only (Hutchinson's tr H, g^T H g and sum g_i^2 H_ii from Hessian-vector products, lambda_max from the three-term Lanczos recurrence) gives intervals holding the dense Hessian's descent edge, tr H and lambda_max, on a 407-parameter tanh network of the digits and on an 8-dimensional quadratic whose Diag term is large.",
+    source="zoverify/numeric/descent.py (the edge, derived there); zoverify/claims/stepsize/descent_matrix_free.py; docs/stepsize.md#the-descent-edge-every-law-any-sign-of-h",
+    status=(Status.DERIVED_CHECKED,),
+)
+
+FAMILY.declare(
     "real_training_minibatch",
     module="real_training",
     statement="Minibatch ZO-SGD (64 of 512 images) on the 1,070,218-parameter digits CNN, from theta_0 after 8 Adam steps, lowers the full-batch loss over its first 5 steps in the mean over chains at 0.8 x, and raises it at 1.25 x, the minibatch descent edge zoverify stepsize estimates (E ||g_B||^2 and E g_B^T H g_B from minibatch gradients); each side with its reversed side rejected.",
