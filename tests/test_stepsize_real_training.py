@@ -82,11 +82,8 @@ def test_networks_are_initialised_at_one_over_fan_in():
     assert sum(p.numel() for p in char_transformer(np.random.default_rng(0)).parameters()) == 1_024_480
 
 
-def test_chains_are_independent(monkeypatch):
-    """Every chain draws its own directions from the one advancing stream: chains from the same theta_0 at the
-    same step size part after their first step (a fresh generator per chain would make them copies)."""
-    import numpy as np
-
+def _tiny_context(monkeypatch, *, chains: int, seed: int, **params):
+    """A real_training context on a 18-parameter softmax regression registered as model "tiny"."""
     from zoverify.claims.stepsize import real_training
     from zoverify.verify.claim import Context
 
@@ -96,14 +93,24 @@ def test_chains_are_independent(monkeypatch):
         return model, lambda m: torch.nn.functional.cross_entropy(m(X), y), data
 
     monkeypatch.setitem(real_training.MODELS, "tiny", tiny)
-    ctx = Context(
+    return Context(
         law=parse_law("gaussian"),
-        params={"model": "tiny", "queries": 1, "batch": 0, "steps": 2},
-        num_samples=4,
-        seed=3,
+        params={"model": "tiny", **params},
+        num_samples=chains,
+        seed=seed,
         device=torch.device("cpu"),
         dtype=torch.float64,
     )
+
+
+def test_chains_are_independent(monkeypatch):
+    """Every chain draws its own directions from the one advancing stream: chains from the same theta_0 at the
+    same step size part after their first step (a fresh generator per chain would make them copies)."""
+    import numpy as np
+
+    from zoverify.claims.stepsize import real_training
+
+    ctx = _tiny_context(monkeypatch, chains=4, seed=3, queries=1, batch=0, steps=2)
     for runs in real_training.chain_losses(ctx):
         firsts = np.array([run[1] for run in runs])
         assert np.all(np.array([run[0] for run in runs]) == runs[0][0])  # every chain starts at theta_0
@@ -140,12 +147,6 @@ def test_two_gaussian_window_at_one_step_is_the_quadratic_forms_law(k, r2):
 def test_the_edge_is_asked_for_the_chains_queries_and_batch(monkeypatch):
     """stepsize is asked for the descent edge of the chains' own q and minibatch sampler."""
     from zoverify.claims.stepsize import real_training
-    from zoverify.verify.claim import Context
-
-    def tiny(rng):
-        model, data = _least_squares(int(rng.integers(100)))
-        X, y = data
-        return model, lambda m: torch.nn.functional.cross_entropy(m(X), y), data
 
     asked = []
     real = real_training.stepsize
@@ -154,16 +155,8 @@ def test_the_edge_is_asked_for_the_chains_queries_and_batch(monkeypatch):
         asked.append(kwargs)
         return real(*args, **kwargs)
 
-    monkeypatch.setitem(real_training.MODELS, "tiny", tiny)
     monkeypatch.setattr(real_training, "stepsize", spy)
-    ctx = Context(
-        law=parse_law("gaussian"),
-        params={"model": "tiny", "queries": 3, "batch": 8, "steps": 1},
-        num_samples=2,
-        seed=0,
-        device=torch.device("cpu"),
-        dtype=torch.float64,
-    )
+    ctx = _tiny_context(monkeypatch, chains=2, seed=0, queries=3, batch=8, steps=1)
     real_training.chain_losses(ctx)
     (kwargs,) = asked
     assert kwargs["queries"] == 3 and kwargs["descent_only"] and callable(kwargs["batch_loss_fn"])
