@@ -134,13 +134,11 @@ def test_matrix_free_edge_brackets_the_dense_one(law, descent_only):
     assert result.gradient_curvature == pytest.approx(gc.rayleigh, rel=1e-8)
 
 
-def test_minibatch_edge_brackets_the_exact_minibatch_expectation():
-    """Uniform minibatches of b rows out of N: E ||g_B||^2 and E g_B^T H g_B from per-example gradients
-    with the finite-population factor (N - b) / (b (N - 1)); the edge interval at 1 - 1e-6 must hold it."""
-    torch.set_num_threads(1)
-    samples, b = 200, 20
-    model, loss_fn = digits_mlp(hidden=8, samples=samples)
+def _exact_minibatch_moments(samples: int, b: int):
+    """(g, H, E ||g_B||^2, E g_B^T H g_B) for uniform minibatches of b rows out of N = ``samples``, from
+    per-example gradients with the finite-population factor (N - b) / (b (N - 1))."""
     x, y = digits_data(samples=samples)
+    model, _ = digits_mlp(hidden=8, samples=samples)
     f, theta = flat_loss(model, x, lambda out: torch.nn.functional.cross_entropy(out, y))
     H = dense_hessian(f, theta).numpy()
     H = (H + H.T) / 2
@@ -155,15 +153,56 @@ def test_minibatch_edge_brackets_the_exact_minibatch_expectation():
     factor = (samples - b) / (b * (samples - 1))
     e_sq = g @ g + factor * np.mean(np.sum(D * D, axis=1))
     e_ghg = g @ H @ g + factor * np.mean(np.einsum("ij,jk,ik->i", D, H, D))
+    return g, H, e_sq, e_ghg
+
+
+def _batch_loss(samples: int, b: int):
+    x, y = digits_data(samples=samples)
+
+    def batch_loss_fn(m, gen):
+        rows = torch.randperm(samples, generator=gen)[:b]
+        return torch.nn.functional.cross_entropy(m(x[rows]), y[rows])
+
+    return batch_loss_fn
+
+
+def test_minibatch_moments_are_the_exact_expectations():
+    """Each draw's ||g_B||^2 and g_B^T H g_B average to the exact expectations (two-sided t at 1e-6 each,
+    400 draws); with 5 of 200 rows the noise term tr(H Cov g_B) is several standard errors, so g_B^T H g
+    (the full gradient on one side) would be rejected."""
+    from scipy import stats
+
+    from zoverify.numeric.curvature import ParameterHessian
+    from zoverify.numeric.descent import minibatch_gradient_moments
+
+    torch.set_num_threads(1)
+    samples, b = 200, 5
+    g, H, e_sq, e_ghg = _exact_minibatch_moments(samples, b)
+    model, loss_fn = digits_mlp(hidden=8, samples=samples)
+    op = ParameterHessian(model, loss_fn)
+    sq, ghg, _ = minibatch_gradient_moments(
+        op, _batch_loss(samples, b), model, draws=400, generator=torch.Generator().manual_seed(0), diag=False
+    )
+    t = stats.t(399).isf(0.5e-6)
+    for values, exact in ((sq, e_sq), (ghg, e_ghg)):
+        se = values.std(ddof=1) / np.sqrt(values.size)
+        assert abs(values.mean() - exact) <= t * se, (values.mean(), exact, se)
+    assert e_ghg - g @ H @ g > 2 * t * ghg.std(ddof=1) / np.sqrt(ghg.size)  # the near miss is visible
+
+
+def test_minibatch_edge_brackets_the_exact_minibatch_expectation():
+    """Uniform minibatches of b rows out of N: E ||g_B||^2 and E g_B^T H g_B from per-example gradients
+    with the finite-population factor (N - b) / (b (N - 1)); the edge interval at 1 - 1e-6 must hold it."""
+    torch.set_num_threads(1)
+    samples, b = 200, 20
+    model, loss_fn = digits_mlp(hidden=8, samples=samples)
+    g, H, e_sq, e_ghg = _exact_minibatch_moments(samples, b)
     form = tuple(
         float(v) for v in fourth_moment_form(parse_law("gaussian"), sp.Integer(g.size)).subs(g.size).__dict__.values()
     )
     exact = descent_edge(form, GradientCurvature(e_sq, e_ghg), trace=float(np.trace(H)), q=1, numerator=float(g @ g))
     full = descent_edge(form, GradientCurvature(float(g @ g), float(g @ H @ g)), trace=float(np.trace(H)), q=1)
-
-    def batch_loss_fn(m, gen):
-        rows = torch.randperm(samples, generator=gen)[:b]
-        return torch.nn.functional.cross_entropy(m(x[rows]), y[rows])
+    batch_loss_fn = _batch_loss(samples, b)
 
     result = stepsize(
         model,
@@ -313,3 +352,80 @@ def test_every_estimated_mean_gets_the_bonferroni_level(monkeypatch, laws, minib
     )
     assert len(levels) == estimated
     assert levels == pytest.approx([1 - 0.1 / estimated] * estimated, rel=1e-15)
+
+
+def test_descent_only_keeps_no_lanczos_basis(monkeypatch):
+    """The descent-only run's lambda_max comes from the three-term recurrence (O(d) memory); the full run's
+    top eigenvalues from the reorthogonalized one."""
+    from zoverify.numeric import curvature
+
+    calls = []
+    real = curvature.lanczos_tridiagonal
+
+    def counted(*args, **kwargs):
+        calls.append(kwargs.get("steps"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(curvature, "lanczos_tridiagonal", counted)
+    torch.set_num_threads(1)
+    model, loss_fn = digits_mlp(hidden=4, samples=100)
+    stepsize(model, loss_fn, laws=["gaussian"], accuracy=0.3, seed=0, descent_only=True)
+    assert calls == []
+    stepsize(model, loss_fn, laws=["gaussian"], accuracy=0.3, seed=0, lanczos_steps=8, max_lanczos_steps=8)
+    assert calls and calls[0] == 60  # the top run (TOP_STEPS) comes first
+
+
+def test_probe_count_is_the_t_formula_with_m_minus_one_degrees():
+    """m = (t_{m-1} s / (accuracy |mean|))^2 from a pilot of three: the t quantile with 2 degrees of freedom
+    (4.30 at 95 %) against 3 (3.18) nearly doubles the count."""
+    from scipy import stats
+
+    from zoverify.numeric.descent import probes_for_trace
+
+    pilot = np.array([9.0, 11.0, 13.5])
+    t = stats.t(2).isf(0.025)
+    expected = int(np.ceil((t * pilot.std(ddof=1) / (0.05 * pilot.mean())) ** 2))
+    assert probes_for_trace(pilot, accuracy=0.05, confidence=0.95, cap=10**6) == expected
+
+
+def test_trace_pilot_and_top_up_are_independent_probes(monkeypatch):
+    """The descent-only pilot and the top-up draw from different streams: no pilot probe comes back."""
+    from zoverify.numeric import stepsize as stepsize_module
+
+    drawn = []
+    real = stepsize_module.hutchinson_samples
+
+    def spy(*args, **kwargs):
+        out = real(*args, **kwargs)
+        drawn.append(out)
+        return out
+
+    monkeypatch.setattr(stepsize_module, "hutchinson_samples", spy)
+    torch.set_num_threads(1)
+    model, loss_fn = digits_mlp(hidden=4, samples=100)
+    stepsize(model, loss_fn, laws=["gaussian"], accuracy=0.1, seed=0, descent_only=True)
+    pilot, top_up = drawn[0], np.concatenate(drawn[1:])
+    assert top_up.size > 0 and not np.isin(pilot, top_up).any()
+
+
+def test_lanczos_steps_double_while_the_gap_exceeds_half_the_accuracy():
+    """A near miss of the half rule: with the accuracy set to 1.5x the pilot's quadrature gap at 10 steps,
+    the gap is above accuracy / 2 (steps must double) but below the accuracy (a whole-accuracy rule would stop)."""
+    from zoverify._rng import make_generator, spawn_seeds
+    from zoverify.numeric.curvature import ParameterHessian, slq_probes, top_eigenvalues
+    from zoverify.numeric.stepsize import PILOT_PROBES, spectral_estimate, structured_setting
+
+    torch.set_num_threads(1)
+    model, loss_fn = digits_mlp(hidden=8, samples=200)
+    op = ParameterHessian(model, loss_fn)
+    top_seed, pilot_seed = spawn_seeds(2, 5)[:2]
+    top, _ = top_eigenvalues(op, steps=60, generator=make_generator(top_seed))
+    quad = slq_probes(op, num_probes=PILOT_PROBES, steps=10, generator=make_generator(pilot_seed))
+    lambda_max = max(float(top[0]), float(quad.nodes.max()))
+    est = spectral_estimate(quad, structured_setting(1.0, 1.0, 2.0, method="gd", beta=0.0, q=1), lambda_max=lambda_max)
+    gap = est.quadrature_error / est.elasticity
+    assert gap > 0
+    result = stepsize(
+        model, loss_fn, laws=["gaussian"], accuracy=1.5 * gap, seed=2, lanczos_steps=10, max_lanczos_steps=40
+    )
+    assert result.lanczos_steps > 10

@@ -379,3 +379,26 @@ def test_three_term_lanczos_finds_the_extremes_without_its_basis():
     ritz = np.linalg.eigvalsh(T)
     assert ritz[-1] == pytest.approx(9.0, rel=1e-8) and ritz[0] == pytest.approx(lam.min(), rel=1e-8)
     assert alpha[:5] == pytest.approx(full_alpha[:5], rel=1e-10)
+
+
+def test_cli_refuses_beta_with_gd_even_at_zero(capsys):
+    assert main(["stepsize", f"{EXAMPLE}:digits_mlp", "--method", "gd", "--beta", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--beta is not used with --method gd" in err
+
+
+def test_cli_text_counts_what_it_says():
+    """The text's probe count is the trace's Hutchinson probes in a descent-only run, the SLQ probes otherwise."""
+    import contextlib
+    import io
+
+    spec = f"{EXAMPLE}:digits_mlp"
+    for extra, field in ((["--descent-only"], "trace_probes"), ([], "num_probes")):
+        text, data = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(text):
+            assert main(["stepsize", spec, "--law", "gaussian", "--accuracy", "0.3", *extra]) == 0
+        with contextlib.redirect_stdout(data):
+            assert main(["stepsize", spec, "--law", "gaussian", "--accuracy", "0.3", *extra, "--format", "json"]) == 0
+        count = json.loads(data.getvalue())[field]
+        words = "Hutchinson probes" if extra else "probes x"
+        assert f"{count} {words}" in text.getvalue(), (count, text.getvalue())

@@ -82,11 +82,8 @@ def test_networks_are_initialised_at_one_over_fan_in():
     assert sum(p.numel() for p in char_transformer(np.random.default_rng(0)).parameters()) == 1_024_480
 
 
-def test_chains_are_independent(monkeypatch):
-    """Every chain draws its own directions from the one advancing stream: chains from the same theta_0 at the
-    same step size part after their first step (a fresh generator per chain would make them copies)."""
-    import numpy as np
-
+def _tiny_context(monkeypatch, *, chains: int, seed: int, **params):
+    """A real_training context on a 18-parameter softmax regression registered as model "tiny"."""
     from zoverify.claims.stepsize import real_training
     from zoverify.verify.claim import Context
 
@@ -96,14 +93,24 @@ def test_chains_are_independent(monkeypatch):
         return model, lambda m: torch.nn.functional.cross_entropy(m(X), y), data
 
     monkeypatch.setitem(real_training.MODELS, "tiny", tiny)
-    ctx = Context(
+    return Context(
         law=parse_law("gaussian"),
-        params={"model": "tiny", "queries": 1, "batch": 0, "steps": 2},
-        num_samples=4,
-        seed=3,
+        params={"model": "tiny", **params},
+        num_samples=chains,
+        seed=seed,
         device=torch.device("cpu"),
         dtype=torch.float64,
     )
+
+
+def test_chains_are_independent(monkeypatch):
+    """Every chain draws its own directions from the one advancing stream: chains from the same theta_0 at the
+    same step size part after their first step (a fresh generator per chain would make them copies)."""
+    import numpy as np
+
+    from zoverify.claims.stepsize import real_training
+
+    ctx = _tiny_context(monkeypatch, chains=4, seed=3, queries=1, batch=0, steps=2)
     for runs in real_training.chain_losses(ctx):
         firsts = np.array([run[1] for run in runs])
         assert np.all(np.array([run[0] for run in runs]) == runs[0][0])  # every chain starts at theta_0
@@ -135,3 +142,46 @@ def test_two_gaussian_window_at_one_step_is_the_quadratic_forms_law(k, r2):
     assert abs(p - p_event) <= 4.5 * se
     exact_effect = np.trace(M) / math.sqrt(2 * np.trace(M @ M))
     assert effect == pytest.approx(exact_effect, rel=0.03)  # a ratio of moments of 2e5 draws: about 0.5 % spread
+
+
+def test_the_edge_is_asked_for_the_chains_queries_and_batch(monkeypatch):
+    """stepsize is asked for the descent edge of the chains' own q and minibatch sampler."""
+    from zoverify.claims.stepsize import real_training
+
+    asked = []
+    real = real_training.stepsize
+
+    def spy(*args, **kwargs):
+        asked.append(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(real_training, "stepsize", spy)
+    ctx = _tiny_context(monkeypatch, chains=2, seed=0, queries=3, batch=8, steps=1)
+    real_training.chain_losses(ctx)
+    (kwargs,) = asked
+    assert kwargs["queries"] == 3 and kwargs["descent_only"] and callable(kwargs["batch_loss_fn"])
+
+
+def test_minibatch_claim_sides_and_controls():
+    """Mean ratios clearly below 1 at 0.8 eta_d and above at 1.25 eta_d pass; the same columns swapped fail;
+    a column at 1 leaves its control standing (no pass)."""
+    from dataclasses import replace
+
+    import numpy as np
+
+    from zoverify.verify.check import check
+    from zoverify.verify.registry import select
+
+    (entry,) = select(["stepsize.real_training_minibatch"], include_slow=True)
+    claim = entry.load()
+    rng = np.random.default_rng(0)
+    below, above = 0.98 + 0.002 * rng.standard_normal(256), 1.02 + 0.002 * rng.standard_normal(256)
+    flat = 1.0 + 0.002 * rng.standard_normal(256)
+
+    def verdict(data):
+        return check(replace(claim, simulate=lambda ctx: data), law="gaussian", num_samples=256).verdict
+
+    assert verdict(np.stack([below, above], axis=1)) == "pass"
+    assert verdict(np.stack([above, below], axis=1)) == "fail"
+    assert verdict(np.stack([flat, above], axis=1)) != "pass"
+    assert verdict(np.stack([below, flat], axis=1)) != "pass"

@@ -65,3 +65,34 @@ def test_check_refuses_a_bad_thread_count(capsys):
     assert main(["check", "stability.gd_threshold", "--threads", "0"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "threads" in err
+
+
+def test_limits_restore_after_an_error():
+    before = torch.get_num_threads()
+    with pytest.raises(RuntimeError, match="inside"), thread_limits(1):
+        raise RuntimeError("inside")
+    assert torch.get_num_threads() == before
+
+
+def test_a_sweep_item_runs_single_threaded(monkeypatch):
+    """A worker runs one item per core: inside the item torch and the BLAS are at one thread."""
+    import zoverify.claims
+    from zoverify.sweep.engine import run_item
+    from zoverify.sweep.grid import Item
+
+    seen = []
+    real = zoverify.claims.check
+
+    def spy(*args, **kwargs):
+        seen.append((torch.get_num_threads(), _blas_threads()))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(zoverify.claims, "check", spy)
+    before = torch.get_num_threads()
+    torch.set_num_threads(available_cores())
+    try:
+        row = run_item(Item("stability.gd_threshold", "gaussian", (), seed=0, num_samples=1, alpha=1e-4))
+    finally:
+        torch.set_num_threads(before)
+    assert row["verdict"] == "pass"
+    assert seen[0][0] == 1 and seen[0][1] <= {1}

@@ -65,9 +65,8 @@ def _pair(ctx: Context, which: str) -> tuple[np.ndarray, np.ndarray]:
     return _instance(_key(ctx)) if which == "network" else _small(_key(ctx))
 
 
-@lru_cache(maxsize=4)
-def _instance(key: int) -> tuple[np.ndarray, np.ndarray]:
-    """(g, H) of the network's cross-entropy at its initialisation."""
+def network(key: int) -> tuple[torch.nn.Module, torch.Tensor, torch.Tensor]:
+    """(model, X, y): the tanh network at its initialisation (weights N(0, 1/fan_in) from ``key``) and its data."""
     X, y = load_digits_standardized(dtype=torch.float64)
     rng = np.random.default_rng(key)
     model = torch.nn.Sequential(torch.nn.Linear(X.shape[1], HIDDEN), torch.nn.Tanh(), torch.nn.Linear(HIDDEN, 5))
@@ -76,6 +75,13 @@ def _instance(key: int) -> tuple[np.ndarray, np.ndarray]:
         for p in model.parameters():
             fan_in = p.shape[-1] if p.ndim == 2 else 1
             p.copy_(torch.as_tensor(rng.standard_normal(tuple(p.shape)) / np.sqrt(fan_in)))
+    return model, X, y
+
+
+@lru_cache(maxsize=4)
+def _instance(key: int) -> tuple[np.ndarray, np.ndarray]:
+    """(g, H) of the network's cross-entropy at its initialisation."""
+    model, X, y = network(key)
     f, theta = flat_loss(model, X, lambda out: torch.nn.functional.cross_entropy(out, y))
     H = dense_hessian(f, theta).numpy()
     theta = theta.clone().requires_grad_(True)
