@@ -117,7 +117,9 @@ def _simulate(ctx: Context) -> tuple[list[float], list[float]]:
             descent_only=True,
         )
         low, high = result.laws[0].descent_edge_interval
-        edge = ((low + high) / 2, (high - low) / 2)  # pyright: ignore[reportOptionalOperand]
+        if low is None or high is None:
+            raise RuntimeError(f"stepsize gave no descent edge for {ctx.law.spec}")
+        edge = ((low + high) / 2, (high - low) / 2)
         if k == 0:
             t_low, t_high = result.trace_interval
             rounding = 1e-9 * abs(result.lambda_max)
