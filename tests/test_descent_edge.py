@@ -429,3 +429,24 @@ def test_lanczos_steps_double_while_the_gap_exceeds_half_the_accuracy():
         model, loss_fn, laws=["gaussian"], accuracy=1.5 * gap, seed=2, lanczos_steps=10, max_lanczos_steps=40
     )
     assert result.lanczos_steps > 10
+
+
+@pytest.mark.gpu
+def test_cuda_route_matches_the_cpu_one():
+    """The same model on cuda (the example's loss follows the model's device): the cuda run's interval holds
+    the CPU run's edge, and lambda_max agrees (skipped without a GPU)."""
+    torch.set_num_threads(1)
+    cpu = stepsize(
+        *digits_mlp(hidden=8, samples=200), laws=["gaussian"], confidence=1 - 1e-6, seed=1, descent_only=True
+    )
+    gpu = stepsize(
+        *digits_mlp(hidden=8, samples=200),
+        laws=["gaussian"],
+        confidence=1 - 1e-6,
+        seed=1,
+        device="cuda",
+        descent_only=True,
+    )
+    low, high = gpu.laws[0].descent_edge_interval
+    assert low <= cpu.laws[0].descent_edge <= high
+    assert gpu.lambda_max == pytest.approx(cpu.lambda_max, rel=1e-6)
