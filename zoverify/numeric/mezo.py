@@ -40,6 +40,7 @@ import torch
 
 from zoverify._errors import InvalidParameterError
 from zoverify._rng import make_generator
+from zoverify.numeric._batching import BatchSums, rows_or_sums
 from zoverify.symbolic.structured import block_index, block_sizes
 
 
@@ -214,15 +215,18 @@ def bcd_chain_second_moments(
     beta: float = 0.0,
     mu: float = 1e-3,
     dtype: torch.dtype = torch.float64,
-) -> torch.Tensor:
-    """||x_t||^2 at the steps in ``record`` of ``num_chains`` independent ZO-GD / ZO-GDM chains on a quadratic.
+    block_size: int = 1 << 14,
+    batches: int | None = None,
+) -> torch.Tensor | BatchSums:
+    """||x_t||^2 at the steps in ``record`` of ``num_chains`` independent ZO-GD / ZO-GDM chains on a quadratic
+    (``(num_chains, len(record))``, or with ``batches`` their batch sums).
 
     Each chain follows the block law's own schedule in time (``law.sample_blocks``: iid
     uniform, or a fresh permutation per epoch for ``order="cyclic"``), perturbs only the
     chosen block with ``law.scale`` times a draw of ``law.base``, and forms the projected
     gradient from real central differences of f = x^T H x / 2.  GDM: m' = beta m + g, x' = x - eta m'.
-    The chains get consecutive stretches of one schedule, so the number of steps must be
-    a multiple of the block count (whole epochs per chain).
+    The chains of a block of ``block_size`` get consecutive stretches of one schedule (each block its own
+    generator), so the number of steps must be a multiple of the block count (whole epochs per chain).
     """
     steps = max(record)
     if steps % law.blocks:
@@ -231,25 +235,28 @@ def bcd_chain_second_moments(
         raise InvalidParameterError(f"beta must be in [0, 1), got {beta}")
     device = generator.device
     Ht = torch.as_tensor(H, dtype=dtype, device=device)
-    d, n = Ht.shape[0], int(num_chains)
+    d = Ht.shape[0]
     idx = torch.as_tensor(block_index(d, law.blocks), device=device)
-    chosen = law.sample_blocks(n * steps, generator=generator).reshape(n, steps)
-    x = torch.as_tensor(x0, dtype=dtype, device=device).expand(n, d).clone()
-    m = torch.zeros_like(x)
 
     def f(y: torch.Tensor) -> torch.Tensor:
         return 0.5 * ((y @ Ht) * y).sum(-1)
 
-    out = []
-    for t in range(steps):
-        mask = (idx[None, :] == chosen[:, t : t + 1]).to(dtype)
-        z = law.scale * law.base.sample(n, d, generator=generator, dtype=dtype).to(device) * mask
-        proj = (f(x + mu * z) - f(x - mu * z)) / (2 * mu)
-        m = beta * m + proj[:, None] * z
-        x = x - eta * m
-        if t + 1 in record:
-            out.append((x * x).sum(-1))
-    return torch.stack(out, dim=1)
+    def chains(n: int, gen: torch.Generator) -> torch.Tensor:
+        chosen = law.sample_blocks(n * steps, generator=gen).reshape(n, steps)
+        x = torch.as_tensor(x0, dtype=dtype, device=device).expand(n, d).clone()
+        m = torch.zeros_like(x)
+        out = []
+        for t in range(steps):
+            mask = (idx[None, :] == chosen[:, t : t + 1]).to(dtype)
+            z = law.scale * law.base.sample(n, d, generator=gen, dtype=dtype).to(device) * mask
+            proj = (f(x + mu * z) - f(x - mu * z)) / (2 * mu)
+            m = beta * m + proj[:, None] * z
+            x = x - eta * m
+            if t + 1 in record:
+                out.append((x * x).sum(-1))
+        return torch.stack(out, dim=1)
+
+    return rows_or_sums(chains, int(num_chains), generator=generator, block_size=block_size, batches=batches)
 
 
 __all__ = ["Segment", "ZOStep", "bcd_chain_second_moments", "block_schedule", "partition_parameters", "run_zo_sgd"]

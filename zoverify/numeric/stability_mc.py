@@ -28,7 +28,7 @@ import torch
 
 from zoverify._errors import InvalidParameterError
 from zoverify._rng import draw_seed, make_generator
-from zoverify.numeric import map_blocks
+from zoverify.numeric._batching import BatchSums, rows_or_sums
 
 
 def _quadratic(H: torch.Tensor):
@@ -66,8 +66,10 @@ def chain_second_moments(
     difference: str = "central",
     dtype: torch.dtype = torch.float64,
     block_size: int = 1 << 16,
-) -> torch.Tensor:
-    """||x_t||^2 at the steps in ``record`` for ``num_chains`` independent chains: (num_chains, len(record))."""
+    batches: int | None = None,
+) -> torch.Tensor | BatchSums:
+    """||x_t||^2 at the steps in ``record`` for ``num_chains`` independent chains: (num_chains, len(record)),
+    or with ``batches`` their batch sums (memory independent of ``num_chains``)."""
     device = generator.device
     Ht = torch.as_tensor(np.asarray(H, float), dtype=dtype, device=device)
     x0t = torch.as_tensor(np.asarray(x0, float), dtype=dtype, device=device)
@@ -93,7 +95,7 @@ def chain_second_moments(
                 out.append((x * x).sum(-1))
         return torch.stack(out, dim=1)
 
-    return map_blocks(block, num_chains, generator=generator, block_size=block_size)
+    return rows_or_sums(block, num_chains, generator=generator, block_size=block_size, batches=batches)
 
 
 def decay_rate(means: np.ndarray, steps) -> float:

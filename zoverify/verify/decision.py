@@ -29,6 +29,7 @@ import torch
 from scipy import special, stats
 
 from zoverify._errors import InvalidParameterError
+from zoverify.numeric._batching import DEFAULT_BATCHES, BatchSums
 
 POWER_QUANTILE = 0.9  # minimum detectable deviation is quoted at 90 % power
 
@@ -227,24 +228,35 @@ class ExactSummary:
 
 @dataclass(frozen=True)
 class BatchMeans:
-    """Batch-means t-test on an ``(n, k)`` tensor of iid replicate observations."""
+    """Batch-means t-test on an ``(n, k)`` tensor of iid replicate observations, or on their
+    :class:`~zoverify.numeric._batching.BatchSums` (the same batches, reduced while streaming)."""
 
-    num_batches: int = 32
+    num_batches: int = DEFAULT_BATCHES
 
     def summarize(self, observed, *, variance=None) -> MeanSummary:
         """Batch means of the ``(n, k)`` replicates, or their plain mean with the exact variance when it is given."""
-        x = _as_2d(observed)
-        n = x.shape[0]
+        n, held, mean, batch_means = _rows_or_sums(observed, self.num_batches)
         if variance is not None:
-            var = np.asarray(variance, dtype=float).reshape(x.shape[1])
-            return MeanSummary(x.mean(axis=0), np.sqrt(var / n), None, "exact variance (z)")
+            var = np.asarray(variance, dtype=float).reshape(mean().shape[0])
+            return MeanSummary(mean(), np.sqrt(var / n), None, "exact variance (z)")
         B = self.num_batches
+        if held != B:
+            raise InvalidParameterError(f"the sample holds {held} batches, the test needs {B}")
         if n < 2 * B:
             raise InvalidParameterError(f"batch means needs at least {2 * B} samples, got {n} (raise --samples)")
-        m = n // B
-        means = x[: m * B].reshape(B, m, -1).mean(axis=1)
+        means = batch_means()
         se = means.std(axis=0, ddof=1) / np.sqrt(B)
         return MeanSummary(means.mean(axis=0), se, B - 1, f"batch means (B={B})")
+
+
+def _rows_or_sums(observed, num_batches: int):
+    """(n, batches held, mean(), batch_means()) of ``(n, k)`` rows (cut into ``num_batches`` here) or of their sums."""
+    if isinstance(observed, BatchSums):
+        sums = observed
+        return sums.num_samples, sums.sums.shape[0], lambda: sums.mean().numpy(), lambda: sums.batch_means().numpy()
+    x = _as_2d(observed)
+    n, m = x.shape[0], x.shape[0] // num_batches
+    return n, num_batches, lambda: x.mean(axis=0), lambda: x[: m * num_batches].reshape(num_batches, m, -1).mean(axis=1)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ so every property runs on a correct subject in the default check.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import numpy as np
@@ -101,12 +102,46 @@ def torch_update_subject(ctx) -> TorchUpdateSubject:
     return TorchUpdateSubject(update, name=ctx["subject"], budget_s=max(ctx["budget"], 300.0))
 
 
-def replicate_seeds(ctx, count: int, *, stream: int = 0) -> np.ndarray:
-    """``count`` distinct seeds in [0, 2^31) for fresh instances, from the claim's seed."""
+_SEED_MODULUS = 2**31 - 1  # a prime: i -> (a i + b) mod p is one-to-one on 0 <= i < p for 0 < a < p
+
+
+@dataclass(frozen=True)
+class ReplicateSeeds(Sequence):
+    """``count`` distinct seeds in [0, 2^31 - 1), seed i = (a i + b) mod p with a random a, b: a sequence
+    made on demand, so a run of 2^24 instances holds no array of its seeds."""
+
+    a: int
+    b: int
+    count: int
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return self._values(np.arange(self.count)[index])
+        i = range(self.count)[index]  # the bounds check and negative indices of a range
+        return int(self._values(np.array([i]))[0])
+
+    def __iter__(self) -> Iterator[int]:
+        for start in range(0, self.count, 4096):
+            yield from self._values(np.arange(start, min(start + 4096, self.count))).tolist()
+
+    def _values(self, i: np.ndarray) -> np.ndarray:
+        return (self.a * i.astype(np.int64) + self.b) % _SEED_MODULUS  # a i < 2^62: no overflow
+
+    def tolist(self) -> list[int]:
+        """All the seeds, as a list."""
+        return list(self)
+
+
+def replicate_seeds(ctx, count: int, *, stream: int = 0) -> ReplicateSeeds:
+    """``count`` distinct seeds for fresh instances, from the claim's seed and ``stream``."""
+    if not 0 <= count < _SEED_MODULUS:
+        raise InvalidParameterError(f"at most {_SEED_MODULUS - 1} replicate seeds, asked for {count}")
     rng = make_numpy_generator(spawn_seeds(ctx.seed, 3 + stream)[2 + stream])
-    seeds = np.unique(rng.integers(0, 2**31 - 1, size=2 * count))
-    rng.shuffle(seeds)
-    return seeds[:count]
+    a, b = (int(v) for v in rng.integers(1, _SEED_MODULUS, size=2))
+    return ReplicateSeeds(a, b, int(count))
 
 
 # ------------------------------------------------------------------ the test problem

@@ -26,6 +26,7 @@ from zoverify.claims.audit.common import (
     second_moment,
 )
 from zoverify.claims.stability.common import eta_operator
+from zoverify.numeric._batching import BatchAccumulator
 from zoverify.numeric.stability_mc import jackknife_edge
 from zoverify.verify.claim import Claim
 from zoverify.verify.decision import BatchMeans
@@ -123,12 +124,13 @@ def _path_simulate(ctx):
         e = y - x_min
         return float(0.5 * e @ A @ e)
 
-    rows = []
-    for seed in replicate_seeds(ctx, max(ctx.num_samples, 2 * _GROUPS)):
+    seeds = replicate_seeds(ctx, max(ctx.num_samples, 2 * _GROUPS))
+    acc = BatchAccumulator(len(seeds))
+    for seed in seeds:
         run = subject.instance(x0, lr, int(seed))
         path = [run.step(f) for _ in range(max(_STEPS))]
-        rows.append(np.concatenate([path[t - 1] for t in _STEPS]))
-    return np.asarray(rows)
+        acc.add(np.concatenate([path[t - 1] for t in _STEPS])[None])
+    return acc.result()
 
 
 def _path_controls(ctx, pred):
@@ -158,8 +160,12 @@ for _name, _setting in (("audit.optimizer_mean_path", {}), ("audit.optimizer_mea
 
 
 # ------------------------------------------------------------------ the stable step
-def probe_maps(ctx, H: np.ndarray, lr: float, seeds, *, subject=None) -> np.ndarray:
-    """(n, d, d): each seed's one-step map B (x1 = x0 - lr (B x0 + c)), from d + 1 first steps.
+def probe_map_moments(
+    ctx, H: np.ndarray, lr: float, seeds, *, groups: int, subject=None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per contiguous group of seeds, sum_k c_k c_k^T with c_k = [1, vec B_k], B_k the seed's one-step map
+    (x1 = x0 - lr (B x0 + c), from d + 1 first steps); the group sizes; the mean map.  Reduced as the
+    maps arrive: memory does not grow with the number of seeds.
 
     ``subject``: an optimizer subject (default: the one named by the claim's parameters).
     """
@@ -170,11 +176,17 @@ def probe_maps(ctx, H: np.ndarray, lr: float, seeds, *, subject=None) -> np.ndar
         return float(0.5 * y @ H @ y)
 
     basis = np.vstack([np.zeros(dim), np.eye(dim)])
-    maps = np.empty((len(seeds), dim, dim))
+    sizes = np.array([len(g) for g in np.array_split(np.arange(len(seeds)), groups)])
+    group_of = np.repeat(np.arange(groups), sizes)  # int per seed: 8 bytes a seed, the one array kept
+    moments = np.zeros((groups, dim * dim + 1, dim * dim + 1))
+    map_sum = np.zeros((dim, dim))
     for k, seed in enumerate(seeds):
         x1 = np.stack([subject.instance(x0, lr, int(seed)).step(f) for x0 in basis])
-        maps[k] = ((basis[1:] - x1[1:]) - (0.0 - x1[0])).T / lr
-    return maps
+        B = ((basis[1:] - x1[1:]) - (0.0 - x1[0])).T / lr
+        c = np.concatenate([[1.0], B.ravel()])
+        moments[group_of[k]] += np.outer(c, c)
+        map_sum += B
+    return moments, sizes.astype(float), map_sum / len(seeds)
 
 
 def _stable_predict(ctx):
@@ -191,13 +203,10 @@ def stable_pseudo_values(ctx, *, method: str, beta: float, subject=None) -> np.n
     dim = ctx["dim"]
     H = hessian(ctx, dim)
     lr = 1.0 / np.trace(H)  # any positive step: the probe divides it out
-    maps = probe_maps(ctx, H, lr, replicate_seeds(ctx, max(ctx.num_samples, 2 * _GROUPS)), subject=subject)
-    c = np.concatenate([np.ones((len(maps), 1)), maps.reshape(len(maps), -1)], axis=1)
-    groups = np.array_split(np.arange(len(maps)), _GROUPS)
-    moments = np.stack([c[g].T @ c[g] for g in groups])
-    counts = np.array([len(g) for g in groups], float)
+    seeds = replicate_seeds(ctx, max(ctx.num_samples, 2 * _GROUPS))
+    moments, counts, mean_map = probe_map_moments(ctx, H, lr, seeds, groups=_GROUPS, subject=subject)
     # a start below any edge, from the data: a fifth of the mean map's first-order threshold
-    start = 0.2 / max(float(np.max(np.abs(np.linalg.eigvals(maps.mean(0))))), 1e-12)
+    start = 0.2 / max(float(np.max(np.abs(np.linalg.eigvals(mean_map)))), 1e-12)
     try:
         _, pseudo = jackknife_edge(moments, counts, d=dim, method=method, beta=beta, K=np.eye(dim), guess=start)
     except NotApplicableError as exc:

@@ -19,6 +19,7 @@ from zoverify._rng import make_numpy_generator, spawn_seeds
 from zoverify.claims.audit.common import declared_params, hessian, replicate_seeds, torch_update_subject
 from zoverify.claims.audit.optimizer import stable_pseudo_values
 from zoverify.claims.stability.common import eta_operator
+from zoverify.numeric._batching import BatchAccumulator
 from zoverify.subjects import OptimizerSubject, TorchUpdateSubject
 from zoverify.verify.claim import Claim
 from zoverify.verify.decision import BatchMeans, Exact
@@ -83,14 +84,15 @@ def _mean_simulate(ctx):
     model = ProbeModel(probe_shapes(MEAN_SIZE))
     loss_fn, coeffs = linear_loss(model, ctx)
     subject = torch_update_subject(ctx)
-    rows = []
-    for seed in replicate_seeds(ctx, max(ctx.num_samples, 64)):
+    seeds = replicate_seeds(ctx, max(ctx.num_samples, 64))
+    acc = BatchAccumulator(len(seeds))
+    for seed in seeds:
         with torch.no_grad():
             for p in model.tensors:
                 p.zero_()
         rec = subject.apply(model, loss_fn, ctx["lr"], int(seed), record=False)
-        rows.append([float((ch * c).sum()) for ch, c in zip(rec.change, coeffs, strict=True)])
-    return np.asarray(rows)
+        acc.add(np.array([[float((ch * c).sum()) for ch, c in zip(rec.change, coeffs, strict=True)]]))
+    return acc.result()
 
 
 for _name, _queries in (("audit.torch_update_mean", 1), ("audit.torch_update_mean_q4", 4)):

@@ -33,6 +33,7 @@ import numpy as np
 import torch
 from scipy import stats
 
+from zoverify.numeric._batching import BatchSums, batch_sums
 from zoverify.verify.check import check
 from zoverify.verify.claim import Claim, Context
 from zoverify.verify.decision import POWER_QUANTILE, BatchMeans
@@ -67,14 +68,26 @@ def _predict(ctx: Context) -> np.ndarray:
     return exact_rates()
 
 
-def _simulate(ctx: Context) -> np.ndarray:
+def _simulate(ctx: Context) -> BatchSums:
     """(R, 4) rejection indicators of R Gaussian experiments, each judged by :func:`check` itself.
 
     Going through ``check`` (not the summaries alone) puts the whole decision path
-    a verdict takes under test: the rule, Bonferroni, and how alpha reaches it.
+    a verdict takes under test: the rule, Bonferroni, and how alpha reaches it.  The rows are
+    reduced in blocks of experiments (memory independent of R).
     """
-    gen = ctx.mc_generator()
-    R, k = ctx.num_samples, _MEANS.size
+    return batch_sums(
+        lambda n, gen: torch.as_tensor(_indicators(ctx, n, gen)),
+        ctx.num_samples,
+        generator=ctx.mc_generator(),
+        block_size=_BLOCK,
+    )
+
+
+_BLOCK = 1 << 12  # synthetic experiments per block
+
+
+def _indicators(ctx: Context, R: int, gen: torch.Generator) -> np.ndarray:
+    k = _MEANS.size
     noise = torch.randn((R, _N, k), generator=gen, device=ctx.device, dtype=torch.float64).cpu().numpy()
     data = _MEANS + _SCALES * noise
     out = np.empty((R, 4))

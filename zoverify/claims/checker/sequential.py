@@ -35,7 +35,8 @@ import numpy as np
 import torch
 from scipy import stats
 
-from zoverify._rng import make_generator, spawn_seeds
+from zoverify._rng import draw_seed, make_generator, spawn_seeds
+from zoverify.numeric._batching import BatchSums, batch_sums
 from zoverify.verify.check import STAGE2_ALPHA_SHARE, STAGE2_MARGIN, check
 from zoverify.verify.claim import Claim, Context
 from zoverify.verify.decision import POWER_QUANTILE
@@ -103,10 +104,23 @@ def _experiment(seed: int, truth: float) -> Claim:
     )
 
 
-def _simulate(ctx: Context) -> np.ndarray:
-    """(R, 3) indicators of R synthetic checks at the defaults (two stages), each through :func:`check`."""
-    seeds = spawn_seeds(spawn_seeds(ctx.seed, 2)[1], ctx.num_samples)
-    out = np.empty((ctx.num_samples, 3))
+def _simulate(ctx: Context) -> BatchSums:
+    """(R, 3) indicators of R synthetic checks at the defaults (two stages), each through :func:`check`,
+    reduced in blocks of checks (memory independent of R)."""
+    return batch_sums(
+        lambda n, gen: torch.as_tensor(_indicators(ctx, n, gen)),
+        ctx.num_samples,
+        generator=ctx.mc_generator(),
+        block_size=_BLOCK,
+    )
+
+
+_BLOCK = 1 << 10  # synthetic checks per block
+
+
+def _indicators(ctx: Context, R: int, gen: torch.Generator) -> np.ndarray:
+    seeds = spawn_seeds(draw_seed(gen), R)
+    out = np.empty((R, 3))
     for r, seed in enumerate(seeds):
         true = check(_experiment(seed, _PREDICTION), law=ctx.law, alpha=INNER_ALPHA)
         off = check(_experiment(seed, _PREDICTION * (1 + _NEAR_MISS)), law=ctx.law, alpha=INNER_ALPHA)

@@ -6,14 +6,16 @@ Paper: arXiv 2605.03373 (docs/entk.md).
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 from zoverify.claims.entk.common import (
     iid_draws_reason,
     kernel_mean_value,
-    kernel_samples,
-    relative_sq,
+    kernel_sums,
     relative_sq_prediction,
+    relative_sq_rows,
 )
+from zoverify.numeric._batching import BatchSums
 from zoverify.verify.claim import Claim, Context
 from zoverify.verify.params import Param
 from zoverify.verify.registry import register
@@ -64,18 +66,32 @@ def _slope_predict(ctx: Context) -> np.ndarray:
     return np.array([half_slope(dims, pred_d), half_slope(Ps, pred_p)])
 
 
-def _rel_sq_samples(ctx: Context, A, B, P: int, n: int) -> np.ndarray:
-    K_hat = kernel_samples(ctx, A, B, P, n, block=max(64, (1 << 22) // (P * A.shape[1])))
-    return relative_sq(ctx, K_hat, kernel_mean_value(ctx, A, B))
+def _rel_sq_sums(ctx: Context, A, B, P: int) -> tuple[BatchSums, BatchSums]:
+    """The streamed relative squared errors y and their squares y^2 (for the slope test's log-bias bound)."""
+    mean = kernel_mean_value(ctx, A, B)
+
+    def rows(K):
+        y = relative_sq_rows(K, mean)
+        return torch.stack([y, y * y], dim=1)
+
+    both = kernel_sums(ctx, A, B, P, rows=rows, block=max(64, (1 << 22) // (P * A.shape[1])))
+    first = BatchSums(both.sums[:, :1], both.total[:1], both.rows_per_batch, both.num_samples)
+    second = BatchSums(both.sums[:, 1:], both.total[1:], both.rows_per_batch, both.num_samples)
+    return first, second
+
+
+def _grid_sums(parts: list[tuple[BatchSums, BatchSums]]) -> BatchSums:
+    """[y_1 .. y_G, y_1^2 .. y_G^2] over the grid, the layout LogLogSlope reads."""
+    return BatchSums.columns([y for y, _ in parts] + [y2 for _, y2 in parts])
 
 
 def _slope_simulate(ctx: Context):
-    v, P, n = int(ctx["outputs"]), int(ctx["P"]), ctx.num_samples
+    v, P = int(ctx["outputs"]), int(ctx["P"])
     dims, Ps = _slope_grids(ctx)
     pairs = _embedded_jacobians(ctx, dims, v)
-    y_d = np.stack([_rel_sq_samples(ctx, A, B, P, n) for A, B in pairs])
+    y_d = _grid_sums([_rel_sq_sums(ctx, A, B, P) for A, B in pairs])
     A0, B0 = pairs[0]
-    y_p = np.stack([_rel_sq_samples(ctx, A0, B0, p, n) for p in Ps])
+    y_p = _grid_sums([_rel_sq_sums(ctx, A0, B0, p) for p in Ps])
     return [(np.array(dims, float), y_d), (np.array(Ps, float), y_p)]
 
 

@@ -14,9 +14,10 @@ from zoverify.claims.entk.common import (
     entry_env,
     iid_draws_reason,
     jacobians,
-    kernel_samples,
+    kernel_sums,
 )
-from zoverify.numeric import map_blocks
+from zoverify.numeric import batch_sums
+from zoverify.numeric._batching import BatchSums
 from zoverify.symbolic import entk as E
 from zoverify.symbolic import evaluate
 from zoverify.symbolic import symbols as S
@@ -46,9 +47,9 @@ def _entry_variances(ctx: Context) -> np.ndarray:
     return np.array([evaluate(expr, {**env, a: A[i], b: B[j]}) for i in range(A.shape[0]) for j in range(B.shape[0])])
 
 
-def _kernel_simulate(ctx: Context) -> torch.Tensor:
+def _kernel_simulate(ctx: Context) -> BatchSums:
     A, B = jacobians(ctx, int(ctx["outputs"]), claim_dim(ctx))
-    return kernel_samples(ctx, A, B, int(ctx["P"]), ctx.num_samples)
+    return kernel_sums(ctx, A, B, int(ctx["P"]))
 
 
 KERNEL_PARAMS = {
@@ -74,10 +75,15 @@ register(
 
 
 # -- P2-2: entry variance ---------------------------------------------------------
-def _sq_dev_simulate(ctx: Context) -> torch.Tensor:
+def _sq_dev_simulate(ctx: Context, *, frobenius: bool = False) -> BatchSums:
     A, B = jacobians(ctx, int(ctx["outputs"]), claim_dim(ctx))
     mean = torch.as_tensor(_mean_predict(ctx), dtype=ctx.dtype, device=ctx.device)
-    return (kernel_samples(ctx, A, B, int(ctx["P"]), ctx.num_samples) - mean) ** 2
+
+    def rows(K: torch.Tensor) -> torch.Tensor:
+        sq = (K - mean) ** 2
+        return sq.sum(dim=1, keepdim=True) if frobenius else sq
+
+    return kernel_sums(ctx, A, B, int(ctx["P"]), rows=rows)
 
 
 register(
@@ -101,8 +107,8 @@ def _frob_predict(ctx: Context) -> np.ndarray:
     return np.array([evaluate(E.entk_frobenius_error(ctx.law, As, Bs, d=ctx.law.fixed_dim or S.d), env)])
 
 
-def _frob_simulate(ctx: Context) -> torch.Tensor:
-    return _sq_dev_simulate(ctx).sum(dim=1, keepdim=True)
+def _frob_simulate(ctx: Context) -> BatchSums:
+    return _sq_dev_simulate(ctx, frobenius=True)
 
 
 FROB_PARAMS = {**KERNEL_PARAMS, "outputs": Param(3, "output size V", low=1, high=8, integer=True)}
@@ -140,7 +146,7 @@ def _grad_predict(ctx: Context) -> np.ndarray:
     return np.array([evaluate(E.gradient_estimator_second_moment(ctx.law, gs, d=d), env)])
 
 
-def _grad_simulate(ctx: Context) -> torch.Tensor:
+def _grad_simulate(ctx: Context) -> BatchSums:
     H, theta = (torch.as_tensor(x, dtype=ctx.dtype, device=ctx.device) for x in _grad_instance(ctx))
     P, dim, mu = int(ctx["P"]), H.shape[0], float(ctx["mu"])
 
@@ -155,7 +161,7 @@ def _grad_simulate(ctx: Context) -> torch.Tensor:
         ghat = (slope[:, None] * u).reshape(m, P, dim).mean(dim=1)
         return (ghat**2).sum(dim=1, keepdim=True)
 
-    return map_blocks(one_block, ctx.num_samples, generator=ctx.mc_generator(), block_size=1 << 14)
+    return batch_sums(one_block, ctx.num_samples, generator=ctx.mc_generator(), block_size=1 << 14)
 
 
 register(

@@ -12,11 +12,12 @@ import torch
 from zoverify.claims.entk.common import (
     iid_draws_reason,
     kernel_mean_value,
-    relative_sq,
     relative_sq_prediction,
+    relative_sq_rows,
 )
+from zoverify.numeric import batch_sums
 from zoverify.numeric import entk as nentk
-from zoverify.numeric import map_blocks
+from zoverify.numeric._batching import BatchSums
 from zoverify.verify.claim import Claim, Context
 from zoverify.verify.params import Param
 from zoverify.verify.registry import register
@@ -62,23 +63,23 @@ def _similarity_predict(ctx: Context) -> np.ndarray:
     return np.array([relative_sq_prediction(ctx, A, B, int(ctx["P"])) for A, B in _digit_pair_jacobians(ctx)])
 
 
-def _similarity_simulate(ctx: Context) -> torch.Tensor:
+def _similarity_simulate(ctx: Context) -> BatchSums:
     """Per draw, the relative squared error of the library's ZO eNTK of the network itself
     (zoverify.numeric.entk.zo_entk_samples: forward-mode jvp's along the law's directions)."""
     model, inputs = _digit_model(ctx)
     P = int(ctx["P"])
     cols = []
     for (xa, xb), (A, B) in zip(inputs, _digit_pair_jacobians(ctx), strict=True):
+        mean = kernel_mean_value(ctx, A, B)
 
-        def one_block(m, gen, xa=xa, xb=xb):
+        def one_block(m, gen, xa=xa, xb=xb, mean=mean):
             K = nentk.zo_entk_samples(
                 model, xa[None], xb[None], law=ctx.law, num_directions=P, num_replicates=m, generator=gen, chunk_size=P
             )
-            return K.reshape(m, -1)
+            return relative_sq_rows(K.reshape(m, -1), mean)
 
-        K_hat = map_blocks(one_block, ctx.num_samples, generator=ctx.mc_generator(), block_size=512)
-        cols.append(torch.as_tensor(relative_sq(ctx, K_hat, kernel_mean_value(ctx, A, B))))
-    return torch.stack(cols, dim=1)
+        cols.append(batch_sums(one_block, ctx.num_samples, generator=ctx.mc_generator(), block_size=512))
+    return BatchSums.columns(cols)
 
 
 register(

@@ -9,8 +9,8 @@ import numpy as np
 import torch
 
 from zoverify._errors import InvalidParameterError
-from zoverify.numeric import map_blocks
-from zoverify.numeric._batching import DEFAULT_BLOCK
+from zoverify.numeric import batch_sums
+from zoverify.numeric._batching import DEFAULT_BLOCK, BatchSums
 from zoverify.perturbations import AbstractLaw
 from zoverify.symbolic import nzk as sym
 from zoverify.verify.claim import Claim, Context
@@ -33,9 +33,10 @@ def dim_param(default: int, *, high: int = 64, doc: str = "dimension d") -> Para
 
 def stacked_samples(
     ctx: Context, columns: Callable[[int, torch.Generator], list[torch.Tensor]], *, block_size: int = DEFAULT_BLOCK
-) -> torch.Tensor:
-    """(n, k) observations: ``columns(n, gen)`` returns the k columns of one block of n draws."""
-    return map_blocks(
+) -> BatchSums:
+    """The batch sums of the (n, k) observations: ``columns(n, gen)`` returns the k columns of one block of n
+    draws (streamed: memory does not grow with n)."""
+    return batch_sums(
         lambda n, gen: torch.stack(columns(n, gen), dim=1),
         ctx.num_samples,
         generator=ctx.mc_generator(),

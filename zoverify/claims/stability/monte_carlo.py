@@ -21,6 +21,7 @@ from zoverify.claims.stability.common import (
     rotated,
     rotated_instance,
 )
+from zoverify.numeric._batching import DEFAULT_BATCHES, BatchSums
 from zoverify.numeric.stability_mc import (
     chain_second_moments,
     mc_eta_star,
@@ -74,6 +75,7 @@ def _chain_claim(name, *, laws, difference, mu, label_suffix=""):
             generator=ctx.mc_generator(),
             mu=mu,
             difference=difference,
+            batches=DEFAULT_BATCHES,
         )
 
     return register(
@@ -210,10 +212,11 @@ def _engine_decay_simulate(ctx):
             beta=beta,
             q=q,
             P=P,
+            batches=DEFAULT_BATCHES,
         )
         for _, method, beta, q, P, _, eta in setups
     ]
-    return np.concatenate([np.asarray(c) for c in cols], axis=1)
+    return BatchSums.columns(cols)
 
 
 register(

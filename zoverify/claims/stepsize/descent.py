@@ -114,18 +114,20 @@ def _simulate(ctx: Context) -> np.ndarray:
         g, H = _pair(ctx, which)
         d = g.size
         gt, Ht = torch.as_tensor(g), torch.as_tensor(H)
-        first, second = np.empty(n), np.empty(n)
+        # per-group sums as the draws arrive (groups are contiguous runs of n / GROUPS draws): memory
+        # does not grow with n
+        first, second = np.zeros(GROUPS), np.zeros(GROUPS)
         for start in range(0, n, CHUNK):
             m = min(CHUNK, n - start)
             z = ctx.law.sample(m * q, d, generator=gen, dtype=torch.float64).cpu().reshape(m, q, d)
             g_hat = (z * (z @ gt)[..., None]).mean(dim=1)
-            first[start : start + m] = (g_hat @ gt).numpy()
-            second[start : start + m] = ((g_hat @ Ht) * g_hat).sum(dim=1).numpy()
-        groups = np.arange(n).reshape(GROUPS, -1)
+            group = np.arange(start, start + m) // (n // GROUPS)
+            first += np.bincount(group, weights=(g_hat @ gt).numpy(), minlength=GROUPS)
+            second += np.bincount(group, weights=((g_hat @ Ht) * g_hat).sum(dim=1).numpy(), minlength=GROUPS)
         total1, total2 = first.sum(), second.sum()
         full = 2 * total1 / total2
-        for i, rows in enumerate(groups):
-            left = 2 * (total1 - first[rows].sum()) / (total2 - second[rows].sum())
+        for i in range(GROUPS):
+            left = 2 * (total1 - first[i]) / (total2 - second[i])
             out[i, k] = GROUPS * full - (GROUPS - 1) * left
     return out
 

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from zoverify._errors import NotApplicableError
+from zoverify.numeric._batching import DEFAULT_BATCHES, BatchSums
 from zoverify.numeric.mezo import bcd_chain_second_moments
 from zoverify.numeric.stability_mc import mc_eta_star
 from zoverify.numeric.stability_operator import DenseOperator
@@ -260,7 +261,7 @@ def _bcd_decay_values(ctx: Context, order: str, *, eta_order: str | None = None)
     return np.array(out)
 
 
-def _bcd_decay_simulate(ctx: Context) -> torch.Tensor:
+def _bcd_decay_simulate(ctx: Context) -> BatchSums:
     """ZO-GD and ZO-GDM chains with the law's block schedule in time and real central differences."""
     law = _block_law(ctx.law)
     rot, x0 = _bcd_decay_setup(ctx)
@@ -279,9 +280,10 @@ def _bcd_decay_simulate(ctx: Context) -> torch.Tensor:
                 generator=gen,
                 beta=beta,
                 dtype=ctx.dtype,
+                batches=DEFAULT_BATCHES,
             )
         )
-    return torch.cat(cols, dim=1)
+    return BatchSums.columns(cols)
 
 
 def _bcd_decay_alternatives(ctx: Context, prediction: np.ndarray) -> list:

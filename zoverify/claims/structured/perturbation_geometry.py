@@ -29,7 +29,8 @@ import torch
 
 from zoverify._errors import NotApplicableError
 from zoverify._rng import make_generator
-from zoverify.numeric import map_blocks
+from zoverify.numeric import batch_sums
+from zoverify.numeric._batching import BatchSums
 from zoverify.perturbations import AbstractLaw, Gaussian
 from zoverify.perturbations._structured import Block, LowRank, Sparse, Subspace
 from zoverify.symbolic import evaluate
@@ -99,7 +100,7 @@ def _moments_predict(ctx: Context) -> np.ndarray:
     return np.array([float(g @ np.ravel(mean)), evaluate(structured_gradient_second_moment(Ps, gs), env)])
 
 
-def _moments_simulate(ctx: Context) -> torch.Tensor:
+def _moments_simulate(ctx: Context) -> BatchSums:
     dim = _dim(ctx)
     P = _projection(ctx, dim)
     # the mean is tested along g itself: g.E[g_hat] = ||P^T g||^2 > 0 is never near zero, unlike a
@@ -113,7 +114,7 @@ def _moments_simulate(ctx: Context) -> torch.Tensor:
         ghat = (z @ g)[:, None] * z
         return torch.stack([ghat @ a, (ghat * ghat).sum(dim=1)], dim=1)
 
-    return map_blocks(block, ctx.num_samples, generator=ctx.mc_generator())
+    return batch_sums(block, ctx.num_samples, generator=ctx.mc_generator())
 
 
 ESTIMATOR_MOMENTS = register(
@@ -169,7 +170,7 @@ def _overlap_predict(ctx: Context) -> np.ndarray:
     return np.array([float(alpha)])
 
 
-def _overlap_simulate(ctx: Context) -> torch.Tensor:
+def _overlap_simulate(ctx: Context) -> BatchSums:
     law, dim = ctx.law, _dim(ctx)
     g = torch.as_tensor(_gradient_instance(ctx, dim)[0], dtype=ctx.dtype, device=ctx.device)
     g2 = g * g / (g @ g)
@@ -188,7 +189,7 @@ def _overlap_simulate(ctx: Context) -> torch.Tensor:
     # Cyclic block order makes consecutive rows dependent (each epoch of B rows is a
     # permutation), but only within an epoch: batch means over 32 batches of
     # num_samples/32 >> B rows stay valid for this short-range dependence.
-    return map_blocks(block, ctx.num_samples, generator=ctx.mc_generator())
+    return batch_sums(block, ctx.num_samples, generator=ctx.mc_generator())
 
 
 EFFECTIVE_OVERLAP = register(
@@ -225,7 +226,7 @@ def _descent_predict(ctx: Context) -> np.ndarray:
     return np.array([evaluate(expr, {S.d: dim, Hs: H, gs: (H @ x)[:, None]})])
 
 
-def _descent_simulate(ctx: Context) -> torch.Tensor:
+def _descent_simulate(ctx: Context) -> BatchSums:
     dim, eta = _dim(ctx), float(ctx["eta"])
     H, x = (torch.as_tensor(v, dtype=ctx.dtype, device=ctx.device) for v in _quadratic_instance(ctx, dim))
     g = H @ x
@@ -239,7 +240,7 @@ def _descent_simulate(ctx: Context) -> torch.Tensor:
     # Each row is one step from the same x, so only the marginal law of a row matters; for a
     # cyclic block order rows are dependent within an epoch of B rows only, and batch means
     # over batches of num_samples/32 >> B rows remain valid.
-    return map_blocks(block, ctx.num_samples, generator=ctx.mc_generator())
+    return batch_sums(block, ctx.num_samples, generator=ctx.mc_generator())
 
 
 def _descent_applies(law: AbstractLaw) -> str | None:
@@ -323,7 +324,7 @@ def _rate_alternatives(ctx: Context, prediction: np.ndarray) -> list:
     return component_controls(prediction, RATE_NEGATIVE_DELTA, _RATE_LABELS) + [moved_k]
 
 
-def _rate_simulate(ctx: Context) -> torch.Tensor:
+def _rate_simulate(ctx: Context) -> BatchSums:
     """Independent ZO-SGD runs x <- x - eta (w^T g) w, w = z/c = P u drawn by the law's sampler."""
     dim, T, L = _dim(ctx), int(ctx["steps"]), float(ctx["L"])
     sr = float(_scheme(ctx, dim)["sr"])
@@ -344,7 +345,7 @@ def _rate_simulate(ctx: Context) -> torch.Tensor:
             x = x - eta * (w * g).sum(dim=1, keepdim=True) * w
         return torch.stack([grad_sq, 0.5 * L * (x * x).sum(dim=1)], dim=1)
 
-    return map_blocks(block, ctx.num_samples, generator=ctx.mc_generator())
+    return batch_sums(block, ctx.num_samples, generator=ctx.mc_generator())
 
 
 RATE_NEGATIVE_DELTA = 0.05
