@@ -2,7 +2,7 @@
 
 Each (claim, law, samples) runs ``check`` in a fresh process at one thread and reports that process's
 peak resident set (``ru_maxrss``), its seconds and its verdict; a run past ``--timeout`` is recorded as
-such.  A second process per claim only imports the library and builds the claim's instance at 64
+such.  A second process per claim only imports the library and builds the claim's instance at 1,024
 samples, so the row also gives the growth over that floor.  The sample counts are a claim's own unit
 (draws, chains or probes); the bound asked is a peak RSS of at most 400 MB whatever the count::
 
@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 BOUND_MB = 400.0
-FLOOR_SAMPLES = 64
+FLOOR_SAMPLES = 1024
 
 
 def _child(claim_name: str, law: str, samples: int) -> None:

@@ -31,6 +31,13 @@ def add_commands(sub) -> None:
         action="store_true",
         help="skip the Lanczos quadrature and eta*: the descent edges, tr H and lambda_max only (a fraction of the cost)",
     )
+    p.add_argument(
+        "--mu",
+        type=float,
+        default=None,
+        help="the finite-difference radius of your run: its central difference is measured against the "
+        "directional derivative at mu and 2 mu (off by more than --accuracy: eta* does not describe the run)",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (default cpu)")
     p.add_argument("--format", choices=["text", "json"], default="text")
@@ -61,6 +68,8 @@ def run_stepsize(args) -> int:
         raise InvalidParameterError("--beta is not used with --method gd")
     if args.seed < 0:
         raise InvalidParameterError(f"--seed must be a non-negative integer, got {args.seed}")
+    if args.mu is not None and not (math.isfinite(args.mu) and args.mu > 0):
+        raise InvalidParameterError(f"--mu must be a positive finite number, got {args.mu}")
     model, loss_fn, batch_loss_fn = load_model(args.model)
     result = stepsize(
         model,
@@ -74,6 +83,7 @@ def run_stepsize(args) -> int:
         seed=args.seed,
         device=args.device,
         descent_only=args.descent_only,
+        mu=args.mu,
     )
     if args.format == "json":
         print(json.dumps(result.to_dict(), indent=2))
@@ -105,6 +115,12 @@ def run_stepsize(args) -> int:
             which = f"minibatch, {r.minibatch_draws} draws" if r.minibatch_draws else "full batch"
             print(
                 f"  {'':<12} descent edge {_fmt(law.descent_edge)}  [{_fmt(dlo)}, {_fmt(dhi)}]  (first ZO step, {which}, any sign of H)"
+            )
+        if law.difference_error is not None:
+            cause = f"; {law.difference_cause} dominates" if law.difference_cause else ""
+            print(
+                f"  {'':<12} central difference at mu = {r.mu:g}: {_fmt(law.difference_error)} relative error"
+                f" ({_fmt(law.difference_error_at_2mu)} at 2 mu{cause}; {r.difference_directions} directions)"
             )
     sizes = (
         f"{r.trace_probes} Hutchinson probes"

@@ -10,14 +10,15 @@ the rounding being that of two losses in the model's dtype divided by 2 mu, abou
 unit roundoff).  So the relative error e(mu) = sqrt(sum_z (c(z) - z^T g)^2 / sum_z (z^T g)^2), over
 directions drawn from the law, says whether the run at that mu sees the model eta* describes
 (e small) or something else: a smoothed loss when the third-order term dominates (e grows 4x when
-mu doubles), noise when rounding does (e halves when mu doubles).  Both radii are measured on the
-same directions.
+mu doubles), noise when rounding does (e halves when mu doubles); an error of order one that no
+longer grows 4x is past the expansion (mu far too large).  Both radii are measured on the same
+directions.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -28,9 +29,14 @@ from zoverify._errors import InvalidParameterError
 DIFFERENCE_DIRECTIONS = 16
 #: e(2 mu) / e(mu) above this: the mu^2 term dominates (4 when it alone acts); below 1: rounding (1/2)
 THIRD_ORDER_RATIO, ROUNDING_RATIO = 2.0, 1.0
+#: an error of this order is past the Taylor expansion: no longer the mu^2 law, and never rounding
+NONPERTURBATIVE = 0.5
 
-CAUSE_THIRD_ORDER = "third-order term (mu too large)"
-CAUSE_ROUNDING = "rounding (mu too small)"
+CAUSE_THIRD_ORDER = "third-order term"
+CAUSE_HIGHER = "terms beyond the third order"
+CAUSE_ROUNDING = "rounding"
+#: what to change when the error is too large, by its cause
+REMEDY = {CAUSE_THIRD_ORDER: "mu too large", CAUSE_HIGHER: "mu far too large", CAUSE_ROUNDING: "mu too small"}
 
 
 @dataclass(frozen=True)
@@ -50,6 +56,8 @@ class DifferenceError:
         ratio = self.relative_error_at_2mu / self.relative_error
         if ratio >= THIRD_ORDER_RATIO:
             return CAUSE_THIRD_ORDER
+        if self.relative_error >= NONPERTURBATIVE:
+            return CAUSE_HIGHER
         if ratio <= ROUNDING_RATIO:
             return CAUSE_ROUNDING
         return ""
@@ -58,7 +66,7 @@ class DifferenceError:
 def difference_error(
     model: torch.nn.Module,
     loss_fn: Callable[[torch.nn.Module], torch.Tensor],
-    params: list[torch.Tensor],
+    params: Sequence[torch.Tensor],
     gradient: torch.Tensor,
     law,
     *,
@@ -111,4 +119,12 @@ def _loss_at(model, loss_fn, params, saved, z: torch.Tensor, step: float) -> flo
     return loss
 
 
-__all__ = ["DIFFERENCE_DIRECTIONS", "DifferenceError", "difference_error"]
+__all__ = [
+    "CAUSE_HIGHER",
+    "CAUSE_ROUNDING",
+    "CAUSE_THIRD_ORDER",
+    "DIFFERENCE_DIRECTIONS",
+    "REMEDY",
+    "DifferenceError",
+    "difference_error",
+]

@@ -48,6 +48,7 @@ from zoverify.numeric.descent import (
     hutchinson_samples,
     probes_for_trace,
 )
+from zoverify.numeric.difference import DIFFERENCE_DIRECTIONS, REMEDY, DifferenceError, difference_error
 from zoverify.perturbations import parse_law
 from zoverify.symbolic.stability import SpectralSetting, first_order_threshold, fourth_moment_form
 
@@ -220,6 +221,11 @@ class LawStepsize:
     relative_half_width: float | None = None
     descent_edge: float | None = None
     descent_edge_interval: tuple[float | None, float | None] = (None, None)
+    #: with ``mu``: the central difference's relative error at mu and 2 mu on the law's directions
+    #: (zoverify.numeric.difference), and which error dominates
+    difference_error: float | None = None
+    difference_error_at_2mu: float | None = None
+    difference_cause: str = ""
     details: dict = field(default_factory=dict)
 
 
@@ -252,6 +258,8 @@ class StepsizeResult:
     seconds: float
     forward_backward_seconds: float
     laws: list[LawStepsize]
+    mu: float | None = None  # the finite-difference radius asked about (None: not asked)
+    difference_directions: int = 0
 
     @property
     def cost_in_forward_backward(self) -> float:
@@ -296,6 +304,8 @@ def stepsize(
     batch_loss_fn: Callable[[torch.nn.Module, torch.Generator], torch.Tensor] | None = None,
     minibatch_draws: int = MINIBATCH_DRAWS,
     descent_only: bool = False,
+    mu: float | None = None,
+    difference_directions: int = DIFFERENCE_DIRECTIONS,
 ) -> StepsizeResult:
     """Mean-square stable step eta* of ZO-GD / ZO-GDM for ``loss_fn(model)`` at the current parameters.
 
@@ -305,12 +315,19 @@ def stepsize(
     the loss of one random minibatch, makes the descent edge that of minibatch ZO-SGD (judged on the
     full-batch loss), from ``minibatch_draws`` minibatch gradients.  ``descent_only``: skip the
     stochastic Lanczos quadrature and eta*; report the descent edges (Hutchinson's tr H, g^T H g) and
-    lambda_max from a short Lanczos run, at a fraction of the cost.
+    lambda_max from a short Lanczos run, at a fraction of the cost.  ``mu``: the finite-difference radius
+    of the user's run; each law's central difference at mu (and 2 mu) is measured against the directional
+    derivative on ``difference_directions`` of its directions, and where it is off by more than
+    ``accuracy`` the note says that the run does not see the quadratic model eta* is of.
     """
     from zoverify._device import resolve_device
     from zoverify._rng import make_generator, spawn_seeds
 
     beta, queries = _check_options(method, beta, queries, accuracy, confidence)
+    if mu is not None and not (isinstance(mu, (int, float)) and math.isfinite(mu) and mu > 0):
+        raise InvalidParameterError(f"mu must be a positive finite number, got {mu!r}")
+    if int(difference_directions) < 1:
+        raise InvalidParameterError(f"difference_directions must be positive, got {difference_directions}")
     if batch_loss_fn is not None and (not callable(batch_loss_fn) or int(minibatch_draws) < 2):
         raise InvalidParameterError(
             f"batch_loss_fn must be callable(model, generator) with minibatch_draws >= 2, got {minibatch_draws}"
@@ -402,6 +419,23 @@ def stepsize(
                 for x in (results[-1].note, f"quadrature unresolved at {steps} Lanczos steps (docs/stepsize.md#limits)")
                 if x
             )
+    if mu is not None:
+        difference_seed = spawn_seeds(seed, 6)[5]  # a stream of its own, after the five above
+        for law, result in zip(parsed, results, strict=True):
+            _attach_difference(
+                result,
+                difference_error(
+                    model,
+                    loss_fn,
+                    op.params,
+                    op.gradient,
+                    law,
+                    mu=float(mu),
+                    generator=make_generator(difference_seed, device=dev),
+                    directions=int(difference_directions),
+                ),
+                accuracy=accuracy,
+            )
     seconds = time.perf_counter() - start
     return StepsizeResult(
         dimension=d,
@@ -429,7 +463,21 @@ def stepsize(
         seconds=seconds,
         forward_backward_seconds=fb,
         laws=results,
+        mu=None if mu is None else float(mu),
+        difference_directions=0 if mu is None else int(difference_directions),
     )
+
+
+def _attach_difference(result: LawStepsize, err: DifferenceError, *, accuracy: float) -> None:
+    result.difference_error, result.difference_error_at_2mu = err.relative_error, err.relative_error_at_2mu
+    result.difference_cause = err.cause
+    if err.relative_error > accuracy:
+        why = f": {err.cause} dominates ({REMEDY[err.cause]})" if err.cause else ""
+        warning = (
+            f"at mu = {err.mu:g} the central difference is {100 * err.relative_error:.3g} % off the directional "
+            f"derivative{why}; the run does not see the quadratic model eta* is of (docs/stepsize.md#the-finite-difference-radius)"
+        )
+        result.note = "; ".join(x for x in (result.note, warning) if x)
 
 
 def _quadrature(
