@@ -14,6 +14,8 @@ the rows, and every sampling claim judged by batch means hands the test sums, no
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -235,3 +237,96 @@ def test_the_slope_test_on_sums_is_the_test_on_rows():
     np.testing.assert_allclose(on_sums.log_bias, on_rows.log_bias, rtol=1e-9)
     with pytest.raises(ValueError, match="8 columns"):
         LogLogSlope().summarize([(x, batch_sums(lambda n, g: rows(n, g)[:, :4], 5000, generator=make_generator(2)))])
+
+
+@pytest.mark.parametrize("n", [64, 100, 3333])
+def test_batch_means_by_hand(n):
+    """The batch-means summary against a loop written out here: B = 32 batches of n // 32 rows (the rows after
+    the last batch dropped), the t standard error with ddof = 1 and B - 1 degrees of freedom."""
+    rng = np.random.default_rng(n)
+    x = rng.standard_normal((n, 2)) * [1.0, 4.0] + [0.5, -2.0]
+    m = n // 32
+    means = [[sum(x[b * m + i, j] for i in range(m)) / m for j in range(2)] for b in range(32)]
+    grand = [sum(row[j] for row in means) / 32 for j in range(2)]
+    se = [math.sqrt(sum((row[j] - grand[j]) ** 2 for row in means) / 31 / 32) for j in range(2)]
+    streamed = BatchAccumulator(n)
+    streamed.add(x[: n // 3])
+    streamed.add(x[n // 3 :])
+    for observed in (x, streamed.result()):
+        s = BatchMeans().summarize(observed)
+        np.testing.assert_allclose(s.estimate, grand, rtol=1e-12)
+        np.testing.assert_allclose(s.stderr, se, rtol=1e-12)
+        assert s.df == 31
+
+
+# -- classes the sixth red team found: a step size a near miss off, a stream reused, sizes off the defaults ----
+
+
+def _ctx(name: str, law: str, n: int, **params):
+    claim = select([name])[0].load()
+    return claim, Context(parse_law(law), claim.resolve_params(params), n, 0, torch.device("cpu"), torch.float64)
+
+
+def test_bcd_decay_chains_run_at_their_own_orders_edge(monkeypatch):
+    """The chains step at fraction x eta* of the law's own block order (cyclic: a fresh permutation per epoch,
+    'reshuffled'; iid: 'uniform'), computed here from the operator; the two orders' edges differ by 0.6-1.6 %,
+    a step-size slip the decay's Monte Carlo cannot resolve."""
+    from zoverify.claims.structured import bcd
+    from zoverify.symbolic.bcd_stability import bcd_eta_star_operator
+
+    seen: list[float] = []
+    real = bcd.bcd_chain_second_moments
+
+    def spy(law, H, x0, *, eta, **options):
+        seen.append(eta)
+        return real(law, H, x0, eta=eta, **options)
+
+    monkeypatch.setattr(bcd, "bcd_chain_second_moments", spy)
+    for spec, order in (("block(blocks=4, order='cyclic')", "reshuffled"), ("block(blocks=4)", "uniform")):
+        seen.clear()
+        claim, ctx = _ctx("structured.bcd_decay", spec, 256)
+        claim.simulate(ctx)
+        rot, _ = bcd._bcd_decay_setup(ctx)
+        expected = [
+            0.5 * bcd_eta_star_operator(rot, blocks=4, scaled=True, method=m, beta=b, order=order)
+            for m, b in (("gd", 0.0), ("gdm", 0.5))
+        ]
+        np.testing.assert_allclose(seen, expected, rtol=1e-12)
+
+
+def test_the_two_stages_of_a_synthetic_check_draw_disjoint_data():
+    """checker.sequential_design's exact rates assume independent stages: stage 2 must not replay stage 1."""
+    from zoverify.claims.checker.sequential import _experiment, stage_sizes
+
+    n1, n2 = stage_sizes()
+    experiment = _experiment(12345, 1.0)
+    first = np.asarray(experiment.simulate(_ctx("checker.sequential_design", "gaussian", n1)[1]))
+    second = np.asarray(experiment.simulate(_ctx("checker.sequential_design", "gaussian", n2)[1]))
+    assert first.shape[0] == n1 and second.shape[0] == n2
+    assert not np.isin(first, second).any()
+
+
+def test_torch_update_mean_decides_below_its_minimum_of_64_updates():
+    """Fewer samples than the claim's floor of 64 updates: the floor applies, and a verdict comes back."""
+    from zoverify.verify.check import check
+
+    result = check(select(["audit.torch_update_mean"])[0], num_samples=16)
+    assert result.verdict in ("pass", "inconclusive") and result.num_samples == 16
+
+
+def test_engine_decay_setups_follow_the_fraction():
+    """Two runs in one process with another fraction: the predictions move (no stale cached setups)."""
+    claim, half = _ctx("stability.mc_decay_engines", "gaussian", 256, fraction=0.5)
+    _, third = _ctx("stability.mc_decay_engines", "gaussian", 256, fraction=0.3)
+    a, b, again = claim.predict(half), claim.predict(third), claim.predict(half)
+    assert np.all(np.asarray(a) != np.asarray(b)) and np.array_equal(a, again)
+
+
+def test_a_moment_on_the_bound_is_refused():
+    """Student t with nu = 8 has moments below order 8 only: an order-8 observation is refused at nu = 8 and
+    accepted at nu = 9 (the boundary itself, a near miss)."""
+    from zoverify.claims.nzk.common import needs_moments
+
+    assert needs_moments(8, parse_law("student_t(nu=8)")) is not None
+    assert needs_moments(8, parse_law("student_t(nu=9)")) is None
+    assert needs_moments(7, parse_law("student_t(nu=8)")) is None

@@ -136,16 +136,25 @@ def sample_operator_moments(
     counts = np.zeros(num_groups)
     for gi, n in enumerate(sizes):
         gen = make_generator(draw_seed(generator), device=device)
-        z = law.sample(n, d, generator=gen, dtype=dtype, device=device)
-        xs = eye[None, :, :]  # (1, d, d): basis points e_j as rows
-        zp = z[:, None, :]
-        r = (f(xs + mu * zp) - f(xs - mu * zp)) / (2 * mu)  # (n, d): c_k(e_j)
-        zz = (z[:, :, None] * z[:, None, :]).reshape(n, -1)
-        rr = (r[:, :, None] * r[:, None, :]).reshape(n, -1)
-        G2[gi] = (zz.T @ rr).cpu().numpy()
-        J[gi] = (z.T @ r).cpu().numpy()
+        for m in _chunks(n):  # a group's directions in chunks: memory does not grow with num_samples
+            z = law.sample(m, d, generator=gen, dtype=dtype, device=device)
+            xs = eye[None, :, :]  # (1, d, d): basis points e_j as rows
+            zp = z[:, None, :]
+            r = (f(xs + mu * zp) - f(xs - mu * zp)) / (2 * mu)  # (m, d): c_k(e_j)
+            zz = (z[:, :, None] * z[:, None, :]).reshape(m, -1)
+            rr = (r[:, :, None] * r[:, None, :]).reshape(m, -1)
+            G2[gi] += (zz.T @ rr).cpu().numpy()
+            J[gi] += (z.T @ r).cpu().numpy()
         counts[gi] = n
     return G2, J, counts
+
+
+#: directions per chunk of a jackknife group (the default groups fit in one, so their draws are unchanged)
+GROUP_CHUNK = 1 << 14
+
+
+def _chunks(n: int) -> list[int]:
+    return [min(GROUP_CHUNK, n - start) for start in range(0, n, GROUP_CHUNK)]
 
 
 def _symmetric_maps(d: int):
@@ -240,15 +249,16 @@ def sample_estimator_moments(
     out = np.zeros((num_groups, d * d + 1, d * d + 1))
     for gi, n in enumerate(sizes):
         gen = make_generator(draw_seed(generator), device=device)
-        b = torch.zeros((n, d, d), dtype=dtype, device=device)
-        for _ in range(int(q)):
-            z = law.sample(n, d, generator=gen, dtype=dtype, device=device)
-            zp = z[:, None, :]
-            r = (f(xs + mu * zp) - f(xs - mu * zp)) / (2 * mu)  # (n, d): r_j = c(e_j)
-            b += z[:, :, None] * r[:, None, :]
-        b /= q
-        c = torch.cat([torch.ones((n, 1), dtype=dtype, device=device), b.reshape(n, -1)], dim=1)
-        out[gi] = (c.T @ c).cpu().numpy()
+        for m in _chunks(n):
+            b = torch.zeros((m, d, d), dtype=dtype, device=device)
+            for _ in range(int(q)):
+                z = law.sample(m, d, generator=gen, dtype=dtype, device=device)
+                zp = z[:, None, :]
+                r = (f(xs + mu * zp) - f(xs - mu * zp)) / (2 * mu)  # (m, d): r_j = c(e_j)
+                b += z[:, :, None] * r[:, None, :]
+            b /= q
+            c = torch.cat([torch.ones((m, 1), dtype=dtype, device=device), b.reshape(m, -1)], dim=1)
+            out[gi] += (c.T @ c).cpu().numpy()
     return out, np.asarray(sizes, float)
 
 

@@ -60,6 +60,14 @@ FAMILY.declare(
 )
 
 FAMILY.declare(
+    "difference_error",
+    module="difference",
+    statement="zoverify stepsize --mu measures the central difference's relative error at mu and 2 mu as Taylor's theorem gives it: on a 12-dimensional cubic loss, (mu^2 / 6) (sum_z (sum_i a_i z_i^3)^2 / sum_z (z^T g)^2)^(1/2) on the directions drawn, and 4 times that at 2 mu, for Gaussian, Rademacher and Laplace directions.",
+    source="zoverify/numeric/difference.py (the expansion, there); zoverify/claims/stepsize/difference.py; docs/stepsize.md#the-finite-difference-radius",
+    status=(Status.DERIVED_CHECKED,),
+)
+
+FAMILY.declare(
     "real_training_minibatch",
     module="real_training",
     statement="Minibatch ZO-SGD (64 of 512 images) on the 1,070,218-parameter digits CNN, from theta_0 after 8 Adam steps, lowers the full-batch loss over its first 5 steps in the mean over chains at 0.8 x, and raises it at 1.25 x, the minibatch descent edge zoverify stepsize estimates (E ||g_B||^2 and E g_B^T H g_B from minibatch gradients); each side with its reversed side rejected.",
