@@ -181,6 +181,9 @@ def _bo_simulate(ctx):
             eps=EPS,
             variant=v,
             sampler=ctx["sampler"],
+            # each trajectory holds its K candidates' directions and outputs (about 0.6 MB): 64 a block keeps a
+            # block near 40 MB (1,024 at once peaked at 0.99 GB); the default 32 fit in one block, as before
+            block_size=64,
         )
         for v in ("intended", "broadcast")
     ]
