@@ -64,8 +64,15 @@ def _subject_callable(ctx, build_reference):
     return build_reference() if spec == REFERENCE else load_callable(spec)
 
 
+def _law_accepts_dim(ctx) -> None:
+    """The law's own refusal of the claim's dimension, before any subject runs (a setting refused: n/a)."""
+    if ctx.params.get("dim"):
+        ctx.law.check_dim(int(ctx["dim"]))
+
+
 def estimator_subject(ctx) -> EstimatorSubject:
     """The estimator named by ``ctx['subject']``."""
+    _law_accepts_dim(ctx)
     factory = _subject_callable(
         ctx,
         lambda: reference_estimator(
@@ -77,6 +84,7 @@ def estimator_subject(ctx) -> EstimatorSubject:
 
 def optimizer_subject(ctx) -> OptimizerSubject:
     """The optimizer named by ``ctx['subject']`` (the reference runs the declared method with its constants)."""
+    _law_accepts_dim(ctx)
     adam = {k: ctx.params[k] for k in ("beta2", "eps") if k in ctx.params}
     factory = _subject_callable(
         ctx,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from zoverify._errors import InvalidParameterError
 from zoverify.claims.entk.common import (
     iid_draws_reason,
     kernel_mean_value,
@@ -27,6 +28,10 @@ def _embedded_jacobians(ctx: Context, dims, v: int):
     """A = G_A Q^T, B = G_B Q^T with Q (d x 2V) orthonormal: norms and A B^T fixed across d."""
     rng = ctx.instance_rng()
     r = 2 * v
+    if min(dims) < r:  # Q needs 2V orthonormal columns in R^d
+        raise InvalidParameterError(
+            f"dim_min = {min(dims)} is below 2 x outputs = {r}: the 2V Jacobian rows need d >= {r} to embed"
+        )
     GA, GB = rng.standard_normal((v, r)), rng.standard_normal((v, r))
     GB = GB + GA  # correlated inputs
     out = []
