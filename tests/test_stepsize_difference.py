@@ -15,7 +15,7 @@ import torch
 from zoverify._rng import make_generator
 from zoverify.cli import main
 from zoverify.numeric.difference import CAUSE_HIGHER, CAUSE_ROUNDING, CAUSE_THIRD_ORDER, difference_error
-from zoverify.numeric.stepsize import stepsize
+from zoverify.numeric.stepsize import difference_seed, stepsize
 from zoverify.perturbations import parse_law
 
 A = torch.tensor([0.8, -1.5, 2.0, 0.3, -0.7], dtype=torch.float64)
@@ -94,7 +94,7 @@ def test_an_error_of_order_one_is_past_the_expansion_not_rounding():
 def test_the_note_warns_exactly_when_the_error_passes_the_accuracy(factor, warned):
     """A near miss each way: mu set from the closed form so that the error is 5 % below or above the accuracy."""
     accuracy = 0.1
-    unit = _expected("gaussian", 1.0, _difference_seed(0), 16)  # the error at mu = 1 (it scales as mu^2)
+    unit = _expected("gaussian", 1.0, difference_seed(0), 16)  # the error at mu = 1 (it scales as mu^2)
     mu = math.sqrt(factor * accuracy / unit)
     model = Vector(THETA)
     result = stepsize(model, cubic, laws=["gaussian"], accuracy=accuracy, descent_only=True, mu=mu)
@@ -103,12 +103,6 @@ def test_the_note_warns_exactly_when_the_error_passes_the_accuracy(factor, warne
     assert ("central difference is" in law.note) is warned
     assert result.mu == mu and result.difference_directions == 16
     assert result.to_dict()["laws"][0]["difference_cause"] == CAUSE_THIRD_ORDER
-
-
-def _difference_seed(seed: int) -> int:
-    from zoverify._rng import spawn_seeds
-
-    return spawn_seeds(seed, 6)[5]
 
 
 def test_without_mu_nothing_is_measured():

@@ -420,7 +420,7 @@ def stepsize(
                 if x
             )
     if mu is not None:
-        difference_seed = spawn_seeds(seed, 6)[5]  # a stream of its own, after the five above
+        difference = difference_seed(seed)
         for law, result in zip(parsed, results, strict=True):
             _attach_difference(
                 result,
@@ -431,7 +431,7 @@ def stepsize(
                     op.gradient,
                     law,
                     mu=float(mu),
-                    generator=make_generator(difference_seed, device=dev),
+                    generator=make_generator(difference, device=dev),
                     directions=int(difference_directions),
                 ),
                 accuracy=accuracy,
@@ -466,6 +466,14 @@ def stepsize(
         mu=None if mu is None else float(mu),
         difference_directions=0 if mu is None else int(difference_directions),
     )
+
+
+def difference_seed(seed: int) -> int:
+    """The seed of the directions ``stepsize(..., mu=)`` measures its difference on: a stream of its own,
+    after the five the estimate uses (same seed, same directions)."""
+    from zoverify._rng import spawn_seeds
+
+    return spawn_seeds(seed, 6)[5]
 
 
 def _attach_difference(result: LawStepsize, err: DifferenceError, *, accuracy: float) -> None:
