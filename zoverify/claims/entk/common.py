@@ -10,7 +10,7 @@ import numpy as np
 import sympy as sp
 import torch
 
-from zoverify.numeric import batch_sums, map_blocks
+from zoverify.numeric import batch_sums
 from zoverify.numeric import entk as nentk
 from zoverify.numeric._batching import BatchSums
 from zoverify.symbolic import entk as E
@@ -61,15 +61,10 @@ def kernel_block(ctx: Context, A: np.ndarray, B: np.ndarray, P: int):
     return one_block
 
 
-def kernel_samples(ctx: Context, A: np.ndarray, B: np.ndarray, P: int, n: int, *, block: int = 1 << 13) -> torch.Tensor:
-    """n iid draws of K_hat (flattened V*V) from P directions each: the library's estimator
-    (zoverify.numeric.entk.zo_entk_jacobian_samples) on the Jacobians A = J(x_o), B = J(x_u)."""
-    return map_blocks(kernel_block(ctx, A, B, P), n, generator=ctx.mc_generator(), block_size=block)
-
-
 def kernel_sums(ctx: Context, A: np.ndarray, B: np.ndarray, P: int, *, rows=None, block: int = 1 << 13) -> BatchSums:
-    """The draws of :func:`kernel_samples` at ``ctx.num_samples`` (same blocks, same numbers), each row
-    mapped by ``rows`` (a row-wise function of the ``(m, V*V)`` block) and reduced into batch sums."""
+    """``ctx.num_samples`` iid draws of K_hat (flattened V*V) from P directions each, the library's estimator
+    (zoverify.numeric.entk.zo_entk_jacobian_samples) on the Jacobians A = J(x_o), B = J(x_u), each row mapped by
+    ``rows`` (a row-wise function of the ``(m, V*V)`` block) and reduced into batch sums as it is drawn."""
     one_block = kernel_block(ctx, A, B, P)
     fn = one_block if rows is None else (lambda m, gen: rows(one_block(m, gen)))
     return batch_sums(fn, ctx.num_samples, generator=ctx.mc_generator(), block_size=block)
@@ -100,12 +95,8 @@ def relative_sq_prediction(ctx: Context, A, B, P: int) -> float:
     return float(frob / np.sum(kernel_mean_value(ctx, A, B) ** 2))
 
 
-def relative_sq(ctx: Context, K_hat: torch.Tensor, mean: np.ndarray) -> np.ndarray:
-    """||K_hat - E K_hat||_F^2 / ||E K_hat||_F^2 per draw (rows of K_hat are flattened V x V kernels)."""
-    return relative_sq_rows(K_hat, mean).cpu().numpy()
-
-
 def relative_sq_rows(K_hat: torch.Tensor, mean: np.ndarray) -> torch.Tensor:
-    """:func:`relative_sq` as a tensor, a row-wise map for :func:`kernel_sums`."""
+    """||K_hat - E K_hat||_F^2 / ||E K_hat||_F^2 per draw (rows of K_hat are flattened V x V kernels), a
+    row-wise map for :func:`kernel_sums`."""
     dK = K_hat - torch.as_tensor(mean.ravel(), dtype=K_hat.dtype, device=K_hat.device)
     return (dK**2).sum(dim=1) / float(np.sum(mean**2))
