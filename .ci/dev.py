@@ -4,7 +4,9 @@
     python3 .ci/dev.py test  [pytest options]           # the default test suite
     python3 .ci/dev.py lint                             # ruff format and lint, pyright, the import-layer contracts
     python3 .ci/dev.py wheel                            # build the wheel, install it in a fresh venv, smoke check
-    python3 .ci/dev.py coverage [zoverify check options]  # which library lines a default check never runs
+    python3 .ci/dev.py coverage [--suite] [zoverify check options]
+        # which library lines a default check never runs; with --suite, which tests run each of them
+        # (the suite under coverage, one context per test; writes tests/coverage.md)
 
 Uses only the Python standard library, so it works on a fresh machine.  torch is
 pinned to 2.13.0 (a CPU build on the dev and CI machines); set ZOVERIFY_TORCH to
@@ -84,15 +86,20 @@ def wheel_smoke() -> int:
         return subprocess.call([exe, "check", *SMOKE_CLAIMS, "--law", "gaussian"], cwd=tmp)
 
 
-def coverage(check_args: list[str]) -> int:
+def coverage(args: list[str]) -> int:
     """Run ``zoverify check`` under coverage.py; report the library's unexecuted lines per module.
 
-    The data file and a JSON report go to .coverage-check/ (git-ignored); the table lists every
-    module with the lines the check left unexecuted, which tests/README.md accounts for.
+    The data files and a JSON report go to .coverage-check/ (git-ignored).  With ``--suite`` the default
+    test suite runs under coverage too, one context per test, and .ci/coverage_account.py writes
+    tests/coverage.md: for every line the check leaves, the test files that run it, and the lines
+    neither runs.
     """
+    suite = "--suite" in args
+    check_args = [a for a in args if a != "--suite"]
     out = ROOT / ".coverage-check"
     out.mkdir(exist_ok=True)
-    env = dict(os.environ, COVERAGE_FILE=str(out / "data"))
+    check_data, suite_data = out / "check.data", out / "suite.data"
+    env = dict(os.environ, COVERAGE_FILE=str(check_data))
     cov = [str(BIN / "python"), "-m", "coverage"]
     code = subprocess.call(
         [*cov, "run", "--source=zoverify", "-m", "zoverify", "check", *check_args], cwd=ROOT, env=env
@@ -100,7 +107,43 @@ def coverage(check_args: list[str]) -> int:
     subprocess.call([*cov, "json", "-q", "-o", str(out / "coverage.json")], cwd=ROOT, env=env)
     subprocess.call([*cov, "report", "--skip-covered", "--sort=miss", "--show-missing"], cwd=ROOT, env=env)
     print(f"zoverify check exited {code}; JSON report: {out / 'coverage.json'}")
-    return 0 if code in (0, 3) else code
+    if code not in (0, 3):
+        return code
+    if not suite:
+        return 0
+    suite_code = test(
+        ["--cov=zoverify", "--cov-context=test", "--cov-report="], env_extra={"COVERAGE_FILE": str(suite_data)}
+    )
+    if suite_code != 0:
+        print(f"the suite exited {suite_code}; the account below covers the tests that ran")
+    return subprocess.call(
+        [
+            str(BIN / "python"),
+            str(ROOT / ".ci" / "coverage_account.py"),
+            str(check_data),
+            str(suite_data),
+            "--out",
+            str(ROOT / "tests" / "coverage.md"),
+            "--json",
+            str(out / "account.json"),
+        ],
+        cwd=ROOT,
+    )
+
+
+def test(rest: list[str], *, env_extra: dict[str, str] | None = None) -> int:
+    """The default suite: one pytest worker per core unless the options say otherwise."""
+    env = dict(os.environ, PYTHONHASHSEED="0") | (env_extra or {})
+    # one pytest worker per core (tests/conftest.py divides the cores' threads among them);
+    # worksteal, since a few real-training claims take minutes and most tests a second
+    parallel = (
+        []
+        if any(a == "-n" or a.startswith(("-n=", "--numprocesses")) or a == "no:xdist" for a in rest)
+        else ["-n", "auto", "--dist", "worksteal"]
+    )
+    if parallel:  # numpy's BLAS would start a thread per core in every worker
+        env = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"} | env
+    return subprocess.call([str(BIN / "python"), "-m", "pytest", "-q", *parallel, *rest], cwd=ROOT, env=env)
 
 
 def main(argv: list[str]) -> int:
@@ -119,17 +162,7 @@ def main(argv: list[str]) -> int:
         return subprocess.call([str(BIN / "zoverify"), "check", *rest], cwd=ROOT)
     if cmd == "coverage":
         return coverage(rest)
-    env = dict(os.environ, PYTHONHASHSEED="0")
-    # one pytest worker per core (tests/conftest.py divides the cores' threads among them);
-    # worksteal, since a few real-training claims take minutes and most tests a second
-    parallel = (
-        []
-        if any(a == "-n" or a.startswith(("-n=", "--numprocesses")) or a == "no:xdist" for a in rest)
-        else ["-n", "auto", "--dist", "worksteal"]
-    )
-    if parallel:  # numpy's BLAS would start a thread per core in every worker
-        env = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"} | env
-    return subprocess.call([str(BIN / "python"), "-m", "pytest", "-q", *parallel, *rest], cwd=ROOT, env=env)
+    return test(rest)
 
 
 if __name__ == "__main__":
