@@ -15,7 +15,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from zoverify._errors import InvalidParameterError
+from zoverify._errors import InvalidParameterError, NotApplicableError
 from zoverify._rng import make_numpy_generator, spawn_seeds
 from zoverify.claims.stability.common import haar_rotation, rotated
 from zoverify.perturbations import cubic_moment, fifth_moment, sixth_moment
@@ -68,6 +68,20 @@ def _law_accepts_dim(ctx) -> None:
     """The law's own refusal of the claim's dimension, before any subject runs (a setting refused: n/a)."""
     if ctx.params.get("dim"):
         ctx.law.check_dim(int(ctx["dim"]))
+
+
+def independent_directions(ctx, what: str, *, queries_only: bool = False) -> None:
+    """n/a under a law whose successive draws are dependent (the cyclic block order: one permutation of
+    the blocks per epoch): ``what`` couples several directions of one stream, and its prediction is
+    derived for independent ones.  With ``queries_only`` only q > 1 couples them (the q directions of
+    one estimate); a single direction's marginal law is the same as the iid order's."""
+    if getattr(ctx.law, "independent_draws", True) or (queries_only and int(ctx["queries"]) == 1):
+        return
+    coupled = f"the q = {ctx['queries']} directions of one estimate" if queries_only else "successive directions"
+    raise NotApplicableError(
+        f"law {ctx.law.spec} draws dependent directions (one permutation of its blocks per epoch); {what} "
+        f"couples {coupled} and is derived for independent draws (the one-direction properties are checked)"
+    )
 
 
 def estimator_subject(ctx) -> EstimatorSubject:
@@ -326,6 +340,7 @@ __all__ = [
     "estimator_subject",
     "fourth_moment",
     "hessian",
+    "independent_directions",
     "optimizer_subject",
     "quadratic_form_mean",
     "replicate_seeds",

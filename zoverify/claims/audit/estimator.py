@@ -23,6 +23,7 @@ from zoverify.claims.audit.common import (
     estimate_mean_cubic,
     estimate_second_moment,
     estimator_subject,
+    independent_directions,
     replicate_seeds,
     rounding_bound,
     scale_controls,
@@ -147,6 +148,7 @@ _register_mean(
 # ------------------------------------------------------------------ the full second moment
 def _second_predict(ctx, *, quadratic: bool = False):
     """Every entry of E[g g^T] and its trace; ``quadratic``: a forward scheme too is judged on the quadratic."""
+    independent_directions(ctx, "E[g g^T] of one estimate", queries_only=True)
     dim = ctx["dim"]
     linear = ctx["scheme"] == "forward" and not quadratic
     _, _, A, v = test_function(ctx, dim, linear=linear)
@@ -213,6 +215,11 @@ def _declared_spread(ctx) -> float:
     return float(np.trace(second) - mean @ mean)
 
 
+def _conditional_predict(ctx):
+    independent_directions(ctx, "the spread of one instance's successive calls")
+    return [0.0]
+
+
 def _conditional_simulate(ctx):
     """Per instance: m ||mean of its m calls - grand mean||^2 R/(R-1) - tr(its sample covariance).
 
@@ -235,7 +242,7 @@ def _conditional_simulate(ctx):
 register(
     Claim(
         name="audit.estimator_conditional_mean",
-        predict=lambda ctx: [0.0],
+        predict=_conditional_predict,
         simulate=_conditional_simulate,
         test=BatchMeans(),
         laws=_AUDIT_LAWS,

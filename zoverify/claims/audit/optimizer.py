@@ -20,6 +20,7 @@ from zoverify._errors import NotApplicableError
 from zoverify.claims.audit.common import (
     declared_params,
     hessian,
+    independent_directions,
     optimizer_subject,
     quadratic_form_mean,
     replicate_seeds,
@@ -112,6 +113,7 @@ def mean_path(ctx, *, lr: float, beta: float, ema: bool = False) -> np.ndarray:
 
 def _path_predict(ctx):
     _linear_methods_only(ctx, "the mean path")
+    independent_directions(ctx, "the mean path E x_t")
     *_, lr = _setup(ctx)
     return mean_path(ctx, lr=lr, beta=ctx["beta"])
 
@@ -191,6 +193,7 @@ def probe_map_moments(
 
 def _stable_predict(ctx):
     _linear_methods_only(ctx, "the stable-step probe")
+    independent_directions(ctx, "the one-step operator", queries_only=True)
     return [_eta_star(ctx, hessian(ctx, ctx["dim"]))]
 
 

@@ -16,7 +16,13 @@ import torch
 
 from zoverify._errors import NotApplicableError
 from zoverify._rng import make_numpy_generator, spawn_seeds
-from zoverify.claims.audit.common import declared_params, hessian, replicate_seeds, torch_update_subject
+from zoverify.claims.audit.common import (
+    declared_params,
+    hessian,
+    independent_directions,
+    replicate_seeds,
+    torch_update_subject,
+)
 from zoverify.claims.audit.optimizer import stable_pseudo_values
 from zoverify.claims.stability.common import eta_operator
 from zoverify.numeric._batching import BatchAccumulator
@@ -120,6 +126,15 @@ for _name, _queries in (("audit.torch_update_mean", 1), ("audit.torch_update_mea
 _ROUNDING = 1e-4  # |cos| of two float32 roundings of one direction differs from 1 by ~1e-7 per entry
 
 
+def _alignment(offset, change) -> float:
+    """|cos(change, offset)|; a tensor the direction left at zero (a block or sparse law) must not move: 1
+    when neither moved, 0 when only one did."""
+    norms = float(offset.norm()), float(change.norm())
+    if norms[0] == 0 or norms[1] == 0:
+        return 1.0 if norms == (0.0, 0.0) else 0.0
+    return abs(float((offset * change).sum())) / (norms[0] * norms[1])
+
+
 def _direction_simulate(ctx):
     if ctx["queries"] != 1:
         raise NotApplicableError("with q > 1 the update is a sum over directions, not along one perturbation")
@@ -135,9 +150,7 @@ def _direction_simulate(ctx):
         if not rec.offsets:
             raise NotApplicableError("the subject never called loss_fn")
         for t, (dz, ch) in enumerate(zip(rec.offsets[0], rec.change, strict=True)):
-            denom = float(dz.norm() * ch.norm())
-            cos = abs(float((dz * ch).sum())) / denom if denom > 0 else 0.0
-            worst[t] = min(worst[t], cos)
+            worst[t] = min(worst[t], _alignment(dz, ch))
     return worst, np.full(worst.shape, _ROUNDING)
 
 
@@ -230,6 +243,7 @@ def as_optimizer(update: TorchUpdateSubject):
 
 def _stable_predict(ctx):
     """eta* of ZO-GD with the declared law and q (arXiv 2604.14669, Theorem 1), divided by the declared scale."""
+    independent_directions(ctx, "the one-step operator", queries_only=True)
     return [eta_operator(ctx.law, hessian(ctx, ctx["dim"]), method="gd", q=ctx["queries"]) / abs(ctx["scale"])]
 
 
