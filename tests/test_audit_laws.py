@@ -90,3 +90,21 @@ def test_an_update_along_another_block_is_not_aligned(tmp_path):
     params = {"subject": f"{path}:update", "mu": 1e-2}
     result = check(select(["audit.torch_update_direction"])[0], law="block(blocks=4)", params=params)
     assert result.verdict == "fail"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "audit.torch_update_mean",
+        "audit.torch_update_direction",
+        "audit.torch_update_restore",
+        "audit.torch_update_stable_step",
+    ],
+)
+def test_a_law_of_fixed_dimension_is_refused_before_the_update_runs(name):
+    """lowrank(shape=[4,3]) draws 12-d directions: the probe model's 131,403 parameters (or the 4-d quadratic)
+    are a setting it refuses, n/a with the reason, where the reference update used to raise inside the subject
+    (a bad-subject error, exit 2, on correct code)."""
+    result = check(select([name])[0], law="lowrank(rank=2, shape=[4,3])")
+    assert result.verdict == "n/a"
+    assert "dimension" in result.message or "refuses" in result.message, result.message

@@ -118,6 +118,7 @@ def optimizer_subject(ctx) -> OptimizerSubject:
 
 def torch_update_subject(ctx) -> TorchUpdateSubject:
     """The torch update named by ``ctx['subject']``."""
+    _law_accepts_dim(ctx)
     update = _subject_callable(
         ctx, lambda: reference_torch_update(ctx.law, mu=ctx["mu"], queries=ctx["queries"], scale=ctx["scale"])
     )

@@ -51,6 +51,14 @@ def probe_shapes(size: int) -> list[tuple[int, ...]]:
     return [(7,), (13, 5), (3, 5, 11), (rows, cols)]
 
 
+def probe_model(ctx, size: int, *, dtype=torch.float32) -> ProbeModel:
+    """The probe model of :func:`probe_shapes`, once the law accepts its parameter count (a law of fixed
+    dimension refuses it: n/a, not an error inside the subject)."""
+    shapes = probe_shapes(size)
+    ctx.law.check_dim(sum(math.prod(s) for s in shapes))
+    return ProbeModel(shapes, dtype=dtype)
+
+
 def linear_loss(model: ProbeModel, ctx, *, unit: bool = True):
     """(loss_fn, c): L = sum_t <c_t, theta_t> in float64; with ``unit`` every ||c_t|| = 1."""
     rng = make_numpy_generator(spawn_seeds(ctx.seed, 6)[5])
@@ -87,7 +95,7 @@ MEAN_SIZE = 1 << 12
 
 
 def _mean_simulate(ctx):
-    model = ProbeModel(probe_shapes(MEAN_SIZE))
+    model = probe_model(ctx, MEAN_SIZE)
     loss_fn, coeffs = linear_loss(model, ctx)
     subject = torch_update_subject(ctx)
     seeds = replicate_seeds(ctx, max(ctx.num_samples, 64))
@@ -138,7 +146,7 @@ def _alignment(offset, change) -> float:
 def _direction_simulate(ctx):
     if ctx["queries"] != 1:
         raise NotApplicableError("with q > 1 the update is a sum over directions, not along one perturbation")
-    model = ProbeModel(probe_shapes(ctx["size"]))
+    model = probe_model(ctx, ctx["size"])
     loss_fn, _ = linear_loss(model, ctx)
     subject = torch_update_subject(ctx)
     worst = np.ones(len(model.tensors))
@@ -178,7 +186,7 @@ def _restore_simulate(ctx):
     counts = []
     subject = torch_update_subject(ctx)
     for k, dtype in enumerate(DTYPES.values()):
-        model = ProbeModel(probe_shapes(ctx["size"]), dtype=dtype)
+        model = probe_model(ctx, ctx["size"], dtype=dtype)
         gen = torch.Generator().manual_seed(spawn_seeds(ctx.seed, 8)[7] + k)
         with torch.no_grad():
             for p in model.tensors:
