@@ -9,7 +9,9 @@ the rows, and every sampling claim judged by batch means hands the test sums, no
 * ``rows_or_sums`` gives the rows of ``map_blocks`` or their sums, from the same draws;
 * every default-tier claim whose test is batch means, run at a small sample count, returns ``BatchSums``
   (its memory does not grow with ``--samples``); the claims that still return rows are named with the
-  reason (the row count they hold is their sample count, bounded by what a run can afford).
+  reason (the row count they hold is their sample count, bounded by what a run can afford);
+* a root found over N samples does not keep them alive after it returns (scipy's ``brentq`` holds its
+  function in a reference cycle, so ``stepsize.slq_eta_star``'s 99 roots held 99 copies of its probes).
 """
 
 from __future__ import annotations
@@ -330,3 +332,29 @@ def test_a_moment_on_the_bound_is_refused():
     assert needs_moments(8, parse_law("student_t(nu=8)")) is not None
     assert needs_moments(8, parse_law("student_t(nu=9)")) is None
     assert needs_moments(7, parse_law("student_t(nu=8)")) is None
+
+
+def _held_after(call) -> bool:
+    """Whether ``call(nodes, weights)`` leaves its arrays alive, with the cycle collector off (it rarely runs)."""
+    import gc
+    import weakref
+
+    rng = np.random.default_rng(0)
+    nodes, weights = rng.uniform(0.0, 5.0, (200, 12)), np.full((200, 12), 310 / 12 / 200)
+    refs = weakref.ref(nodes), weakref.ref(weights)
+    gc.disable()
+    try:
+        call(nodes, weights)
+        del nodes, weights
+        return any(r() is not None for r in refs)
+    finally:
+        gc.enable()
+
+
+def test_a_root_over_the_probes_lets_them_go():
+    from zoverify.numeric._compat import brentq
+    from zoverify.numeric.stepsize import structured_setting, weighted_eta_star
+
+    assert not _held_after(lambda x, w: brentq(lambda t: float(w.sum() * t - x.mean()), 0.0, 10.0))
+    setting = structured_setting(1.0, 1.0, 2.0, method="gd", beta=0.0, q=1)
+    assert not _held_after(lambda x, w: weighted_eta_star(x, w, setting, lambda_max=5.0))

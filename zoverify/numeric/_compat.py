@@ -1,9 +1,12 @@
-"""Workarounds for torch behaviour that is not ours to fix."""
+"""Workarounds for torch and scipy behaviour that is not ours to fix."""
 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from contextlib import contextmanager
+
+from scipy import optimize
 
 #: what torch says when its forward-mode AD compiles decompositions with ``torch.jit.script``
 JIT_SCRIPT_MESSAGE = r".*torch\.jit\.script.*"
@@ -26,3 +29,19 @@ def quiet_forward_ad():
         for category in JIT_SCRIPT_CATEGORIES:
             warnings.filterwarnings("ignore", message=JIT_SCRIPT_MESSAGE, category=category, module=JIT_SCRIPT_MODULE)
         yield
+
+
+def brentq(f: Callable[[float], float], a: float, b: float, **options) -> float:
+    """``scipy.optimize.brentq(f, a, b, **options)`` that does not keep ``f`` alive after it returns.
+
+    scipy wraps ``f`` in a closure that refers to itself; that cycle, and whatever ``f`` closes over
+    (an estimator's samples), lives until a full garbage collection, which with torch and sympy
+    loaded is rare, so every root found over N samples kept them.  Here scipy only sees a handle
+    to ``f`` that is emptied on return.
+    """
+    held = [f]
+    try:
+        root = optimize.brentq(lambda x: held[0](x), a, b, **options)
+    finally:
+        held.clear()
+    return float(root)  # pyright: ignore[reportArgumentType]  # a float without full_output

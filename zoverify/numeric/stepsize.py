@@ -29,9 +29,10 @@ from typing import Any
 import numpy as np
 import sympy as sp
 import torch
-from scipy import optimize, stats
+from scipy import stats
 
 from zoverify._errors import InvalidParameterError, NotApplicableError
+from zoverify.numeric._compat import brentq
 from zoverify.numeric.curvature import (
     ParameterHessian,
     ProbeQuadratures,
@@ -119,7 +120,7 @@ def _first_root(h: Callable[[float], float], setting: SpectralSetting, lambda_ma
             break
     else:
         raise NotApplicableError("no stable step size found for the estimated spectrum")
-    return float(optimize.brentq(h, lo, hi, xtol=1e-300, rtol=4 * np.finfo(float).eps))  # pyright: ignore[reportArgumentType]
+    return brentq(h, lo, hi, xtol=1e-300, rtol=4 * np.finfo(float).eps)
 
 
 @dataclass(frozen=True)
