@@ -70,3 +70,9 @@ def test_hutchpp_exact_with_full_sketch(problem):
     # with m/3 >= dim the sketch spans R^dim: the trace is exact up to rounding
     t = hutchpp_trace(hvp(f, theta), dim, num_matvecs=3 * dim, generator=make_generator(5))
     assert abs(t - float(torch.trace(H))) < 1e-9 * float(torch.linalg.norm(H)) * dim
+
+
+@pytest.mark.parametrize("chunk_size", [1, 7, 64])
+def test_dense_hessian_in_chunks_is_the_same_hessian(problem, chunk_size):
+    f, theta, H = problem
+    assert torch.equal(dense_hessian(f, theta, chunk_size=chunk_size), H)

@@ -47,10 +47,28 @@ def hvp(f: Callable[[torch.Tensor], torch.Tensor], theta: torch.Tensor) -> Matve
     return apply
 
 
-def dense_hessian(f, theta: torch.Tensor) -> torch.Tensor:
-    """The full Hessian (small models only), for checking the matrix-free tools."""
+def dense_hessian(f, theta: torch.Tensor, *, chunk_size: int | None = None) -> torch.Tensor:
+    """The full Hessian (small models only), for checking the matrix-free tools.
+
+    Forward-over-reverse, ``torch.func.hessian``'s route; ``chunk_size`` pushes that many basis
+    tangents at a time (the same numbers) instead of all d at once, which batches every
+    activation d times (about 50 MB more at the peak at d = 310 on the digits).
+    """
+    if chunk_size is None:
+        with quiet_forward_ad():
+            return torch.func.hessian(f)(theta)
+    if chunk_size < 1:
+        raise InvalidParameterError(f"chunk_size must be positive, got {chunk_size}")
+    grad_f = torch.func.jacrev(f)  # as in hessian = jacfwd(jacrev(f))
+
+    def column(v: torch.Tensor) -> torch.Tensor:
+        return jvp(grad_f, (theta,), (v,))[1]
+
+    d = theta.numel()
+    basis = torch.eye(d, dtype=theta.dtype, device=theta.device).reshape(d, *theta.shape)
     with quiet_forward_ad():
-        return torch.func.hessian(f)(theta)
+        columns = torch.func.vmap(column, chunk_size=chunk_size)(basis)
+    return columns.movedim(0, -1).reshape(*theta.shape, *theta.shape).contiguous()
 
 
 def lanczos(
