@@ -71,7 +71,8 @@ class Sphere(AbstractIsotropicLaw):
         self.check_dim(dim)
         dtype = float_dtype(dtype)
         g = torch.randn((int(num_samples), int(dim)), generator=generator, dtype=dtype, device=generator.device)
-        out = math.sqrt(dim) * g / torch.linalg.vector_norm(g, dim=1, keepdim=True)
+        norm = torch.linalg.vector_norm(g, dim=1, keepdim=True)
+        out = g.mul_(math.sqrt(dim)).div_(norm)  # in place: two fewer copies of the draws at the peak
         return out.to(self._device(generator, device))
 
 

@@ -25,6 +25,7 @@ import sympy as sp
 import torch
 
 from zoverify._rng import draw_seed
+from zoverify.claims.stepsize.common import HESSIAN_CHUNK
 from zoverify.claims.stepsize.descent import applies_to, network
 from zoverify.numeric.descent import GradientCurvature, descent_edge
 from zoverify.numeric.hessian import dense_hessian, flat_loss
@@ -80,7 +81,7 @@ def _dense(key: int, which: str, law_spec: str) -> tuple[float, float, float]:
     if which == "network":
         model, X, y = network(key)
         f, theta = flat_loss(model, X, lambda out: torch.nn.functional.cross_entropy(out, y))
-        H = dense_hessian(f, theta).numpy()
+        H = dense_hessian(f, theta, chunk_size=HESSIAN_CHUNK).numpy()
         theta = theta.clone().requires_grad_(True)
         g = torch.autograd.grad(f(theta), theta)[0].detach().numpy()
     else:
