@@ -34,8 +34,9 @@ def _statements(path: str) -> tuple[set[int], set[int]]:
 
 
 def _test_file(context: str) -> str:
-    """'tests/test_x.py::test_y[p]|run' -> 'test_x.py'; the empty context is what ran while importing."""
-    return context.split("::", 1)[0].rsplit("/", 1)[-1] if context else "(import)"
+    """'tests/test_x.py::test_y[p]|run' -> 'test_x.py'; the empty context is what ran outside a test's
+    own process: at import and collection, or in a subprocess a test started (the CLI tests)."""
+    return context.split("::", 1)[0].rsplit("/", 1)[-1] if context else "(import or a test's subprocess)"
 
 
 def _runs(lines: list[int], key) -> list[tuple[int, int, frozenset[str]]]:
