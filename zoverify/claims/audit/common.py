@@ -48,7 +48,9 @@ def declared_params(*, dim: int | None = 6, extra: dict | None = None, **default
         "mu": Param(1e-2, "declared perturbation radius", low=1e-12),
         "queries": Param(1, "declared number of directions per estimate (q)", low=1, high=1024, integer=True),
         "scale": Param(1.0, "declared scale of the estimate (E g = scale x E[zz^T] grad f)"),
-        "dim": Param(dim, "dimension of the test problem", low=2, high=256, integer=True),
+        "dim": Param(
+            dim, "dimension of the test problem (a law of fixed dimension uses its own)", low=2, high=256, integer=True
+        ),
         "budget": Param(10.0, "wall-clock budget of one call of the subject, seconds", low=0.001),
     }
     if dim is None:  # a subject without a test dimension (the torch update)
@@ -64,10 +66,15 @@ def _subject_callable(ctx, build_reference):
     return build_reference() if spec == REFERENCE else load_callable(spec)
 
 
+def test_dim(ctx) -> int:
+    """The test problem's dimension: the law's own where it has one (a low-rank law's shape), else ``dim``."""
+    return int(ctx.law.fixed_dim or ctx["dim"])
+
+
 def _law_accepts_dim(ctx) -> None:
     """The law's own refusal of the claim's dimension, before any subject runs (a setting refused: n/a)."""
     if ctx.params.get("dim"):
-        ctx.law.check_dim(int(ctx["dim"]))
+        ctx.law.check_dim(test_dim(ctx))
 
 
 def independent_directions(ctx, what: str, *, queries_only: bool = False) -> None:
@@ -342,6 +349,7 @@ __all__ = [
     "fourth_moment",
     "hessian",
     "independent_directions",
+    "test_dim",
     "optimizer_subject",
     "quadratic_form_mean",
     "replicate_seeds",

@@ -27,6 +27,7 @@ from zoverify.claims.audit.common import (
     replicate_seeds,
     rounding_bound,
     scale_controls,
+    test_dim,
     test_function,
     upper,
     upper_labels,
@@ -48,7 +49,7 @@ def _run_instances(ctx, *, linear: bool, calls: int, reduce, groups: int | None 
     is the same test as over the rows, since a batch is a run of whole groups.  With ``cubic``
     the function is :func:`cubic_test_function` (same point and gradient as the quadratic).
     """
-    dim = ctx["dim"]
+    dim = test_dim(ctx)
     if cubic:
         f, x, *_ = cubic_test_function(ctx, dim)
     else:
@@ -84,7 +85,7 @@ def _mean_predict(ctx):
     few percent, which one Bonferroni-corrected component cannot see at d = 100 but the projection,
     whose variance is O(1/n) whatever d, does.
     """
-    dim = ctx["dim"]
+    dim = test_dim(ctx)
     _, _, A, v = test_function(ctx, dim, linear=False)
     mean = estimate_mean(ctx.law, dim, A=A, v=v, scheme=ctx["scheme"], mu=ctx["mu"], scale=ctx["scale"])
     return np.append(mean, mean @ v / (v @ v))
@@ -92,13 +93,13 @@ def _mean_predict(ctx):
 
 def _with_projection(ctx):
     """Per instance: the mean of its calls and the mean of <g, v>/||v||^2 (v the test gradient)."""
-    _, _, _, v = test_function(ctx, ctx["dim"], linear=False)
+    _, _, _, v = test_function(ctx, test_dim(ctx), linear=False)
     return lambda g: np.append(g.mean(0), (g @ v).mean() / (v @ v))
 
 
 def _cubic_predict(ctx):
     """E g on the cubic (central: the mu^2 term (mu^2/6) E[(sum c_i z_i^3) z]), then its projection on v."""
-    dim = ctx["dim"]
+    dim = test_dim(ctx)
     _, x, A, c, v = cubic_test_function(ctx, dim)
     mean = estimate_mean_cubic(ctx.law, dim, A=A, c=c, x=x, v=v, scheme=ctx["scheme"], mu=ctx["mu"], scale=ctx["scale"])
     return np.append(mean, mean @ v / (v @ v))
@@ -117,7 +118,7 @@ def _register_mean(name: str, *, laws, cubic: bool = False, **setting):
             laws=laws,
             num_samples=1 << 17,
             params=declared_params(extra={"calls": Param(8, "calls per instance", low=1, integer=True)}, **setting),
-            labels=lambda ctx: [*(f"E g[{i}]" for i in range(ctx["dim"])), "E <g, grad f>/||grad f||^2"],
+            labels=lambda ctx: [*(f"E g[{i}]" for i in range(test_dim(ctx))), "E <g, grad f>/||grad f||^2"],
             negative_alternatives=lambda ctx, pred: scale_controls(pred, 0.05),
             bias_bound=rounding_bound(_cubic_predict if cubic else _mean_predict),
         )
@@ -149,7 +150,7 @@ _register_mean(
 def _second_predict(ctx, *, quadratic: bool = False):
     """Every entry of E[g g^T] and its trace; ``quadratic``: a forward scheme too is judged on the quadratic."""
     independent_directions(ctx, "E[g g^T] of one estimate", queries_only=True)
-    dim = ctx["dim"]
+    dim = test_dim(ctx)
     linear = ctx["scheme"] == "forward" and not quadratic
     _, _, A, v = test_function(ctx, dim, linear=linear)
     second = estimate_second_moment(
@@ -180,7 +181,7 @@ def _register_second(name: str, *, laws, quadratic: bool = False, **setting):
             laws=laws,
             num_samples=1 << 17,
             params=declared_params(extra={"calls": Param(8, "calls per instance", low=1, integer=True)}, **setting),
-            labels=lambda ctx: [*upper_labels(ctx["dim"], "E gg^T"), "E ||g||^2"],
+            labels=lambda ctx: [*upper_labels(test_dim(ctx), "E gg^T"), "E ||g||^2"],
             negative_alternatives=lambda ctx, pred: scale_controls(pred, 0.1, power=1, what="second moment"),
             bias_bound=rounding_bound(lambda ctx: _second_predict(ctx, quadratic=quadratic)),
         )
@@ -207,7 +208,7 @@ _register_second(
 # ------------------------------------------------------------------ training-like use
 def _declared_spread(ctx) -> float:
     """tr Cov(g) of the declared estimator: the size of the near misses."""
-    dim = ctx["dim"]
+    dim = test_dim(ctx)
     linear = ctx["scheme"] == "forward"
     _, _, A, v = test_function(ctx, dim, linear=linear)
     mean = estimate_mean(ctx.law, dim, A=A, v=v, scheme=ctx["scheme"], mu=ctx["mu"], scale=ctx["scale"])
@@ -265,7 +266,7 @@ register(
 # ------------------------------------------------------------------ reproducibility
 def _reproducible_simulate(ctx):
     """[instances whose replay with the same seed differs, pairs of seeds whose outputs coincide]."""
-    dim = ctx["dim"]
+    dim = test_dim(ctx)
     f, x, _, _ = test_function(ctx, dim, linear=False)
     subject = estimator_subject(ctx)
     seeds = replicate_seeds(ctx, ctx["instances"], stream=1)
@@ -307,7 +308,7 @@ register(
 # ------------------------------------------------------------------ the queries
 def _queries_simulate(ctx):
     """[calls whose queries are not the declared scheme's pattern, calls with another number of directions than q]."""
-    dim = ctx["dim"]
+    dim = test_dim(ctx)
     f, x, _, _ = test_function(ctx, dim, linear=False)
     subject = estimator_subject(ctx)
     wrong_scheme = wrong_q = 0

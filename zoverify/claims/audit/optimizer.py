@@ -25,6 +25,7 @@ from zoverify.claims.audit.common import (
     quadratic_form_mean,
     replicate_seeds,
     second_moment,
+    test_dim,
 )
 from zoverify.claims.stability.common import eta_operator
 from zoverify.numeric._batching import BatchAccumulator
@@ -77,7 +78,7 @@ def _eta_star(ctx, H) -> float:
 
 def path_problem(ctx) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(A, x*, x0) of f = (x - x*)^T A (x - x*) / 2, from the claim's instance stream."""
-    dim = ctx["dim"]
+    dim = test_dim(ctx)
     A = hessian(ctx, dim)
     rng = ctx.instance_rng()
     rng.standard_normal(dim * dim)  # the Hessian's Haar draw comes first
@@ -93,7 +94,7 @@ def _setup(ctx):
 def mean_path(ctx, *, lr: float, beta: float, ema: bool = False) -> np.ndarray:
     """E x_t at the recorded steps from the mean recursion (``ema``: m = beta m + (1 - beta) g, a near miss)."""
     A, x_min, x0, _ = _setup(ctx)
-    dim = ctx["dim"]
+    dim = test_dim(ctx)
     K = ctx["scale"] * second_moment(ctx.law, dim) @ A
     forward = np.zeros(dim)
     if ctx["scheme"] == "forward":
@@ -155,7 +156,7 @@ for _name, _setting in (("audit.optimizer_mean_path", {}), ("audit.optimizer_mea
             params=method_params(
                 6, setting=_setting, fraction=Param(0.5, "lr as a fraction of the exact eta*", low=0.01, high=0.99)
             ),
-            labels=lambda ctx: [f"E x_{t}[{i}]" for t in _STEPS for i in range(ctx["dim"])],
+            labels=lambda ctx: [f"E x_{t}[{i}]" for t in _STEPS for i in range(test_dim(ctx))],
             negative_alternatives=_path_controls,
         )
     )
@@ -194,7 +195,7 @@ def probe_map_moments(
 def _stable_predict(ctx):
     _linear_methods_only(ctx, "the stable-step probe")
     independent_directions(ctx, "the one-step operator", queries_only=True)
-    return [_eta_star(ctx, hessian(ctx, ctx["dim"]))]
+    return [_eta_star(ctx, hessian(ctx, test_dim(ctx)))]
 
 
 def _stable_simulate(ctx):
@@ -203,7 +204,7 @@ def _stable_simulate(ctx):
 
 def stable_pseudo_values(ctx, *, method: str, beta: float, subject=None) -> np.ndarray:
     """(groups, 1): delete-a-group jackknife pseudo-values of the edge of the probed one-step operator."""
-    dim = ctx["dim"]
+    dim = test_dim(ctx)
     H = hessian(ctx, dim)
     lr = 1.0 / np.trace(H)  # any positive step: the probe divides it out
     seeds = replicate_seeds(ctx, max(ctx.num_samples, 2 * _GROUPS))

@@ -21,6 +21,7 @@ from zoverify.claims.audit.common import (
     hessian,
     independent_directions,
     replicate_seeds,
+    test_dim,
     torch_update_subject,
 )
 from zoverify.claims.audit.optimizer import stable_pseudo_values
@@ -252,7 +253,7 @@ def as_optimizer(update: TorchUpdateSubject):
 def _stable_predict(ctx):
     """eta* of ZO-GD with the declared law and q (arXiv 2604.14669, Theorem 1), divided by the declared scale."""
     independent_directions(ctx, "the one-step operator", queries_only=True)
-    return [eta_operator(ctx.law, hessian(ctx, ctx["dim"]), method="gd", q=ctx["queries"]) / abs(ctx["scale"])]
+    return [eta_operator(ctx.law, hessian(ctx, test_dim(ctx)), method="gd", q=ctx["queries"]) / abs(ctx["scale"])]
 
 
 def _stable_simulate(ctx):
