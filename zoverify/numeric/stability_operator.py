@@ -45,6 +45,8 @@ if TYPE_CHECKING:
 
 RANGE_TOL = 1e-12  # eigenvalues below this x lambda_max count as zero (null space)
 SYM_TOL = 1e-10  # relative asymmetry / negativity accepted as rounding
+#: |h(eta*) - 1| at a root the search found (iterative solves leave ~1e-10; a jump at a pair pole is O(1))
+SECULAR_ROOT_TOL = 1e-6
 EXPLICIT_MAX_DIM = 48  # below this the coupling matrix Phi is formed explicitly (d matvecs)
 
 
@@ -402,6 +404,15 @@ class StructuredOperator:
     def _check_edge(self, eta: float) -> None:
         if self.responses(eta) is None:
             raise NotApplicableError("a pair block is not stable at the root found; use the dense operator")
+        # the secular function is infinite where a pair block is unstable, so the bracket can close on the
+        # jump there (a pair eigenvalue reaching -1, or +1 with a Diag term e < 0 that pulls the whole
+        # operator back below it) rather than on a zero: the operator's edge then lies elsewhere
+        gap = self.secular(eta)
+        if not abs(gap) <= SECULAR_ROOT_TOL:
+            raise NotApplicableError(
+                f"the root search stopped at eta = {eta:.6g} where a pair block turns unstable, not at a zero of "
+                f"the secular function ({gap:.3g} there); use the dense operator"
+            )
         eps = self.e / self.q
         if eps > 0 and self.a != 0:
             L = np.outer(self.eig.lam, self.eig.lam) * self.responses(eta)
