@@ -68,7 +68,9 @@ class BatchSums:
         """The sums of the rows ``[x_1 | x_2 | ...]``: streams of the same length and batches, side by side."""
         sums = [p for p in parts if isinstance(p, BatchSums)]
         if not sums or len(sums) != len(parts):
-            raise InvalidParameterError("columns stands BatchSums side by side, not rows")
+            raise InvalidParameterError(
+                f"columns stands one or more BatchSums side by side, got {[type(p).__name__ for p in parts]}"
+            )
         first = sums[0]
         for part in sums[1:]:
             if (part.num_samples, part.rows_per_batch, part.sums.shape[0]) != (

@@ -190,9 +190,12 @@ def train(
     schedule = eta if callable(eta) else (lambda _t, e=float(eta): e)
     record = tuple(sorted({int(t) for t in record}))
     if record and (record[0] < 0 or record[-1] > steps):
-        raise InvalidParameterError(f"record steps must lie in 0..{steps}")
+        raise InvalidParameterError(f"record steps must lie in 0..{steps}, got {record}")
     if optimizer == "zo" and (generators is None or len(generators) != theta0.shape[0]):
-        raise InvalidParameterError("zo training needs one direction generator per replicate")
+        got = "none" if generators is None else len(generators)
+        raise InvalidParameterError(
+            f"zo training needs one direction generator per replicate, got {got} for {theta0.shape[0]} replicates"
+        )
     theta, m = theta0.clone(), torch.zeros_like(theta0)
     d = problem.dim
     losses = torch.empty(theta0.shape[0], steps + 1, dtype=theta0.dtype, device=theta0.device)

@@ -329,10 +329,12 @@ def stepsize(
         raise InvalidParameterError(f"mu must be a positive finite number, got {mu!r}")
     if int(difference_directions) < 1:
         raise InvalidParameterError(f"difference_directions must be positive, got {difference_directions}")
-    if batch_loss_fn is not None and (not callable(batch_loss_fn) or int(minibatch_draws) < 2):
+    if batch_loss_fn is not None and not callable(batch_loss_fn):
         raise InvalidParameterError(
-            f"batch_loss_fn must be callable(model, generator) with minibatch_draws >= 2, got {minibatch_draws}"
+            f"batch_loss_fn must be callable(model, generator), got {type(batch_loss_fn).__name__}"
         )
+    if batch_loss_fn is not None and int(minibatch_draws) < 2:
+        raise InvalidParameterError(f"batch_loss_fn needs minibatch_draws >= 2, got {minibatch_draws}")
     parsed = [parse_law(spec) for spec in (laws or DEFAULT_LAWS)]
     dev = resolve_device(device)
     if any(p.device != dev for p in model.parameters()):
