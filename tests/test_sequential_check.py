@@ -143,3 +143,47 @@ def test_a_second_stage_the_claim_refuses_leaves_the_first_stage_verdict():
     result = check(replace(base, simulate=simulate))
     assert result.verdict == "inconclusive" and result.stages == 1 and result.num_samples == 64
     assert "second stage" in result.message and "no more than 64 samples" in result.message
+
+
+def _stage(detectable, controls, standing):
+    from types import SimpleNamespace
+
+    return SimpleNamespace(
+        decision=SimpleNamespace(detectable_rel=np.asarray(detectable, float), min_detectable_rel=max(detectable)),
+        labels=[f"c{i}" for i in range(len(detectable))],
+        controls=controls,
+        not_rejected=standing,
+    )
+
+
+def test_the_second_stage_is_sized_by_the_controls_still_standing():
+    """A whole-vector scale control is as hard as its best component, not the worst component of the
+    prediction: a component predicted near 0 (detectable error 1,500 %) must not size the stage."""
+    from scipy import stats
+
+    from zoverify.verify.check import STAGE2_MARGIN, _samples_needed
+
+    pred = np.array([1.0, 0.01])
+    scale = [("scale x1.1", pred * 1.1), ("scale x0.9", pred * 0.9)]
+    stage = _stage([0.15, 15.0], scale, ["scale x1.1", "scale x0.9"])
+    z = stats.norm.ppf(0.9)
+    ratio = (stats.norm.isf(1e-5 / 4) + z) / (stats.norm.isf(0.9e-4 / 4) + z)
+    reach = 0.1 / 0.15  # component 0 moved by 10 % of its prediction, its detectable error 15 %
+    want = int(np.ceil(1000 * (STAGE2_MARGIN / reach) ** 2 * ratio**2))
+    got = _samples_needed(stage, 0.1, n=1000, alpha_now=0.9e-4, alpha_next=1e-5, prediction=pred)  # pyright: ignore[reportArgumentType]
+    assert got == want and got < 10_000
+    # a control that moves only the imprecise component is the hardest: it sizes the stage
+    only_small = ("c1 +10%", pred + np.array([0.0, 0.001]))
+    stage = _stage([0.15, 15.0], [*scale, only_small], ["scale x1.1", "c1 +10%"])
+    hard = _samples_needed(stage, 0.1, n=1000, alpha_now=0.9e-4, alpha_next=1e-5, prediction=pred)  # pyright: ignore[reportArgumentType]
+    assert hard == int(np.ceil(1000 * (STAGE2_MARGIN * 15.0 / 0.1) ** 2 * ratio**2))
+
+
+def test_a_reversed_bound_control_falls_back_to_the_worst_component():
+    from zoverify.verify.check import STAGE2_MARGIN, _samples_needed
+    from zoverify.verify.decision import OppositeBound
+
+    pred = np.array([1.0])
+    stage = _stage([0.3], [("opposite", OppositeBound(pred))], ["opposite"])
+    got = _samples_needed(stage, 0.1, n=1000, alpha_now=0.9e-4, alpha_next=0.9e-4, prediction=pred)  # pyright: ignore[reportArgumentType]
+    assert got == int(np.ceil(1000 * (STAGE2_MARGIN * 0.3 / 0.1) ** 2))

@@ -99,7 +99,12 @@ def check(
     stages = 1
     if stage.verdict == Verdict.INCONCLUSIVE:
         need = _samples_needed(
-            stage, claim.negative_delta, n=n, alpha_now=alpha_1, alpha_next=alpha * STAGE2_ALPHA_SHARE
+            stage,
+            claim.negative_delta,
+            n=n,
+            alpha_now=alpha_1,
+            alpha_next=alpha * STAGE2_ALPHA_SHARE,
+            prediction=prediction,
         )
         if sequential and need is not None and need <= budget:
             try:
@@ -192,11 +197,18 @@ def _run_stage(claim: Claim, ctx: Context, prediction: np.ndarray, *, alpha: flo
     return _Stage(verdict, message, summary, decision, list(labels), controls, not_rejected)
 
 
-def _samples_needed(stage: _Stage, delta: float, *, n: int, alpha_now: float, alpha_next: float) -> int | None:
-    """Samples at which the worst detectable error, judged at ``alpha_next``, is ``delta / STAGE2_MARGIN`` (>= 2n).
+def _samples_needed(
+    stage: _Stage, delta: float, *, n: int, alpha_now: float, alpha_next: float, prediction=None
+) -> int | None:
+    """Samples at which the controls still standing are rejected with margin at ``alpha_next`` (>= 2n).
 
-    The detectable error scales as (z_{a/2k} + z_0.9) / sqrt(n) (k components, Bonferroni), so
-    n' = n (mde / target)^2 ((z' + z_0.9) / (z + z_0.9))^2; None where the rule has no detectable error.
+    A detectable error scales as (z_{a/2k} + z_0.9) / sqrt(n) (k components, Bonferroni).  Each control
+    standing moves some components; its reach is the largest move in units of that component's detectable
+    error, and the stage is sized so the hardest control's reach is ``STAGE2_MARGIN``:
+    n' = n (margin / reach)^2 ((z' + z_0.9) / (z + z_0.9))^2.  For the default controls (one component
+    moved by delta) the reach is delta / mde_i; where a control's reach cannot be read (a reversed bound,
+    no finite detectable error among the components it moves) the worst component's detectable error
+    sizes it, n (margin mde / delta)^2 (...)^2.  None where the rule has no detectable error.
     """
     mde = stage.decision.min_detectable_rel
     if mde is None or not np.isfinite(mde) or mde <= 0 or delta <= 0:
@@ -204,7 +216,31 @@ def _samples_needed(stage: _Stage, delta: float, *, n: int, alpha_now: float, al
     k = max(len(stage.labels), 1)
     z_power = stats.norm.ppf(POWER_QUANTILE)
     ratio = (stats.norm.isf(alpha_next / (2 * k)) + z_power) / (stats.norm.isf(alpha_now / (2 * k)) + z_power)
-    return max(2 * n, int(math.ceil(n * (mde * STAGE2_MARGIN / delta) ** 2 * ratio**2)))
+    reach = _hardest_reach(stage, prediction)
+    shortfall = STAGE2_MARGIN / reach if reach is not None else STAGE2_MARGIN * mde / delta
+    return max(2 * n, int(math.ceil(n * shortfall**2 * ratio**2)))
+
+
+def _hardest_reach(stage: _Stage, prediction) -> float | None:
+    """min over the controls not rejected of max_i |alt_i - pred_i| / (mde_i |pred_i|), or None."""
+    detectable = getattr(stage.decision, "detectable_rel", None)
+    standing = set(getattr(stage, "not_rejected", ()))
+    if prediction is None or detectable is None or not standing:
+        return None
+    pred = np.asarray(prediction, float).ravel()
+    unit = np.asarray(detectable, float).ravel() * np.abs(pred)
+    usable = np.isfinite(unit) & (unit > 0)
+    reaches = []
+    for name, alt in stage.controls:
+        if name not in standing:
+            continue
+        if isinstance(alt, OppositeBound):
+            return None
+        move = np.abs(np.asarray(alt, float).ravel() - pred)
+        if not np.any(usable & (move > 0)):
+            return None
+        reaches.append(float(np.max(move[usable] / unit[usable])))
+    return min(reaches) if reaches else None
 
 
 def component_controls(prediction, delta: float, labels, *, sides=None) -> list[tuple[str, np.ndarray]]:
