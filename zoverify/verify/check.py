@@ -298,8 +298,7 @@ def _describe_inconclusive(not_rejected, decision: Decision, labels, *, n_contro
 
 
 def _describe(decision: Decision, summary, prediction, labels) -> str:
-    if decision.passed:
-        return ""
+    """The component farthest outside its interval, for a decision that failed."""
     err = np.abs(np.asarray(summary.estimate) - prediction)
     width = np.abs(np.asarray(decision.ci_high) - np.asarray(decision.ci_low))
     # one-sided (bound) tests have unbounded intervals: those components never explain a failure
