@@ -171,7 +171,7 @@ def load_grid_file(path: str | Path, *, default_alpha: float) -> list[Item]:
     except tomllib.TOMLDecodeError as exc:
         raise ZoverifyError(f"grid file {str(path)!r} is not valid TOML: {exc}") from None
     tables = data.get("grid", [data]) if set(data) <= {"grid"} else [data]
-    if not isinstance(tables, list) or not tables:
+    if not isinstance(tables, list) or not tables or not all(isinstance(t, dict) for t in tables):
         raise ZoverifyError(f"grid file {str(path)!r}: [[grid]] must be an array of tables")
     items: list[Item] = []
     for table in tables:
@@ -186,20 +186,36 @@ def _grid_table_items(table: Mapping[str, Any], *, where: str, default_alpha: fl
         raise ZoverifyError(f"grid file {where!r}: unknown key {unknown[0]!r}; accepted: {accepted}")
     if "claims" not in table or "seeds" not in table:
         raise ZoverifyError(f'grid file {where!r}: a grid needs `claims` and `seeds` (e.g. seeds = "0:100")')
-    params = {k: v if isinstance(v, list) else [v] for k, v in dict(table.get("params", {})).items()}
+    raw_params = table.get("params", {})
+    if not isinstance(raw_params, dict):
+        raise ZoverifyError(f"grid file {where!r}: `params` must be a table (KEY = value or [values])")
+    params = {k: v if isinstance(v, list) else [v] for k, v in raw_params.items()}
+    samples = _numbers(table["samples"], "samples", where, integer=True) if "samples" in table else [None]
+    (alpha,) = _numbers(table["alpha"], "alpha", where, single=True) if "alpha" in table else [default_alpha]
     return build_items(
         _strings(table["claims"], "claims", where),
         seeds=parse_seeds(table["seeds"]),
         laws=_strings(table.get("laws", []), "laws", where),
         params=params,
-        samples=[None if s is None else int(s) for s in _as_list(table.get("samples", [None]))],
-        alpha=float(table.get("alpha", default_alpha)),
-        perturb=[float(d) for d in _as_list(table.get("perturb", [0.0]))],
+        samples=samples,
+        alpha=float(alpha),
+        perturb=[float(d) for d in _numbers(table.get("perturb", [0.0]), "perturb", where)],
     )
 
 
 def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
+
+
+def _numbers(value: Any, key: str, where: str, *, integer: bool = False, single: bool = False) -> list[Any]:
+    """``value`` as a list of numbers (integers where ``integer``); one line naming the key otherwise."""
+    values = [value] if single else _as_list(value)
+    kinds = (int,) if integer else (int, float)
+    if not all(isinstance(v, kinds) and not isinstance(v, bool) for v in values):
+        what = "an integer" if integer else "a number"
+        accepted = what if single else f"{what} or a list of them"
+        raise ZoverifyError(f"grid file {where!r}: `{key}` must be {accepted}, got {value!r}")
+    return values
 
 
 def _strings(value: Any, key: str, where: str) -> list[str]:
