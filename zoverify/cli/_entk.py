@@ -42,7 +42,7 @@ def parse_vector(text: str, name: str) -> np.ndarray:
             raise InvalidParameterError(f"--{name}: file {text} does not exist")
         try:
             arr = np.load(path, allow_pickle=False)
-        except ValueError as exc:
+        except (ValueError, OSError, EOFError) as exc:  # EOFError: an empty file
             raise InvalidParameterError(f"--{name}: cannot read {text} as a .npy array: {exc}") from None
     else:
         try:
@@ -61,6 +61,8 @@ def parse_vector(text: str, name: str) -> np.ndarray:
 
 def entry_mean_variance(law, a: np.ndarray, b: np.ndarray, queries: int) -> tuple[float, float]:
     """E K_hat_ab and Var K_hat_ab from the symbolic maps, evaluated at a, b."""
+    import numpy as np
+
     from zoverify.symbolic import entk as E
     from zoverify.symbolic import evaluate
     from zoverify.symbolic import symbols as S
@@ -73,8 +75,16 @@ def entry_mean_variance(law, a: np.ndarray, b: np.ndarray, queries: int) -> tupl
     d = law.fixed_dim or S.d
     av, bv = E.entk_row_vectors(d)
     env = {S.d: a.size, av: a, bv: b, S.P: queries}
-    mean = float(evaluate(E.entk_entry_mean(law, av, bv, d), env))
-    var = float(evaluate(E.entk_entry_variance(law, av, bv, d=d), env))
+    try:
+        with np.errstate(over="raise"):
+            mean = float(evaluate(E.entk_entry_mean(law, av, bv, d), env))
+            var = float(evaluate(E.entk_entry_variance(law, av, bv, d=d), env))
+    except (OverflowError, FloatingPointError):
+        mean = var = math.inf
+    if not (math.isfinite(mean) and math.isfinite(var)):
+        raise InvalidParameterError(
+            "E and Var of K_hat_ab overflow float64 at these --a, --b (Var grows as |a|^2 |b|^2 / P); rescale them"
+        )
     # float64 cancellation can leave a tiny negative where the exact value is 0 (e.g. a = 0)
     scale = float(a @ a) * float(b @ b) / queries
     if -1e-12 * scale <= var < 0:

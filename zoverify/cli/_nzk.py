@@ -51,8 +51,11 @@ def nzk_summary(law_spec: str, *, pairing: str, zeta_spec: str | None = None, di
     }
     if d.is_number:
         at_d = M.subs(S.d, d) if hasattr(M, "subs") else M
-        matrix = sym.evaluate_middle_matrix(at_d, int(d))  # pyright: ignore[reportArgumentType]  # subs() is typed loosely
-        if not np.all(np.isfinite(matrix)):
+        # a pole at this d (a user's moment with 1/(d - 2), say) is sympy's zoo, which has no float value
+        poles = at_d.has(sp.zoo, sp.oo, sp.S.NegativeInfinity, sp.nan)
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported below, as one line
+            matrix = None if poles else sym.evaluate_middle_matrix(at_d, int(d))  # pyright: ignore[reportArgumentType]  # subs() is typed loosely
+        if matrix is None or not np.all(np.isfinite(matrix)):
             raise InvalidParameterError(f"M of {law.spec} is not finite at d = {int(d)}")
         out["matrix"] = matrix.tolist()
     return out

@@ -35,7 +35,7 @@ def _load_npy(path: str, what: str) -> np.ndarray:
         raise InvalidParameterError(f"{what} file {path!r} does not exist")
     try:
         return np.load(file, allow_pickle=False)
-    except (ValueError, OSError) as exc:
+    except (ValueError, OSError, EOFError) as exc:  # EOFError: an empty file
         raise InvalidParameterError(f"{what} file {path!r} is not a .npy array ({exc})") from None
 
 
