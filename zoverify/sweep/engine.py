@@ -129,8 +129,8 @@ def open_client(
         finally:
             client.close()
         return
-    count = int(workers or CPU_COUNT or 1)
-    if count < 1:
+    count = int(CPU_COUNT or 1) if workers is None else int(workers)
+    if count < 1:  # 0 too: it is not "one per core"
         raise ZoverifyError(f"--workers must be positive, got {count}")
     # dask's nannies set MALLOC_TRIM_THRESHOLD_, which also freezes glibc's mmap
     # threshold: every large torch buffer is then mapped and unmapped afresh, and
