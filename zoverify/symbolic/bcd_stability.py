@@ -111,10 +111,8 @@ def bcd_isotropic_eta_star(*, scaled: bool = True, momentum: bool = False) -> sp
     """
     beta = S.beta if momentum else sp.Integer(0)
     g = bcd_gain(S.lam, eta=S.eta, beta=beta, blocks=B, c2=scale_sq(B, scaled=scaled))
-    roots = sp.solve(sp.Eq(r * g, 1), S.eta)
-    if len(roots) != 1:
-        raise RuntimeError(f"expected one root of r g = 1, got {roots}")
-    return sp.factor(sp.simplify(roots[0].subs(r, S.d / B)))  # pyright: ignore[reportReturnType]  # an Expr
+    (root,) = sp.solve(sp.Eq(r * g, 1), S.eta)  # r g = 1 is linear in eta once the denominator is cleared
+    return sp.factor(sp.simplify(root.subs(r, S.d / B)))  # pyright: ignore[reportReturnType]  # an Expr
 
 
 # ------------------------------------------------------------------- aligned (numeric)
