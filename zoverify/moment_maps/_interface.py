@@ -121,6 +121,5 @@ def format_spec(name: str, params: Mapping[str, Any]) -> str:
 def _format_value(v: Any) -> str:
     if isinstance(v, (list, tuple)):
         return "[" + ",".join(_format_value(x) for x in v) + "]"
-    if isinstance(v, float) and v.is_integer():
-        return repr(v)
+    # str, not repr, for numbers: repr(numpy.float64(2.0)) is "np.float64(2.0)", which no spec parses
     return repr(v) if isinstance(v, str) else str(v)
