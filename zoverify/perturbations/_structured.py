@@ -266,7 +266,8 @@ class Sparse(_ScaledBase, AbstractIIDLaw):
             value = sp.nsimplify(p) if isinstance(p, float) else sp.sympify(p)
         except (sp.SympifyError, TypeError):
             value = None
-        if value is None or not value.is_number or not (0 < value <= 1):
+        # sympify keeps a list a list and gives complex numbers no order: both are refused here, not by a crash
+        if not isinstance(value, sp.Expr) or not value.is_number or not value.is_real or not (0 < value <= 1):
             raise InvalidParameterError(f"sparse: p must be a number in (0, 1], got {p!r}")
         if not isinstance(scaled, bool):
             raise InvalidParameterError(f"sparse: scaled must be true or false, got {scaled!r}")
