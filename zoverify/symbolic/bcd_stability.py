@@ -57,6 +57,7 @@ This module never imports torch.
 from __future__ import annotations
 
 import itertools
+import math
 from functools import lru_cache
 
 import mpmath
@@ -370,21 +371,24 @@ def bcd_eta_star_operator(
 
     if guess is None:
         guess = 0.5 * bcd_eta_star_bounds(H, blocks=nb, scaled=scaled)[0] * (1 - beta)
+    elif not (math.isfinite(guess) and guess > 0):
+        raise InvalidParameterError(f"guess must be a positive finite step size, got {guess}")
     lo = hi = float(guess)
-    if excess(lo) >= 0:
+    # at a step far below eta* the radius rounds to 1 (excess 0): that is the stable side, so grow from there
+    if excess(lo) > 0:
         for _ in range(200):
             hi, lo = lo, lo / 1.25
             if excess(lo) < 0:
                 break
         else:
-            raise NotApplicableError("no stable step size found")
+            raise NotApplicableError(f"no stable step size found in [{lo:.3g}, {guess:.3g}]; give a smaller guess")
     else:
         for _ in range(200):
             lo, hi = hi, hi * 1.25
-            if excess(hi) >= 0:
+            if excess(hi) > 0:
                 break
         else:
-            raise NotApplicableError("no stability edge found")
+            raise NotApplicableError(f"no stability edge found in [{guess:.3g}, {hi:.3g}]; give a larger guess")
     root = optimize.brentq(excess, lo, hi, xtol=1e-300, rtol=4 * np.finfo(float).eps, maxiter=200)
     return float(root)  # pyright: ignore[reportArgumentType]  # a float without full_output
 
