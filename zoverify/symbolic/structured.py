@@ -29,7 +29,7 @@ This module never imports torch.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import sympy as sp
@@ -297,10 +297,12 @@ def predicted_iteration_ratio(*, d: S.Dim = S.d, blocks: S.Dim = B) -> sp.Expr:
 
 
 def _rate_constant(scheme: str, **sizes: S.Dim) -> sp.Expr:
-    value = scheme_quantities(scheme, **sizes)["rate_constant"]
-    if value is None:
-        raise ValueError(f"scheme {scheme!r} has a random stable rank, so no rate constant")
-    return value
+    # before scheme_quantities, which would ask for p: with p given, sparse still has no rate constant
+    if scheme == "sparse":
+        raise ValueError(
+            f"scheme {scheme!r} has a random stable rank, so no rate constant; accepted: mezo, bcd, subspace"
+        )
+    return cast("sp.Expr", scheme_quantities(scheme, **sizes)["rate_constant"])  # set for every scheme but sparse
 
 
 __all__ = [
