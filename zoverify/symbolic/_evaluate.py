@@ -21,7 +21,6 @@ from sympy.matrices.expressions import (
     DiagonalOf,
     HadamardProduct,
     Identity,
-    Inverse,
     MatAdd,
     MatMul,
     MatPow,
@@ -106,10 +105,8 @@ def _evaluate_node(e: sp.Basic, ev, env: Env) -> Any:  # a dispatch table
         return np.diag(ev(e.args[0]))[:, None]
     if isinstance(e, HadamardProduct):
         return np.prod([ev(a) for a in e.args], axis=0)
-    if isinstance(e, MatPow):
+    if isinstance(e, MatPow):  # Inverse too: it is MatPow(X, -1), and matrix_power inverts for negative powers
         return np.linalg.matrix_power(ev(e.base), int(ev(e.exp)))
-    if isinstance(e, Inverse):
-        return np.linalg.inv(ev(e.arg))
     if isinstance(e, MatrixElement):
         return float(ev(e.parent)[int(ev(e.i)), int(ev(e.j))])
     if isinstance(e, sp.MatrixBase):
