@@ -11,16 +11,41 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+import sympy as sp
 import torch
 
+from zoverify._errors import MomentDoesNotExistError, NotApplicableError
+from zoverify.claims.stability.common import claim_dim
 from zoverify.numeric.data import load_digits_standardized
 from zoverify.numeric.hessian import dense_hessian, flat_loss
+from zoverify.symbolic.stability import FourthMomentForm, fourth_moment_form
 from zoverify.verify.claim import Context
 
 INIT_SCALE = 0.1  # predictions neither uniform nor saturated
 #: dense Hessian columns at a time, for the same numbers: all d at once peaks 50 MB higher here, 160 MB on
 #: descent_edge's network
 HESSIAN_CHUNK = 16
+
+
+#: the dimension a law's structured form is asked at (or the next it accepts): the form's shape does not depend on d
+FORM_DIM = 8
+
+
+def structured_form(law) -> FourthMomentForm | str:
+    """The law's form E[zz^T] = c I, E[zz^T A zz^T] = a tr(A) I + b A + e Diag(A) (zoverify.symbolic.stability)
+    at FORM_DIM or the next dimension it accepts, or why it has another form (a string); NotApplicableError
+    where no stepsize claim can judge the law: a fixed dimension (each instance has its own parameter count)
+    or no finite fourth moment."""
+    if law.fixed_dim is not None:
+        raise NotApplicableError(
+            f"{law.spec} has a fixed dimension {law.fixed_dim}; the stepsize instances have parameter counts of their own"
+        )
+    try:
+        return fourth_moment_form(law, sp.Integer(claim_dim(law, FORM_DIM)))
+    except MomentDoesNotExistError as exc:
+        raise NotApplicableError(str(exc)) from None
+    except NotApplicableError as exc:
+        return str(exc)
 
 
 def _build(key: int):

@@ -26,7 +26,7 @@ import sympy as sp
 import torch
 
 from zoverify._errors import NotApplicableError
-from zoverify.claims.stepsize.common import HESSIAN_CHUNK
+from zoverify.claims.stepsize.common import HESSIAN_CHUNK, structured_form
 from zoverify.numeric.data import load_digits_standardized
 from zoverify.numeric.descent import GradientCurvature, descent_edge
 from zoverify.numeric.hessian import dense_hessian, flat_loss
@@ -43,9 +43,11 @@ CHUNK = 4096  # draws per batch of the dense products (memory: CHUNK x d)
 def applies_to(law) -> str | None:
     """Laws with a structured fourth moment (the formula's form)."""
     try:
-        fourth_moment_form(law, sp.Integer(8))
+        form = structured_form(law)
     except NotApplicableError as exc:
-        return f"the descent edge formula needs a structured fourth moment ({exc})"
+        return str(exc)
+    if isinstance(form, str):
+        return f"the descent edge formula needs a structured fourth moment ({form})"
     return None
 
 

@@ -57,6 +57,7 @@ import numpy as np
 import torch
 
 from zoverify._rng import draw_seed
+from zoverify.claims.stepsize.descent import applies_to
 from zoverify.claims.stepsize.networks import pretrained_char_transformer, pretrained_digits_cnn
 from zoverify.numeric.stepsize import stepsize
 from zoverify.verify.claim import Claim, Context
@@ -217,6 +218,7 @@ register(
         predict=lambda ctx: [RATE, RATE],
         simulate=_simulate,
         test=BinomialRates(sides=(LOWER_BOUND, LOWER_BOUND)),
+        applies_to=applies_to,  # eta_d is the structured form's: a law without one has no edge to train at
         laws=("gaussian",),
         num_samples=48,  # chains per step size: 38 of 48 rejects a coin at 1e-4 / 2
         params={
@@ -245,6 +247,7 @@ register(
         predict=lambda ctx: [1.0, 1.0],
         simulate=_simulate_means,
         test=SidedBatchMeans(sides=(UPPER_BOUND, LOWER_BOUND)),
+        applies_to=applies_to,  # eta_d is the structured form's: a law without one has no edge to train at
         laws=("gaussian",),
         # chains per step size (32 batches of 128): the model's per-chain effect (module docstring) asks for 256;
         # the measured one at seed 0 was 0.08 sd at 0.8 eta_d, which asks for about 4,000

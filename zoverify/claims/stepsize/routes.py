@@ -24,14 +24,12 @@ torch.func (a different autograd path from the products).  Components:
 from __future__ import annotations
 
 import numpy as np
-import sympy as sp
 
 from zoverify._errors import NotApplicableError
 from zoverify._rng import draw_seed
-from zoverify.claims.stepsize.common import dense_instance, instance_model
+from zoverify.claims.stepsize.common import dense_instance, instance_model, structured_form
 from zoverify.numeric.stability_operator import critical_step_size
 from zoverify.numeric.stepsize import ROUTE_BOUNDS, ROUTE_EXACT, stepsize
-from zoverify.symbolic.stability import fourth_moment_form
 from zoverify.verify.claim import Claim, Context
 from zoverify.verify.decision import LOWER_BOUND, TWO_SIDED, UPPER_BOUND, SidedTest
 from zoverify.verify.registry import register
@@ -44,8 +42,10 @@ _NO_BOUND = 1e300  # an upper bound the route does not give: always holds, JSON-
 def applies_to(law) -> str | None:
     """Laws with a Diag term or no structured form; spectral laws are stepsize.slq_eta_star's."""
     try:
-        form = fourth_moment_form(law, sp.Integer(8))
-    except NotApplicableError:
+        form = structured_form(law)
+    except NotApplicableError as exc:
+        return str(exc)
+    if isinstance(form, str):  # no structured form: the exact operator and the bounds are the routes
         return None
     if form.e == 0:
         return f"eta* of {law.spec} is a function of the spectrum: its route is judged by stepsize.slq_eta_star"

@@ -37,7 +37,7 @@ import numpy as np
 import sympy as sp
 
 from zoverify._errors import NotApplicableError
-from zoverify.claims.stepsize.common import dense_instance, instance_model
+from zoverify.claims.stepsize.common import dense_instance, instance_model, structured_form
 from zoverify.numeric.curvature import ParameterHessian, ProbeQuadratures, slq_probes
 from zoverify.numeric.stability_operator import critical_step_size
 from zoverify.numeric.stepsize import gain_terms, structured_setting, weighted_eta_star
@@ -53,9 +53,11 @@ GROUPS = 32
 def applies_to(law) -> str | None:
     """Spectral laws only: their eta* is a function of the spectrum (E[zz^T A zz^T] has no Diag term)."""
     try:
-        form = fourth_moment_form(law, sp.Integer(8))
+        form = structured_form(law)
     except NotApplicableError as exc:
-        return f"eta* of {law.spec} is not a function of the spectrum ({exc}); zoverify stepsize uses its exact operator or bounds"
+        return str(exc)
+    if isinstance(form, str):
+        return f"eta* of {law.spec} is not a function of the spectrum ({form}); zoverify stepsize uses its exact operator or bounds"
     if form.e != 0:
         return f"eta* of {law.spec} is not a function of the spectrum (Diag term e = {form.e}); zoverify stepsize uses its exact operator or bounds"
     return None
