@@ -56,6 +56,7 @@ import math
 import numpy as np
 import torch
 
+from zoverify._errors import NotApplicableError
 from zoverify._rng import draw_seed
 from zoverify.claims.stepsize.descent import applies_to
 from zoverify.claims.stepsize.networks import pretrained_char_transformer, pretrained_digits_cnn
@@ -138,7 +139,10 @@ def chain_losses(ctx: Context) -> list[list[list[float]]]:
     (law_result,) = result.laws
     eta_d = law_result.descent_edge
     if eta_d is None or not math.isfinite(eta_d):
-        raise RuntimeError(f"stepsize gave no finite descent edge for {ctx.law.spec}")
+        # E[g_hat^T H g_hat] <= 0 at theta_0: no step size is above the edge, so the claim has nothing to judge
+        raise NotApplicableError(
+            f"no finite descent edge for {ctx.law.spec} at theta_0: every small ZO step descends in expectation"
+        )
     theta0 = [p.detach().clone() for p in model.parameters()]
     out = []
     for factor in (BELOW, ABOVE):
