@@ -91,8 +91,7 @@ def _ti_simulate(ctx):
             theta0=as_tensor(theta0, ctx),
             block_size=n,
         )
-        if trace.thetas is None:
-            raise RuntimeError("the training trace has no parameters although theta0 was given")
+        assert trace.thetas is not None, "a trace started from theta0 records its parameters"
         cols = []
         for k in range(len(TI_STEPS)):
             theta = trace.thetas[:, k, None, :]

@@ -118,8 +118,7 @@ def _simulate(ctx: Context) -> tuple[list[float], list[float]]:
             descent_only=True,
         )
         low, high = result.laws[0].descent_edge_interval
-        if low is None or high is None:
-            raise RuntimeError(f"stepsize gave no descent edge for {ctx.law.spec}")
+        assert low is not None and high is not None, "applies_to admits only laws with a structured form"
         edge = ((low + high) / 2, (high - low) / 2)
         if k == 0:
             t_low, t_high = result.trace_interval

@@ -79,8 +79,7 @@ def _simulate(ctx: Context) -> tuple[list[float], list[float]]:
     model = Cubic(a, B, theta)
     result = stepsize(model, lambda m: m(), laws=[ctx.law.spec], descent_only=True, seed=_run_seed(ctx), mu=MU)
     law = result.laws[0]
-    if law.difference_error is None or law.difference_error_at_2mu is None:
-        raise RuntimeError("stepsize(mu=...) gave no difference error")
+    assert law.difference_error is not None and law.difference_error_at_2mu is not None, "stepsize(mu=) sets both"
     # two float64 losses near |L| each rounded by ~d u |L|, divided by 2 mu, against directional derivatives ~|g|
     loss = abs(float(model().detach()))
     rounding = (

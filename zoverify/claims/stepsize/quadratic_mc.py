@@ -103,8 +103,8 @@ def _simulate(ctx: Context) -> np.ndarray:
     )
     (law_result,) = result.laws
     low, high = law_result.eta_star_interval
-    if law_result.route != ROUTE_SPECTRAL or low is None or high is None:
-        raise RuntimeError(f"stepsize gave no interval for {ctx.law.spec} ({law_result.route})")
+    # applies_to admits the Gaussian and the sphere only: no Diag term, so stepsize takes the spectral route
+    assert law_result.route == ROUTE_SPECTRAL and low is not None and high is not None, law_result.route
     op = ParameterHessian(model, loss_fn)
     stable = _loss_ratios(op, ctx.law, (1 - DELTA) * high, chains=ctx.num_samples, gen=gen)
     unstable = _loss_ratios(op, ctx.law, (1 + DELTA) * low, chains=ctx.num_samples, gen=gen)
