@@ -53,8 +53,7 @@ def _load_module(where: str, spec: str):
         if name in sys.modules:
             return sys.modules[name]
         mod_spec = importlib.util.spec_from_file_location(name, path)
-        if mod_spec is None or mod_spec.loader is None:
-            raise SubjectError(f"cannot load {where} as a Python module", prop="load")
+        assert mod_spec is not None and mod_spec.loader is not None, "a .py file always has the source loader"
         module = importlib.util.module_from_spec(mod_spec)
         sys.modules[name] = module
         try:
