@@ -35,6 +35,10 @@ def _raises(fn, prop, *words):
 
 
 # ------------------------------------------------------------------ loading a spec
+def test_a_spec_without_a_colon_is_refused_with_both_forms():
+    _raises(lambda: load_callable("numpy.linalg"), "load", "'package.module:callable' or 'path/to/file.py:callable'")
+
+
 def test_a_spec_without_a_name_after_the_colon_is_refused():
     _raises(lambda: load_callable("numpy:"), "load", "needs both a module or file and a callable name")
 
