@@ -93,18 +93,43 @@ def test_an_update_along_another_block_is_not_aligned(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "name",
-    [
-        "audit.torch_update_mean",
-        "audit.torch_update_direction",
-        "audit.torch_update_restore",
-        "audit.torch_update_stable_step",
-    ],
+    "name", ["audit.torch_update_mean", "audit.torch_update_direction", "audit.torch_update_restore"]
 )
 def test_a_law_of_fixed_dimension_is_refused_before_the_update_runs(name):
-    """lowrank(shape=[4,3]) draws 12-d directions: the probe model's 131,403 parameters (or the 4-d quadratic)
-    are a setting it refuses, n/a with the reason, where the reference update used to raise inside the subject
-    (a bad-subject error, exit 2, on correct code)."""
+    """lowrank(shape=[4,3]) draws 12-d directions: the probe model's 131,403 parameters are a setting it refuses,
+    n/a with the reason, where the reference update used to raise inside the subject (a bad-subject error, exit 2,
+    on correct code).  The stable step's quadratic takes the law's 12 dimensions instead (decided: pass)."""
     result = check(select([name])[0], law="lowrank(rank=2, shape=[4,3])")
     assert result.verdict == "n/a"
     assert "dimension" in result.message or "refuses" in result.message, result.message
+
+
+def test_a_declared_law_without_fourth_moments_is_audited_where_it_can_be():
+    """student_t(nu=3) has E[zz^T] but no fourth moment: the mean is judged (this subject draws Gaussian
+    directions, so E g is a third of the declared law's), the second-moment properties are n/a naming the
+    missing moment, and nothing raises out of the audit."""
+    from zoverify.audit import audit
+
+    report = audit("examples/audit/slips.py:correct", law="student_t(nu=3)", samples=1024)
+    verdicts = {r.claim: r for r in report.results}
+    assert verdicts["audit.estimator_mean"].verdict == "fail"
+    second = verdicts["audit.estimator_second_moment"]
+    assert second.verdict == "n/a" and "order 4" in second.message
+    assert verdicts["audit.estimator_conditional_mean"].verdict == "n/a"
+
+
+def test_a_moment_missing_inside_the_simulation_or_the_controls_is_n_a():
+    import numpy as np
+
+    from zoverify._errors import MomentDoesNotExistError
+    from zoverify.verify.claim import Claim
+
+    def missing(*_args):
+        raise MomentDoesNotExistError("no finite moment of order 4")
+
+    rows = np.ones((64, 1))
+    in_simulation = Claim.synthetic([1.0], missing, name="synthetic.simulate")
+    in_controls = Claim.synthetic([1.0], rows, name="synthetic.controls", negative_alternatives=missing)
+    for claim in (in_simulation, in_controls):
+        result = check(claim, num_samples=64)
+        assert result.verdict == "n/a" and "order 4" in result.message

@@ -172,7 +172,7 @@ def _run_stage(claim: Claim, ctx: Context, prediction: np.ndarray, *, alpha: flo
     """Simulate at ``ctx.num_samples`` and judge the prediction and every control at ``alpha``."""
     try:
         observed = claim.simulate(ctx)
-    except NotApplicableError as exc:  # the setting rules the property out (e.g. one direction's update at q > 1)
+    except (NotApplicableError, MomentDoesNotExistError) as exc:  # the setting rules the property out
         raise _SettingRefusedError(str(exc)) from exc
     except InvalidParameterError as exc:
         raise _SettingRefusedError(f"the law refuses this claim's setting: {exc}") from exc
@@ -181,11 +181,14 @@ def _run_stage(claim: Claim, ctx: Context, prediction: np.ndarray, *, alpha: flo
     bias = claim.bias_bound(ctx) if claim.bias_bound is not None else None
     decision = summary.decide(prediction, alpha=alpha, bias=bias)
     labels = claim.labels(ctx) if claim.labels is not None else [f"c{i}" for i in range(prediction.size)]
-    controls = (
-        _named_controls(claim.negative_alternatives(ctx, prediction))
-        if claim.negative_alternatives is not None
-        else component_controls(prediction, claim.negative_delta, labels, sides=getattr(summary, "sides", None))
-    )
+    try:
+        controls = (
+            _named_controls(claim.negative_alternatives(ctx, prediction))
+            if claim.negative_alternatives is not None
+            else component_controls(prediction, claim.negative_delta, labels, sides=getattr(summary, "sides", None))
+        )
+    except (NotApplicableError, MomentDoesNotExistError) as exc:  # a control needs a moment the law lacks
+        raise _SettingRefusedError(f"its negative controls cannot be formed: {exc}") from exc
     not_rejected = [name for name, alt in controls if _judge(summary, alt, alpha=alpha, bias=bias).passed]
     if not decision.passed:
         verdict, message = Verdict.FAIL, _describe(decision, summary, prediction, labels)

@@ -233,34 +233,51 @@ def cubic_test_function(ctx, dim: int):
 
 
 # ------------------------------------------------------------------ moment maps as numbers
-@lru_cache(maxsize=64)
-def _maps(law, dim: int):
+def _check_dim(law, dim: int) -> None:
     if law.fixed_dim is not None and law.fixed_dim != dim:
         raise InvalidParameterError(
             f"law {law.spec} has dimension {law.fixed_dim}; this claim's test problem has dim = {dim} "
             f"(accepted: --param dim={law.fixed_dim})"
         )
+
+
+def _symbols(law):
     d = law.fixed_dim or S.d
-    As, vs = S.matrix("A", d, d), S.vector("v", d)
-    env = {S.d: dim}
-    M2 = np.asarray(evaluate(law.second_moment(d), env), float).reshape(dim, dim)
-    return M2, law.fourth_moment(As, d), law.third_moment(vs, d), As, vs, env
+    return d, S.matrix("A", d, d), S.vector("v", d)
 
 
+# each map is built on first use, so a law without fourth moments (student_t(nu=3)) still gives E[zz^T]
+@lru_cache(maxsize=64)
 def second_moment(law, dim: int) -> np.ndarray:
     """E[z z^T]."""
-    return _maps(law, dim)[0]
+    _check_dim(law, dim)
+    return np.asarray(evaluate(law.second_moment(_symbols(law)[0]), {S.d: dim}), float).reshape(dim, dim)
+
+
+@lru_cache(maxsize=64)
+def _fourth_map(law, dim: int):
+    _check_dim(law, dim)
+    d, As, _ = _symbols(law)
+    return law.fourth_moment(As, d), As
+
+
+@lru_cache(maxsize=64)
+def _third_map(law, dim: int):
+    _check_dim(law, dim)
+    d, _, vs = _symbols(law)
+    return law.third_moment(vs, d), vs
 
 
 def fourth_moment(law, dim: int, A: np.ndarray) -> np.ndarray:
     """E[(z^T A z) z z^T] for symmetric A."""
-    _, expr, _, As, _, env = _maps(law, dim)
-    return np.asarray(evaluate(expr, env | {As: A}), float).reshape(dim, dim)
+    expr, As = _fourth_map(law, dim)
+    return np.asarray(evaluate(expr, {S.d: dim, As: A}), float).reshape(dim, dim)
 
 
 def quadratic_form_mean(law, dim: int, A: np.ndarray) -> np.ndarray:
     """E[(z^T A z) z]: component i is tr(A E[z_i z z^T]), from the third-moment map at v = e_i."""
-    _, _, expr, _, vs, env = _maps(law, dim)
+    expr, vs = _third_map(law, dim)
+    env = {S.d: dim}
     eye = np.eye(dim)
     return np.array(
         [np.trace(A @ np.asarray(evaluate(expr, env | {vs: eye[:, [i]]}), float).reshape(dim, dim)) for i in range(dim)]
