@@ -127,9 +127,11 @@ def test_a_zero_direction_is_read_as_the_declared_scheme():
     assert log.pattern(x, prefer="central")[:2] == ("central", 1)
 
 
-def test_a_law_of_another_fixed_dimension_is_not_applicable():
-    """A law defined for d = 12 cannot draw the claim's d = 6 directions: n/a with the accepted dim, not a crash."""
+def test_a_law_of_another_fixed_dimension_runs_at_its_own_and_says_so():
+    """A law defined for d = 12 cannot draw the claim's d = 6 directions: the test problem takes the law's 12,
+    and the result records dim = 12 (its reproduce line reruns what ran), not the default it replaced."""
     from zoverify.claims import check, select
 
-    r = check(select(["audit.estimator_mean"])[0], law="lowrank(rank=1, shape=[4,3])", num_samples=64)
-    assert r.verdict == "n/a" and "dim=12" in r.message
+    r = check(select(["audit.estimator_mean"])[0], law="lowrank(rank=1, shape=[4,3])", num_samples=1 << 14)
+    assert r.params["dim"] == 12 and len(r.prediction) == 12 + 1  # 12 components and the projection
+    assert r.verdict in ("pass", "inconclusive"), r.message

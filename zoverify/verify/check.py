@@ -79,7 +79,10 @@ def check(
     budget = int(max_samples) if max_samples is not None else STAGE2_MAX_FACTOR * n
     if sequential and budget < n:
         raise InvalidParameterError(f"max_samples must be >= the first stage's {n} samples, got {budget}")
-    ctx = Context(law_obj, claim.resolve_params(params), n, int(seed), resolve_device(device), resolve_dtype(dtype))
+    resolved = claim.resolve_params(params)
+    if claim.dim_param in resolved and law_obj.fixed_dim is not None:
+        resolved[claim.dim_param] = int(law_obj.fixed_dim)
+    ctx = Context(law_obj, resolved, n, int(seed), resolve_device(device), resolve_dtype(dtype))
     start = time.perf_counter()
     reason = claim.applies_to(law_obj)
     if reason is not None:

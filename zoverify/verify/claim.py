@@ -82,6 +82,9 @@ class Claim:
     #: custom rule returns ``[(name, alternative), ...]`` (or bare arrays) and must
     #: likewise probe one component, or one near miss, at a time.
     negative_alternatives: Callable[[Context, np.ndarray], list[Any]] | None = None
+    #: a parameter that a law of fixed dimension sets to its own (a low-rank law's d): the claim runs at the
+    #: law's dimension and the result records the dimension that ran
+    dim_param: str | None = None
 
     #: what is claimed and where it comes from; for the built-in claims these are
     #: filled from the family's declaration (zoverify/claims/<family>/__init__.py)

@@ -110,6 +110,7 @@ def _register_mean(name: str, *, laws, cubic: bool = False, **setting):
     register(
         Claim(
             name=name,
+            dim_param="dim",
             predict=_cubic_predict if cubic else _mean_predict,
             simulate=lambda ctx: _run_instances(
                 ctx, linear=False, calls=ctx["calls"], reduce=_with_projection(ctx), groups=_GROUPS, cubic=cubic
@@ -169,6 +170,7 @@ def _register_second(name: str, *, laws, quadratic: bool = False, **setting):
     register(
         Claim(
             name=name,
+            dim_param="dim",
             predict=lambda ctx: _second_predict(ctx, quadratic=quadratic),
             simulate=lambda ctx: _run_instances(
                 ctx,
@@ -243,6 +245,7 @@ def _conditional_simulate(ctx):
 register(
     Claim(
         name="audit.estimator_conditional_mean",
+        dim_param="dim",
         predict=_conditional_predict,
         simulate=_conditional_simulate,
         test=BatchMeans(),
@@ -285,6 +288,7 @@ def _reproducible_simulate(ctx):
 register(
     Claim(
         name="audit.estimator_reproducible",
+        dim_param="dim",
         predict=lambda ctx: [0.0, 0.0],
         simulate=_reproducible_simulate,
         test=Exact(),
@@ -326,6 +330,7 @@ def _register_queries(name: str, **setting):
     register(
         Claim(
             name=name,
+            dim_param="dim",
             predict=lambda ctx: [0.0, 0.0],
             simulate=_queries_simulate,
             test=Exact(),

@@ -148,6 +148,7 @@ for _name, _setting in (("audit.optimizer_mean_path", {}), ("audit.optimizer_mea
     register(
         Claim(
             name=_name,
+            dim_param="dim",
             predict=_path_predict,
             simulate=_path_simulate,
             test=BatchMeans(),
@@ -225,6 +226,7 @@ for _name, _setting in (("audit.optimizer_stable_step", {}), ("audit.optimizer_s
     register(
         Claim(
             name=_name,
+            dim_param="dim",
             predict=_stable_predict,
             simulate=_stable_simulate,
             test=DeleteAGroupJackknife(num_groups=_GROUPS),

@@ -247,6 +247,7 @@ for _name, _setting in _VARIANTS:
     register(
         Claim(
             name=_name,
+            dim_param="dim",
             predict=lambda ctx: np.zeros(ctx["steps"] + 1),
             simulate=_simulate,
             test=Exact(),

@@ -265,6 +265,7 @@ def _stable_simulate(ctx):
 register(
     Claim(
         name="audit.torch_update_stable_step",
+        dim_param="dim",
         predict=_stable_predict,
         simulate=_stable_simulate,
         test=DeleteAGroupJackknife(num_groups=32),
