@@ -67,7 +67,7 @@ def account(check_data: Path, suite_data: Path) -> dict:
         for line, contexts in suite.contexts_by_lineno(path).items():
             by_line[line].update(_test_file(c) for c in contexts)
         left = sorted(statements - run_by_check)
-        runs = _runs(left, lambda ln: frozenset(by_line.get(ln, ())))
+        runs = _runs(left, lambda ln, seen=by_line: frozenset(seen.get(ln, ())))
         rel = str(Path(path).resolve().relative_to(ROOT))
         modules[rel] = {
             "statements": len(statements),
