@@ -139,3 +139,10 @@ def test_jl_negative_controls_sit_at_the_calibrated_quantile(law):
     # and the simulation is not violated at 10 % below the calibrated quantile: the independent
     # route and the experiment agree on where the delta-quantile lies (alpha = 1e-4 each)
     assert summary.decide(q * (1 - JL_CALIBRATION_SHIFT), alpha=1e-4).passed
+
+
+def test_a_law_of_fixed_dimension_is_recorded_at_the_dimension_that_ran():
+    """lowrank(shape=[4,3]) draws 12-d directions: the Jacobians take d = 12 and the result says dim = 12,
+    so its reproduce line reruns what ran (it said the default 8 before)."""
+    result = check(REGISTRY["entk.unbiased"], law="lowrank(rank=2, shape=[4,3])", num_samples=1 << 12)
+    assert result.params["dim"] == 12

@@ -66,6 +66,7 @@ KERNEL_PARAMS = {
 register(
     Claim(
         name="entk.unbiased",
+        dim_param="dim",
         # E K_hat is linear in each direction's second moment, so a cyclic order (the same marginal) is decided
         predict=_mean_predict,
         simulate=_kernel_simulate,
@@ -93,6 +94,7 @@ def _sq_dev_simulate(ctx: Context, *, frobenius: bool = False) -> BatchSums:
 register(
     Claim(
         name="entk.entry_variance",
+        dim_param="dim",
         applies_to=iid_draws_reason,
         predict=_entry_variances,
         simulate=_sq_dev_simulate,
@@ -121,6 +123,7 @@ FROB_PARAMS = {**KERNEL_PARAMS, "outputs": Param(3, "output size V", low=1, high
 register(
     Claim(
         name="entk.frobenius_error",
+        dim_param="dim",
         applies_to=iid_draws_reason,
         predict=_frob_predict,
         simulate=_frob_simulate,
@@ -171,6 +174,7 @@ def _grad_simulate(ctx: Context) -> BatchSums:
 register(
     Claim(
         name="entk.gradient_second_moment",
+        dim_param="dim",
         applies_to=iid_draws_reason,
         predict=_grad_predict,
         simulate=_grad_simulate,

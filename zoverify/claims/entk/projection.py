@@ -155,6 +155,7 @@ def _jl_alternatives(ctx: Context, prediction: np.ndarray) -> list[np.ndarray]:
 register(
     Claim(
         name="entk.jl_bounds",
+        dim_param="dim",
         predict=_jl_predict,
         simulate=_jl_simulate,
         test=QuantileBound(),
