@@ -58,3 +58,13 @@ def _devices():
 def device(request):
     """Each available device (cpu, and cuda when present)."""
     return torch.device(request.param)
+
+
+@pytest.fixture
+def one_intra_op_thread():
+    """Tiny problems: a thread pool costs more than it saves (30x on a shared 2-core machine).  A module
+    asks for it with ``pytestmark = pytest.mark.usefixtures("one_intra_op_thread")``."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

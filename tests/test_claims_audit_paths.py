@@ -18,25 +18,15 @@ from zoverify.audit.run import _finding, _statistic
 from zoverify.claims import check, select
 from zoverify.claims.audit.common import replicate_seeds
 from zoverify.perturbations import parse_law
-from zoverify.subjects import EstimatorSubject, remember
+from zoverify.subjects import EstimatorSubject, reference_optimizer, remember
 from zoverify.verify.claim import Context
 from zoverify.verify.result import ClaimResult
 
 MU = 1e-2
 
 
-def _central_gd(x0, lr, seed):
-    """ZO-GD with central Gaussian differences, mu = 1e-2: a correct subject for a central declaration."""
-    rng = np.random.default_rng(seed)
-    x = np.array(x0, dtype=float)
-
-    def step(f):
-        nonlocal x
-        z = rng.standard_normal(x.size)
-        x = x - lr * (f(x + MU * z) - f(x - MU * z)) / (2 * MU) * z
-        return x.copy()
-
-    return step
+#: a correct subject for a central declaration: the project's reference ZO-GD (Gaussian directions, mu = 1e-2)
+_central_gd = reference_optimizer(parse_law("gaussian"), scheme="central", mu=MU)
 
 
 # ------------------------------------------------------------------ arguments

@@ -24,14 +24,7 @@ from zoverify.numeric.zo_training import simulate_zo_training
 from zoverify.perturbations import parse_law
 from zoverify.symbolic.stability import SpectralSetting
 
-
-@pytest.fixture(autouse=True)
-def one_intra_op_thread():
-    """The problems here are tiny: a thread pool costs more than it saves."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_intra_op_thread")  # tiny problems: one intra-op thread
 
 
 # ------------------------------------------------------------------------------- difference

@@ -35,14 +35,7 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "stepsize" / "digit
 sys.path.insert(0, str(EXAMPLE.parent))
 from digits_mlp import digits_data, digits_mlp  # noqa: E402
 
-
-@pytest.fixture(autouse=True)
-def one_intra_op_thread():
-    """The models here are tiny: a thread pool costs more than it saves (30x on a shared 2-core machine)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_intra_op_thread")  # tiny problems: one intra-op thread
 
 
 @cache
