@@ -133,3 +133,15 @@ def test_a_moment_missing_inside_the_simulation_or_the_controls_is_n_a():
     for claim in (in_simulation, in_controls):
         result = check(claim, num_samples=64)
         assert result.verdict == "n/a" and "order 4" in result.message
+
+
+def test_the_restore_probe_model_holds_each_dtype_it_is_asked_for():
+    """The restore property checks float32, bfloat16 and float16 models: a probe model left in float32 would
+    test one dtype three times and never see a restore that is exact only in float32."""
+    from zoverify.claims.audit.torch_update import DTYPES, probe_model
+    from zoverify.perturbations import parse_law
+    from zoverify.verify.claim import Context
+
+    ctx = Context(parse_law("gaussian"), {}, 1, 0, torch.device("cpu"), torch.float64)
+    for dtype in DTYPES.values():
+        assert {p.dtype for p in probe_model(ctx, 64, dtype=dtype).tensors} == {dtype}

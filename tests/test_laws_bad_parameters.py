@@ -215,3 +215,13 @@ def test_a_density_that_neither_route_can_invert_is_refused():
         match=r"no closed-form CDF.*inverting the density numerically failed too .*own sample\(\)",
     ):
         law.sample(4, 1, generator=_generator())
+
+
+def test_sparse_at_p_one_is_the_dense_law_not_a_refusal():
+    """p = 1 is the closed end of (0, 1]: every coordinate kept, c = 1, so the draws are the base law's."""
+    from zoverify._rng import make_generator
+    from zoverify.perturbations import parse_law
+
+    law = parse_law("sparse(p=1)")
+    z = law.sample(64, 5, generator=make_generator(0))
+    assert z.shape == (64, 5) and bool((z != 0).all())  # p < 1 would zero about (1 - p) of the entries
